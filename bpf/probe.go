@@ -1,0 +1,137 @@
+// Package bpf holds the optional eBPF per-container network counters: the C programs,
+// their committed bpf2go output, a small loader and the cgroup-id resolver. This file
+// answers whether eBPF can work here at all, for `podexporter doctor` and for a clear
+// message when the counters are turned on.
+package bpf
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+// Capability bits from linux/capability.h.
+const (
+	capNetAdmin = 12
+	capSysAdmin = 21
+	capBPF      = 39
+)
+
+// Support is the verdict of Probe.
+type Support struct {
+	// OK means a cgroup_skb program loads and a cgroup2 hierarchy exists to attach to.
+	OK bool
+	// Cgroup2 is the cgroup2 mount point, empty when there is none.
+	Cgroup2 string
+	// Problems says what is missing and how to get it, one entry each.
+	Problems []string
+}
+
+func (s Support) String() string {
+	if s.OK {
+		return "cgroup_skb programs load; cgroup2 at " + s.Cgroup2
+	}
+	return strings.Join(s.Problems, "; ")
+}
+
+// Probe checks capabilities, cgroup2 and whether the kernel accepts a cgroup_skb
+// program, by loading a minimal one.
+func Probe() Support {
+	var s Support
+	caps, err := effectiveCaps()
+	if err != nil {
+		s.Problems = append(s.Problems, "cannot read capabilities: "+err.Error())
+	} else {
+		has := func(bit uint) bool { return caps&(1<<bit) != 0 }
+		if !has(capBPF) && !has(capSysAdmin) {
+			s.Problems = append(s.Problems, "CAP_BPF is missing (add AddCapability=CAP_BPF CAP_NET_ADMIN to the Quadlet unit, or run as root)")
+		}
+		if !has(capNetAdmin) && !has(capSysAdmin) {
+			s.Problems = append(s.Problems, "CAP_NET_ADMIN is missing (needed to attach to the cgroup2 root)")
+		}
+	}
+	s.Cgroup2, err = cgroup2Mount("/proc/self/mountinfo")
+	if err != nil {
+		s.Problems = append(s.Problems, "no cgroup2 hierarchy: "+err.Error()+" (mount one: mount -t cgroup2 none /sys/fs/cgroup)")
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		s.Problems = append(s.Problems, "cannot lift RLIMIT_MEMLOCK: "+err.Error()+" (set LimitMEMLOCK=infinity)")
+	}
+	switch err := features.HaveProgramType(ebpf.CGroupSKB); {
+	case err == nil:
+	case errors.Is(err, ebpf.ErrNotSupported):
+		s.Problems = append(s.Problems, "the kernel does not support cgroup_skb programs (CONFIG_CGROUP_BPF)")
+	default:
+		s.Problems = append(s.Problems, "loading a cgroup_skb program failed: "+err.Error())
+	}
+	s.OK = len(s.Problems) == 0
+	return s
+}
+
+func effectiveCaps() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, errors.New("no CapEff line in /proc/self/status")
+}
+
+// cgroup2Mount finds the cgroup2 mount in a mountinfo file. On hybrid hosts (v1
+// controllers plus cgroup2 at /sys/fs/cgroup/unified, as on the test VMs) it is not
+// at /sys/fs/cgroup.
+func cgroup2Mount(mountinfo string) (string, error) {
+	f, err := os.Open(mountinfo)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, fs := strings.Fields(pre), strings.Fields(post)
+		if len(fields) >= 5 && len(fs) >= 1 && fs[0] == "cgroup2" {
+			return unescapeMount(fields[4]), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("read %s: %w", mountinfo, err)
+	}
+	return "", errors.New("no cgroup2 entry in " + mountinfo)
+}
+
+// unescapeMount undoes the octal escapes (\040 for space) mountinfo uses.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

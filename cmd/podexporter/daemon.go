@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/version"
+
+	"github.com/podexporter/podexporter/collectors"
+	"github.com/podexporter/podexporter/internal/catalog"
+	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/internal/readiness"
+	"github.com/podexporter/podexporter/internal/sdnotify"
+	"github.com/podexporter/podexporter/internal/web"
+)
+
+// shutdownGrace bounds how long in-flight scrapes may finish after SIGTERM; systemd's
+// default TimeoutStopSec is 90 s, and we promise 10.
+const shutdownGrace = 5 * time.Second
+
+func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	notify := sdnotify.New(logger)
+	notify.Status("starting")
+	if err := cfg.PrepareStateDir(); err != nil {
+		return err
+	}
+
+	set, err := collectors.New(collectors.Deps{Config: cfg, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("build collectors: %w", err)
+	}
+	var ready readiness.Tracker
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		promcollectors.NewGoCollector(),
+		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
+		buildInfo(),
+		readyGauge(&ready),
+		set,
+	)
+
+	handler, err := web.NewHandler(web.Options{
+		TelemetryPath: cfg.Web.TelemetryPath,
+		Gatherer:      reg,
+		Registerer:    reg,
+		MaxRequests:   cfg.Web.MaxRequests,
+		Pending:       ready.Pending,
+		Version:       version.Info(),
+		Logger:        logger,
+	})
+	if err != nil {
+		return err
+	}
+	listeners, err := web.Listen(cfg.Web.FlagConfig())
+	if err != nil {
+		return &config.Error{Setting: "--web.listen-address", Problem: err.Error(), Fix: "choose a free port or address, or stop the process holding it"}
+	}
+	addrs := make([]string, len(listeners))
+	for i, l := range listeners {
+		addrs[i] = l.Addr().String()
+	}
+
+	logger.Info("podexporter starting", "version", version.Info(), "collectors", set.Names(), "listen", addrs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.Serve(ctx, listeners, handler, cfg.Web.FlagConfig(), shutdownGrace, logger) }()
+
+	notify.Ready(fmt.Sprintf("serving on %s with collectors %s", strings.Join(addrs, ", "), strings.Join(set.Names(), ",")))
+	watchdogDone := make(chan struct{})
+	go func() {
+		defer close(watchdogDone)
+		notify.Watchdog(ctx, func() bool { return true })
+	}()
+
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-serveErr:
+		cancel()
+	}
+	notify.Stopping()
+	logger.Info("podexporter stopping")
+	cancel()
+	<-watchdogDone
+	if err == nil {
+		err = <-serveErr
+	}
+	return err
+}
+
+func buildInfo() prometheus.Collector {
+	m := catalog.BuildInfo
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: m.Name, Help: m.Help}, m.Labels)
+	g.WithLabelValues(version.Version, version.Revision, runtime.Version()).Set(1)
+	return g
+}
+
+func readyGauge(t *readiness.Tracker) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: catalog.Ready.Name, Help: catalog.Ready.Help}, func() float64 {
+		if len(t.Pending()) == 0 {
+			return 1
+		}
+		return 0
+	})
+}

@@ -1,0 +1,142 @@
+// Package collectors turns what the sources hold into Prometheus metrics. Like
+// node_exporter, each collector is one small type registered by name with its own
+// --collector.<name> flag, and every scrape reports each collector's duration and
+// success. Collectors read values the sources already have; they never call Podman.
+package collectors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podexporter/podexporter/internal/catalog"
+	"github.com/podexporter/podexporter/internal/config"
+)
+
+// Collector emits one group of metrics.
+type Collector interface {
+	Update(ctx context.Context, ch chan<- prometheus.Metric) error
+}
+
+// Deps is what a factory may use to build its collector.
+type Deps struct {
+	Config *config.Config
+	Logger *slog.Logger
+}
+
+type factory struct {
+	help           string
+	defaultEnabled bool
+	build          func(Deps) (Collector, error)
+}
+
+var factories = map[string]factory{}
+
+// register is called from init functions, so a duplicate is a programming error.
+func register(name, help string, defaultEnabled bool, build func(Deps) (Collector, error)) {
+	if _, dup := factories[name]; dup {
+		panic("collectors: duplicate collector " + name)
+	}
+	factories[name] = factory{help: help, defaultEnabled: defaultEnabled, build: build}
+}
+
+// Flags describes every registered collector for config's --collector.<name> flags.
+func Flags() []config.Collector {
+	out := make([]config.Collector, 0, len(factories))
+	for name, f := range factories {
+		out = append(out, config.Collector{Name: name, Help: f.help, Default: f.defaultEnabled})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Set runs the enabled collectors on each scrape, concurrently, and is itself a
+// prometheus.Collector.
+type Set struct {
+	collectors map[string]Collector
+	logger     *slog.Logger
+}
+
+// New builds the collectors enabled in cfg.
+func New(deps Deps) (*Set, error) {
+	s := &Set{collectors: map[string]Collector{}, logger: deps.Logger}
+	for name, on := range deps.Config.Collectors {
+		if !on {
+			continue
+		}
+		f, ok := factories[name]
+		if !ok {
+			return nil, fmt.Errorf("collector %q is not registered", name)
+		}
+		c, err := f.build(deps)
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: %w", name, err)
+		}
+		s.collectors[name] = c
+	}
+	return s, nil
+}
+
+// Names lists the enabled collectors.
+func (s *Set) Names() []string {
+	names := make([]string, 0, len(s.collectors))
+	for n := range s.collectors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var (
+	durationDesc = desc(catalog.ScrapeCollectorDuration)
+	successDesc  = desc(catalog.ScrapeCollectorSuccess)
+)
+
+// Describe sends only the scrape self-metrics: the collectors' own families depend on
+// what the host has, so the Set is an unchecked collector for them, as in node_exporter.
+func (s *Set) Describe(ch chan<- *prometheus.Desc) {
+	ch <- durationDesc
+	ch <- successDesc
+}
+
+// Collect runs every collector concurrently.
+func (s *Set) Collect(ch chan<- prometheus.Metric) {
+	var wg sync.WaitGroup
+	for name, c := range s.collectors {
+		wg.Go(func() { s.run(name, c, ch) })
+	}
+	wg.Wait()
+}
+
+func (s *Set) run(name string, c Collector, ch chan<- prometheus.Metric) {
+	start := time.Now()
+	// Collectors read in-memory state, so this bound only stops a bug from hanging scrapes.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.Update(ctx, ch)
+	success := 1.0
+	if err != nil {
+		success = 0
+		s.logger.Error("collector failed", "collector", name, "err", err)
+	}
+	ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), name)
+	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, name)
+}
+
+// desc turns a catalog declaration into its Prometheus descriptor.
+func desc(m *catalog.Metric) *prometheus.Desc {
+	return prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+}
+
+// valueType maps a catalog kind to Prometheus's.
+func valueType(m *catalog.Metric) prometheus.ValueType {
+	if m.Kind == catalog.Counter {
+		return prometheus.CounterValue
+	}
+	return prometheus.GaugeValue
+}

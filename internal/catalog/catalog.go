@@ -1,0 +1,153 @@
+// Package catalog declares every metric podexporter exposes, once. The Prometheus
+// collectors, the OTLP pusher and docs/metrics.md all read these declarations, so a
+// metric cannot exist on one side only or drift between them.
+package catalog
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Kind is how a metric's value behaves over time.
+type Kind int
+
+const (
+	// Gauge is a value that goes up and down.
+	Gauge Kind = iota
+	// Counter only grows, except when its source restarts.
+	Counter
+	// Info is a gauge fixed at 1 whose labels carry metadata for group_left joins.
+	Info
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Gauge:
+		return "gauge"
+	case Counter:
+		return "counter"
+	case Info:
+		return "info"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Metric is one metric family as both sinks see it.
+type Metric struct {
+	// Name is the Prometheus name, with its unit suffix and _total for counters.
+	Name string
+	// OTelName is the OpenTelemetry instrument name; empty when the metric is
+	// Prometheus-only (exporter self-metrics that a push pipeline has no use for).
+	OTelName string
+	// Unit is the UCUM unit OpenTelemetry wants ("s", "By", "1", "{container}").
+	Unit string
+	Kind Kind
+	Help string
+	// Labels are the Prometheus label names in the order values are given.
+	Labels []string
+	// Group names the collector or subsystem the metric belongs to, for the docs.
+	Group string
+}
+
+// Self-metrics of the exporter. Podman, journald and eBPF families are declared in
+// files of their own beside this one.
+var (
+	ScrapeCollectorDuration = register(Metric{
+		Name:   "podexporter_scrape_collector_duration_seconds",
+		Unit:   "s",
+		Kind:   Gauge,
+		Help:   "How long the collector took during the last scrape.",
+		Labels: []string{"collector"},
+		Group:  "exporter",
+	})
+	ScrapeCollectorSuccess = register(Metric{
+		Name:   "podexporter_scrape_collector_success",
+		Unit:   "1",
+		Kind:   Gauge,
+		Help:   "Whether the collector succeeded during the last scrape (1) or failed (0).",
+		Labels: []string{"collector"},
+		Group:  "exporter",
+	})
+	BuildInfo = register(Metric{
+		Name:   "podexporter_build_info",
+		Kind:   Info,
+		Unit:   "1",
+		Help:   "Build information of the running podexporter; always 1.",
+		Labels: []string{"version", "revision", "goversion"},
+		Group:  "exporter",
+	})
+	Ready = register(Metric{
+		Name:  "podexporter_ready",
+		Kind:  Gauge,
+		Unit:  "1",
+		Help:  "Whether every enabled source has started (1), as /readyz reports.",
+		Group: "exporter",
+	})
+)
+
+var all []*Metric
+
+// register keeps declaration order for the docs and panics on a duplicate name, which
+// can only be a programming error found by the first test run.
+func register(m Metric) *Metric {
+	for _, o := range all {
+		if o.Name == m.Name {
+			panic("catalog: duplicate metric " + m.Name)
+		}
+	}
+	all = append(all, &m)
+	return &m
+}
+
+// All returns every declared metric in declaration order.
+func All() []*Metric {
+	return slices.Clone(all)
+}
+
+// Lookup finds a metric by its Prometheus name.
+func Lookup(name string) (*Metric, bool) {
+	for _, m := range all {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// Markdown renders the catalog as the reference page docs/metrics.md.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("# Metrics reference\n\n")
+	b.WriteString("Generated from `internal/catalog` by `make docs`; do not edit by hand.\n")
+	b.WriteString("A test fails when this file and the catalog disagree.\n\n")
+	b.WriteString("Besides these, `/metrics` serves the standard `go_*` and `process_*` families of client_golang.\n")
+	var groups []string
+	for _, m := range all {
+		if !slices.Contains(groups, m.Group) {
+			groups = append(groups, m.Group)
+		}
+	}
+	for _, g := range groups {
+		fmt.Fprintf(&b, "\n## %s\n\n", g)
+		b.WriteString("| Prometheus name | type | labels | OpenTelemetry name | unit | help |\n")
+		b.WriteString("|---|---|---|---|---|---|\n")
+		for _, m := range all {
+			if m.Group != g {
+				continue
+			}
+			otel := m.OTelName
+			if otel == "" {
+				otel = "—"
+			} else {
+				otel = "`" + otel + "`"
+			}
+			labels := "—"
+			if len(m.Labels) > 0 {
+				labels = "`" + strings.Join(m.Labels, "`, `") + "`"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | `%s` | %s |\n", m.Name, m.Kind, labels, otel, m.Unit, m.Help)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,200 @@
+// Package config turns the command line, an optional YAML file and the environment
+// into one validated Config. Flags win over the file, the file over defaults. Every
+// problem comes back as an *Error naming the setting and the fix, which the binary
+// turns into exit code 2.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// DefaultListenAddress is the scrape port. 9882 belongs to prometheus-podman-exporter;
+// we take the next one so both can run side by side during a migration.
+const DefaultListenAddress = ":9883"
+
+// RootfulSocket is where a rootful Podman API service listens.
+const RootfulSocket = "unix:///run/podman/podman.sock"
+
+// Commands the binary understands; Run is the default.
+const (
+	CmdRun         = "run"
+	CmdVersion     = "version"
+	CmdHealthcheck = "healthcheck"
+	CmdDoctor      = "doctor"
+)
+
+// Config is everything the daemon and its subcommands need, validated.
+type Config struct {
+	Command    string
+	ConfigFile string
+	Web        Web
+	Podman     Podman
+	Journal    Journal
+	State      State
+	Log        Log
+	// Collectors maps each registered collector name to whether it is enabled.
+	Collectors map[string]bool
+	// Healthcheck is only used by the healthcheck subcommand.
+	HealthcheckTimeout time.Duration
+}
+
+// Web configures the HTTP server; its fields mirror exporter-toolkit's flags.
+type Web struct {
+	ListenAddresses []string
+	ConfigFile      string
+	SystemdSocket   bool
+	TelemetryPath   string
+	MaxRequests     int
+}
+
+// FlagConfig returns the form exporter-toolkit's server wants.
+func (w *Web) FlagConfig() *web.FlagConfig {
+	return &web.FlagConfig{
+		WebListenAddresses: &w.ListenAddresses,
+		WebSystemdSocket:   &w.SystemdSocket,
+		WebConfigFile:      &w.ConfigFile,
+	}
+}
+
+// Podman configures the connections to Podman API services.
+type Podman struct {
+	// Sockets are URIs: unix:///path, tcp://host:port or ssh://user@host/path.
+	Sockets       []string
+	StatsInterval time.Duration
+}
+
+// Journal configures where container logs are read from.
+type Journal struct {
+	// Directory, when set, is read instead of the local journal.
+	Directory string
+}
+
+// State configures where checkpoints are kept.
+type State struct {
+	Directory string
+}
+
+// Log configures podexporter's own logging.
+type Log struct {
+	Level  string
+	Format string
+}
+
+// Collector describes a collector flag: the framework in package collectors owns the
+// list, and config only turns it into --collector.<name> flags.
+type Collector struct {
+	Name    string
+	Help    string
+	Default bool
+}
+
+// Env is what Parse reads from the machine besides the arguments, so that tests can
+// give it a controlled one.
+type Env struct {
+	Getenv func(string) string
+	Glob   func(pattern string) ([]string, error)
+	Stdout io.Writer
+	// Exit ends the process after --help or --version; nil lets Parse return instead.
+	Exit func(code int)
+}
+
+// OSEnv is the real machine.
+func OSEnv() Env {
+	return Env{Getenv: os.Getenv, Glob: filepath.Glob, Stdout: os.Stdout, Exit: os.Exit}
+}
+
+// Error is a configuration problem. Its message names the setting, what is wrong with
+// it, and how to fix it.
+type Error struct {
+	Setting string
+	Problem string
+	Fix     string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("invalid %s: %s", e.Setting, e.Problem)
+	if e.Fix != "" {
+		msg += "; fix: " + e.Fix
+	}
+	return msg
+}
+
+// durationValue is a kingpin flag value whose parse error names the flag, which
+// kingpin's own duration flags do not.
+type durationValue struct {
+	flag string
+	d    *time.Duration
+}
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return &Error{Setting: v.flag, Problem: fmt.Sprintf("%q is not a duration", s), Fix: "write a number with a unit, such as 10s, 500ms or 1m30s"}
+	}
+	*v.d = d
+	return nil
+}
+
+func (v *durationValue) String() string { return v.d.String() }
+
+// Parse reads args (without the program name), the config file they name, and env.
+func Parse(args []string, collectors []Collector, version string, env Env) (*Config, error) {
+	c := &Config{Collectors: map[string]bool{}}
+	app := kingpin.New("podexporter", "Prometheus and OTLP exporter for Podman hosts: container metrics and journald logs.")
+	app.Version(version)
+	app.HelpFlag.Short('h')
+	app.UsageWriter(env.Stdout)
+	app.ErrorWriter(io.Discard)
+	app.Terminate(env.Exit)
+
+	set := map[string]*bool{}
+	flag := func(name, help string) *kingpin.FlagClause {
+		set[name] = new(bool)
+		return app.Flag(name, help).IsSetByUser(set[name])
+	}
+
+	app.Command(CmdRun, "Run the exporter (the default).").Default()
+	app.Command(CmdVersion, "Print the version and exit.")
+	app.Command(CmdHealthcheck, "Ask the running daemon's /healthz; exit 0 when it answers, 1 when not (for Quadlet HealthCmd=).")
+	app.Command(CmdDoctor, "Check journald, Podman sockets, eBPF and the state directory; one line each, with the fix.")
+
+	flag("config.file", "YAML file with the same settings as the flags; flags win.").StringVar(&c.ConfigFile)
+	flag("web.listen-address", "Address to listen on; repeat for several. Examples: :9883, [::1]:9883, vsock://:9883.").Default(DefaultListenAddress).StringsVar(&c.Web.ListenAddresses)
+	flag("web.config.file", "exporter-toolkit web config: TLS, client certificates, basic auth.").StringVar(&c.Web.ConfigFile)
+	flag("web.systemd-socket", "Use systemd socket activation listeners instead of --web.listen-address.").BoolVar(&c.Web.SystemdSocket)
+	flag("web.telemetry-path", "Path under which metrics are served.").Default("/metrics").StringVar(&c.Web.TelemetryPath)
+	flag("web.max-requests", "Most concurrent scrapes served at once; 0 means no limit.").Default("40").IntVar(&c.Web.MaxRequests)
+	flag("podman.socket", "Podman API socket URI; repeat for several (rootful and rootless). Default: $CONTAINER_HOST, else the rootful socket and every rootless one present.").StringsVar(&c.Podman.Sockets)
+	flag("podman.stats-interval", "How often container stats are polled.").Default("10s").SetValue(&durationValue{"--podman.stats-interval", &c.Podman.StatsInterval})
+	flag("journal.directory", "Read journal files from this directory instead of the local journal.").StringVar(&c.Journal.Directory)
+	flag("state.directory", "Directory for the journal cursor and other state.").Default("/var/lib/podexporter").StringVar(&c.State.Directory)
+	flag("log.level", "Log level: debug, info, warn or error.").Default("info").StringVar(&c.Log.Level)
+	flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&c.Log.Format)
+	flag("healthcheck.timeout", "How long healthcheck waits for /healthz.").Default("3s").SetValue(&durationValue{"--healthcheck.timeout", &c.HealthcheckTimeout})
+	enabled := map[string]*bool{}
+	for _, col := range collectors {
+		enabled[col.Name] = flag("collector."+col.Name, col.Help+" (--no-collector."+col.Name+" turns it off)").Default(fmt.Sprint(col.Default)).Bool()
+	}
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
+		return nil, &Error{Setting: "command line", Problem: err.Error(), Fix: "see 'podexporter --help' for the flags and their formats"}
+	}
+	c.Command = cmd
+	for name, v := range enabled {
+		c.Collectors[name] = *v
+	}
+	return finish(c, set, env)
+}

@@ -1,0 +1,191 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// pick copies a value from the file unless the flag was given on the command line.
+func pick[T any](flagSet *bool, dst *T, fromFile *T) {
+	if !*flagSet && fromFile != nil {
+		*dst = *fromFile
+	}
+}
+
+func finish(c *Config, set map[string]*bool, env Env) (*Config, error) {
+	if c.ConfigFile != "" {
+		fc, err := loadFile(c.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		if err := merge(c, fc, set); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Podman.Sockets) == 0 {
+		c.Podman.Sockets = defaultSockets(env)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
+	pick(set["web.listen-address"], &c.Web.ListenAddresses, fc.Web.ListenAddresses)
+	pick(set["web.config.file"], &c.Web.ConfigFile, fc.Web.ConfigFile)
+	pick(set["web.systemd-socket"], &c.Web.SystemdSocket, fc.Web.SystemdSocket)
+	pick(set["web.telemetry-path"], &c.Web.TelemetryPath, fc.Web.TelemetryPath)
+	pick(set["web.max-requests"], &c.Web.MaxRequests, fc.Web.MaxRequests)
+	pick(set["podman.socket"], &c.Podman.Sockets, fc.Podman.Sockets)
+	if fc.Podman.StatsInterval != nil && !*set["podman.stats-interval"] {
+		d, err := fc.Podman.StatsInterval.parse(c.ConfigFile, "podman.stats_interval")
+		if err != nil {
+			return err
+		}
+		c.Podman.StatsInterval = d
+	}
+	pick(set["journal.directory"], &c.Journal.Directory, fc.Journal.Directory)
+	pick(set["state.directory"], &c.State.Directory, fc.State.Directory)
+	pick(set["log.level"], &c.Log.Level, fc.Log.Level)
+	pick(set["log.format"], &c.Log.Format, fc.Log.Format)
+	for name, on := range fc.Collectors {
+		if _, known := c.Collectors[name]; !known {
+			return &Error{
+				Setting: "collectors." + name + " in " + c.ConfigFile,
+				Problem: "no collector of that name",
+				Fix:     "use one of: " + strings.Join(sortedKeys(c.Collectors), ", "),
+			}
+		}
+		if on != nil && !*set["collector."+name] {
+			c.Collectors[name] = *on
+		}
+	}
+	return nil
+}
+
+// defaultSockets follows Podman's own rule: CONTAINER_HOST names the one service to use;
+// without it we take the rootful socket and every rootless user's socket present now.
+func defaultSockets(env Env) []string {
+	if h := env.Getenv("CONTAINER_HOST"); h != "" {
+		return []string{h}
+	}
+	sockets := []string{RootfulSocket}
+	rootless, _ := env.Glob("/run/user/*/podman/podman.sock")
+	sort.Strings(rootless)
+	for _, p := range rootless {
+		sockets = append(sockets, "unix://"+p)
+	}
+	return sockets
+}
+
+func (c *Config) validate() error {
+	if !c.Web.SystemdSocket && len(c.Web.ListenAddresses) == 0 {
+		return &Error{Setting: "--web.listen-address", Problem: "no address given", Fix: "give at least one, such as " + DefaultListenAddress}
+	}
+	for _, a := range c.Web.ListenAddresses {
+		if strings.HasPrefix(a, "vsock://") {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return &Error{Setting: "--web.listen-address", Problem: fmt.Sprintf("%q is not host:port", a), Fix: "write it as :9883, 127.0.0.1:9883 or [::1]:9883"}
+		}
+	}
+	if c.Web.ConfigFile != "" {
+		if _, err := os.Stat(c.Web.ConfigFile); err != nil {
+			return &Error{Setting: "--web.config.file", Problem: err.Error(), Fix: "give the path of an existing exporter-toolkit web config, or leave it out for plain HTTP"}
+		}
+		if err := web.Validate(c.Web.ConfigFile); err != nil {
+			return &Error{Setting: "--web.config.file " + c.Web.ConfigFile, Problem: err.Error(), Fix: "see https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md"}
+		}
+	}
+	if !strings.HasPrefix(c.Web.TelemetryPath, "/") || c.Web.TelemetryPath == "/" {
+		return &Error{Setting: "--web.telemetry-path", Problem: fmt.Sprintf("%q is not a path below /", c.Web.TelemetryPath), Fix: "use a path such as /metrics"}
+	}
+	if c.Web.MaxRequests < 0 {
+		return &Error{Setting: "--web.max-requests", Problem: "negative", Fix: "use 0 for no limit or a positive number"}
+	}
+	for _, s := range c.Podman.Sockets {
+		if err := checkSocketURI(s); err != nil {
+			return err
+		}
+	}
+	if c.Podman.StatsInterval < time.Second {
+		return &Error{Setting: "--podman.stats-interval", Problem: fmt.Sprintf("%s is shorter than 1s", c.Podman.StatsInterval), Fix: "use 1s or more; the default is 10s"}
+	}
+	if d := c.Journal.Directory; d != "" {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return &Error{Setting: "--journal.directory", Problem: fmt.Sprintf("%q is not a readable directory", d), Fix: "give a directory that holds journal files, such as /var/log/journal, or leave it out for the local journal"}
+		}
+	}
+	if !strings.HasPrefix(c.State.Directory, "/") {
+		return &Error{Setting: "--state.directory", Problem: fmt.Sprintf("%q is not an absolute path", c.State.Directory), Fix: "use an absolute path such as /var/lib/podexporter"}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		return &Error{Setting: "--log.level", Problem: fmt.Sprintf("%q is not a level", c.Log.Level), Fix: "use debug, info, warn or error"}
+	}
+	if !slices.Contains([]string{"logfmt", "json"}, c.Log.Format) {
+		return &Error{Setting: "--log.format", Problem: fmt.Sprintf("%q is not a format", c.Log.Format), Fix: "use logfmt or json"}
+	}
+	return nil
+}
+
+func checkSocketURI(s string) error {
+	bad := func(problem string) error {
+		return &Error{Setting: "--podman.socket", Problem: fmt.Sprintf("%q: %s", s, problem), Fix: "use unix:///run/podman/podman.sock, unix:///run/user/UID/podman/podman.sock, tcp://HOST:PORT or ssh://USER@HOST/PATH"}
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return bad(err.Error())
+	}
+	switch u.Scheme {
+	case "unix":
+		if !strings.HasPrefix(u.Path, "/") {
+			return bad("the socket path must be absolute")
+		}
+	case "tcp":
+		if _, _, err := net.SplitHostPort(u.Host); err != nil {
+			return bad("tcp needs host:port")
+		}
+	case "ssh":
+		if u.Host == "" {
+			return bad("ssh needs a host")
+		}
+	default:
+		return bad("unknown scheme " + fmt.Sprintf("%q", u.Scheme))
+	}
+	return nil
+}
+
+// PrepareStateDir creates the state directory and proves it is writable, so that a
+// daemon that could never save a cursor fails at start, not at its first checkpoint.
+func (c *Config) PrepareStateDir() error {
+	fix := "create it writable for this user, mount a volume there, or point --state.directory elsewhere"
+	if err := os.MkdirAll(c.State.Directory, 0o750); err != nil {
+		return &Error{Setting: "--state.directory", Problem: err.Error(), Fix: fix}
+	}
+	f, err := os.CreateTemp(c.State.Directory, ".probe-*")
+	if err != nil {
+		return &Error{Setting: "--state.directory", Problem: err.Error(), Fix: fix}
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

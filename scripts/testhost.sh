@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Prepares this machine as a real podexporter test host: Debian packages, containers.conf,
+# a running journald (rate limit off), the Podman API service, and the offline busybox image.
+# Idempotent: every step checks before it acts, so running it twice is safe and fast.
+set -euo pipefail
+
+log() { printf 'testhost: %s\n' "$*" >&2; }
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		log "must run as root (it installs packages and starts system services)"
+		exit 1
+	fi
+}
+
+packages=(
+	podman runc busybox-static
+	libsystemd-dev systemd-journal-remote
+	prometheus
+	clang llvm libbpf-dev bpftool
+	iproute2 procps
+)
+
+install_packages() {
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		return
+	fi
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# The prometheus package would start its own service through policy-rc.d-less
+	# invoke-rc.d; without systemd that is a no-op, so no override is needed.
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+write_containers_conf() {
+	local conf=/etc/containers/containers.conf
+	mkdir -p /etc/containers
+	if grep -q 'podexporter scripts/testhost.sh' "$conf" 2>/dev/null; then
+		return
+	fi
+	log "writing $conf"
+	cat >"$conf" <<'CONF'
+# written by podexporter scripts/testhost.sh
+[containers]
+default_ulimits = ["nofile=1024:1024","nproc=1024:1024"]
+log_driver = "journald"
+[engine]
+runtime = "runc"
+events_logger = "journald"
+CONF
+}
+
+start_journald() {
+	mkdir -p /etc/systemd/journald.conf.d
+	if [ ! -f /etc/systemd/journald.conf.d/podexporter-testhost.conf ]; then
+		cat >/etc/systemd/journald.conf.d/podexporter-testhost.conf <<'CONF'
+# written by podexporter scripts/testhost.sh: tests write many lines quickly
+[Journal]
+RateLimitBurst=0
+RateLimitIntervalSec=0
+CONF
+	fi
+	mkdir -p /var/log/journal
+	if pgrep -f /lib/systemd/systemd-journald >/dev/null && [ -S /run/systemd/journal/socket ]; then
+		return
+	fi
+	log "starting systemd-journald"
+	setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+	for _ in $(seq 50); do
+		[ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && break
+		sleep 0.1
+	done
+	[ -S /run/systemd/journal/socket ] || { log "journald did not create its socket"; exit 1; }
+	# Without systemd nobody runs systemd-journal-flush.service: move to /var/log/journal
+	# ourselves so tests see a persistent journal as on a real host.
+	journalctl --flush >/dev/null 2>&1 || true
+}
+
+start_podman_service() {
+	local sock=/run/podman/podman.sock
+	if [ -S "$sock" ] && curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+		return
+	fi
+	log "starting the Podman API service on $sock"
+	mkdir -p /run/podman
+	rm -f "$sock"
+	setsid podman system service --time=0 "unix://$sock" </dev/null >/var/log/podman-service.log 2>&1 &
+	for _ in $(seq 100); do
+		curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && return
+		sleep 0.1
+	done
+	log "the Podman API service did not answer on $sock; see /var/log/podman-service.log"
+	exit 1
+}
+
+build_busybox_image() {
+	if podman image exists localhost/busybox:test 2>/dev/null; then
+		return
+	fi
+	log "building localhost/busybox:test from the static busybox"
+	local root
+	root=$(mktemp -d)
+	mkdir -p "$root/bin"
+	cp /bin/busybox "$root/bin/"
+	for c in sh sleep echo cat wget nc httpd yes head printf seq dd tr; do
+		ln -s busybox "$root/bin/$c"
+	done
+	tar -C "$root" -c . | podman import - localhost/busybox:test >/dev/null
+	rm -rf "$root"
+}
+
+need_root
+command -v curl >/dev/null || packages+=(curl)
+install_packages
+write_containers_conf
+start_journald
+start_podman_service
+build_busybox_image
+log "ready: journald pid $(pgrep -f /lib/systemd/systemd-journald | head -1), podman $(podman --version | awk '{print $3}')"
