@@ -148,8 +148,8 @@ func checkSocketURI(s string) error {
 	}
 	switch u.Scheme {
 	case "unix":
-		if !strings.HasPrefix(u.Path, "/") {
-			return bad("the socket path must be absolute")
+		if u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			return bad("the socket path must be absolute (three slashes after unix:)")
 		}
 	case "tcp":
 		if _, _, err := net.SplitHostPort(u.Host); err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	// Registers zstd with promhttp: scrapers that ask for it save most of the bytes.
+	_ "github.com/prometheus/client_golang/prometheus/promhttp/zstd"
 	"github.com/prometheus/exporter-toolkit/web"
 )
 

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podexporter/podexporter/internal/testenv"
+)
+
+// binary is podexporter built once for the tests that run it as a real process:
+// signals, sd_notify, exit codes and listeners are only honest that way.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "podexporter-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "podexporter")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build podexporter:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type daemonProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// startDaemon runs podexporter with a private state directory and listen address and
+// waits until it answers on the address. It is stopped with SIGKILL at the end if the
+// test did not stop it.
+func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
+	t.Helper()
+	addr := freeAddr(t)
+	full := append([]string{"--web.listen-address=" + addr, "--state.directory=" + t.TempDir()}, args...)
+	d := &daemonProc{cmd: exec.Command(binary, full...), addr: addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			t.Logf("podexporter stderr:\n%s", d.stderr)
+		}
+	})
+	testenv.Eventually(t, 10*time.Second, "podexporter to listen on "+addr, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return d
+}
+
+// stop sends SIGTERM and returns how long the exit took and the exit error.
+func (d *daemonProc) stop(t *testing.T) (time.Duration, error) {
+	t.Helper()
+	start := time.Now()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.done:
+		d.done <- err // for the cleanup
+		return time.Since(start), err
+	case <-time.After(15 * time.Second):
+		t.Fatal("podexporter did not exit within 15 s of SIGTERM")
+	}
+	return 0, nil
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	// A bare transport: Go's default one would ask for gzip and undo it silently.
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+func TestExitCodes(t *testing.T) {
+	busy := freeAddr(t)
+	l, err := net.Listen("tcp", busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		message string
+	}{
+		{"version", []string{"version"}, 0, ""},
+		{"bad flag", []string{"--log.level=loud"}, 2, "invalid --log.level"},
+		{"bad duration", []string{"--podman.stats-interval=often"}, 2, "invalid --podman.stats-interval"},
+		{"port in use", []string{"--web.listen-address=" + busy, "--state.directory=" + t.TempDir()}, 2, "invalid --web.listen-address"},
+		{"state directory under a file", []string{"--state.directory=" + binary + "/state"}, 2, "invalid --state.directory"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cmd := exec.Command(binary, tc.args...)
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || !strings.Contains(stderr.String(), tc.message) {
+				t.Fatalf("exit %d with %q, want %d with %q", code, stderr.String(), tc.code, tc.message)
+			}
+			if tc.code == 2 && strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+				t.Errorf("want one line for a configuration error, got %q", stderr.String())
+			}
+		})
+	}
+}
+
+// TestSdNotify listens on a real unixgram NOTIFY_SOCKET, as systemd and conmon do.
+func TestSdNotify(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msgs := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	// 200 ms watchdog: pings every 100 ms.
+	d := startDaemon(t, []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=200000"})
+
+	next := func(want string) string {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case m := <-msgs:
+				if strings.Contains(m, want) {
+					return m
+				}
+				if strings.Contains(m, "STOPPING=1") && want != "STOPPING=1" {
+					t.Fatalf("got STOPPING before %s", want)
+				}
+			case <-timeout:
+				t.Fatalf("no %s within 5 s", want)
+			}
+		}
+	}
+	ready := next("READY=1")
+	if !strings.Contains(ready, "STATUS=serving on "+d.addr) {
+		t.Errorf("READY message %q lacks a STATUS naming the address", ready)
+	}
+	next("WATCHDOG=1")
+	next("WATCHDOG=1")
+	took, err := d.stop(t)
+	next("STOPPING=1")
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("shutdown took %s, promised under 10 s", took)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	d := startDaemon(t, nil)
+	run := func(addr string) int {
+		cmd := exec.Command(binary, "healthcheck", "--web.listen-address="+addr, "--healthcheck.timeout=2s")
+		if err := cmd.Run(); err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				return ee.ExitCode()
+			}
+			t.Fatal(err)
+		}
+		return 0
+	}
+	if code := run(d.addr); code != 0 {
+		t.Errorf("healthcheck against a running daemon exited %d, want 0", code)
+	}
+	if code := run(freeAddr(t)); code != 1 {
+		t.Errorf("healthcheck against nothing exited %d, want 1", code)
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	d := startDaemon(t, nil)
+	base := "http://" + d.addr
+	tests := []struct {
+		name        string
+		path        string
+		header      []string
+		status      int
+		contentType string
+		encoding    string
+		body        string
+	}{
+		{"landing page", "/", nil, 200, "text/html", "", "/metrics"},
+		{"healthz", "/healthz", nil, 200, "text/plain", "", "ok"},
+		{"readyz", "/readyz", nil, 200, "text/plain", "", "ready"},
+		{"text format", "/metrics", nil, 200, "text/plain; version=0.0.4", "", "podexporter_build_info{"},
+		{"openmetrics", "/metrics", []string{"Accept", "application/openmetrics-text; version=1.0.0"}, 200, "application/openmetrics-text", "", "# EOF"},
+		{"gzip", "/metrics", []string{"Accept-Encoding", "gzip"}, 200, "text/plain", "gzip", ""},
+		{"zstd", "/metrics", []string{"Accept-Encoding", "zstd"}, 200, "text/plain", "zstd", ""},
+		{"unknown path", "/nope", nil, 404, "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := get(t, base+tc.path, tc.header...)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tc.contentType) {
+				t.Errorf("Content-Type %q, want prefix %q", ct, tc.contentType)
+			}
+			if ce := resp.Header.Get("Content-Encoding"); ce != tc.encoding {
+				t.Errorf("Content-Encoding %q, want %q", ce, tc.encoding)
+			}
+			if !bytes.Contains(body, []byte(tc.body)) {
+				t.Errorf("body lacks %q:\n%.400s", tc.body, body)
+			}
+		})
+	}
+}
+
+// TestMetricsPassPromtool checks the served exposition with Prometheus's own checker and
+// with client_golang's linter, on the bytes a scraper gets.
+func TestMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if testenv.InCI() {
+			t.Fatal("promtool missing (CI=true); fix: apt-get install prometheus")
+		}
+		t.Skip("promtool missing; fix: apt-get install prometheus")
+	}
+	d := startDaemon(t, nil)
+	_, body := get(t, "http://"+d.addr+"/metrics")
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+	for _, family := range []string{"podexporter_build_info", "podexporter_scrape_collector_duration_seconds", "podexporter_scrape_collector_success", "go_goroutines", "process_resident_memory_bytes"} {
+		if !bytes.Contains(body, []byte("\n# TYPE "+family+" ")) {
+			t.Errorf("/metrics lacks %s", family)
+		}
+	}
+	lintProblems(t, body)
+}
+
+func TestDoctor(t *testing.T) {
+	testenv.RequireJournald(t)
+	p := testenv.RequirePodman(t)
+	out, err := exec.Command(binary, "doctor", "--podman.socket="+p.Socket, "--state.directory="+t.TempDir()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("doctor: %v\n%s", err, out)
+	}
+	// The Podman version as the podman CLI reports it, independently of our client.
+	v, err := exec.Command("podman", "version", "--format", "{{.Version}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPodman := fmt.Sprintf("OK    podman %s: reachable, libpod API %s", p.Socket, strings.TrimSpace(string(v)))
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	var sawJournal, sawPodman, sawState bool
+	for sc.Scan() {
+		line := sc.Text()
+		sawJournal = sawJournal || (strings.HasPrefix(line, "OK    journal /") && strings.Contains(line, "readable"))
+		sawPodman = sawPodman || line == wantPodman
+		sawState = sawState || (strings.HasPrefix(line, "OK    state directory") && strings.HasSuffix(line, "writable"))
+	}
+	if !sawJournal || !sawPodman || !sawState {
+		t.Fatalf("doctor output lacks a readable journal (%v), %q (%v) or a writable state directory (%v):\n%s", sawJournal, wantPodman, sawPodman, sawState, out)
+	}
+	if !strings.Contains(string(out), "ebpf: ") {
+		t.Errorf("doctor says nothing about eBPF:\n%s", out)
+	}
+}

@@ -1,0 +1,190 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testCollectors = []Collector{
+	{Name: "journal", Help: "journal", Default: true},
+	{Name: "podman", Help: "podman", Default: true},
+	{Name: "ebpf", Help: "ebpf", Default: false},
+}
+
+// testEnv has no CONTAINER_HOST and one rootless socket, so defaults are predictable.
+func testEnv(vars map[string]string) Env {
+	return Env{
+		Getenv: func(k string) string { return vars[k] },
+		Glob: func(string) ([]string, error) {
+			return []string{"/run/user/1000/podman/podman.sock"}, nil
+		},
+		Stdout: io.Discard,
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badWebConfig := writeFile(t, "web.yml", "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n")
+	tests := []struct {
+		name    string
+		args    []string
+		file    string // config file content; written and passed with --config.file
+		setting string // what the error must name
+		fix     string // a word the fix must contain
+	}{
+		{"unknown flag", []string{"--web.listen-adress=:1"}, "", "command line", "--help"},
+		{"bad flag duration", []string{"--podman.stats-interval=10"}, "", "--podman.stats-interval", "10s"},
+		{"bad file duration", nil, "podman:\n  stats_interval: soon\n", "podman.stats_interval in", "10s"},
+		{"unknown key with line", nil, "web:\n  listen_addresses: [':1']\n  lisen_address: x\n", "line 3", `"listen_addresses"`},
+		{"unknown top-level key", nil, "podmn:\n  sockets: []\n", "line 1", `"podman"`},
+		{"broken yaml", nil, "web: [\n", "--config.file", "YAML"},
+		{"missing config file", []string{"--config.file=" + filepath.Join(dir, "nope.yml")}, "", "--config.file", "readable"},
+		{"listen address without port", []string{"--web.listen-address=localhost"}, "", "--web.listen-address", ":9883"},
+		{"missing web config", []string{"--web.config.file=" + filepath.Join(dir, "nope.yml")}, "", "--web.config.file", "existing"},
+		{"invalid web config", []string{"--web.config.file=" + badWebConfig}, "", "--web.config.file", "web-configuration"},
+		{"relative socket", []string{"--podman.socket=unix://run/podman.sock"}, "", "--podman.socket", "unix:///run/podman/podman.sock"},
+		{"socket scheme", []string{"--podman.socket=http://x"}, "", "--podman.socket", "tcp://"},
+		{"stats interval too short", []string{"--podman.stats-interval=10ms"}, "", "--podman.stats-interval", "1s"},
+		{"journal directory missing", []string{"--journal.directory=" + filepath.Join(dir, "nope")}, "", "--journal.directory", "/var/log/journal"},
+		{"relative state directory", []string{"--state.directory=state"}, "", "--state.directory", "absolute"},
+		{"log level", []string{"--log.level=verbose"}, "", "--log.level", "debug"},
+		{"log format in file", nil, "log:\n  format: xml\n", "--log.format", "logfmt"},
+		{"unknown collector in file", nil, "collectors:\n  podmn: true\n", "collectors.podmn", "journal"},
+		{"telemetry path", []string{"--web.telemetry-path=metrics"}, "", "--web.telemetry-path", "/metrics"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if tc.file != "" {
+				args = append(args, "--config.file="+writeFile(t, "podexporter.yml", tc.file))
+			}
+			_, err := Parse(args, testCollectors, "test", testEnv(nil))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse(%q) = %v, want *config.Error", args, err)
+			}
+			if !strings.Contains(ce.Setting, tc.setting) {
+				t.Errorf("error %q names setting %q, want it to contain %q", err, ce.Setting, tc.setting)
+			}
+			if !strings.Contains(ce.Fix, tc.fix) {
+				t.Errorf("error %q: fix %q lacks %q", err, ce.Fix, tc.fix)
+			}
+		})
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := `
+web:
+  listen_addresses: ["127.0.0.1:1111"]
+  max_requests: 7
+podman:
+  sockets: ["unix:///from/file.sock"]
+  stats_interval: 30s
+log:
+  level: debug
+collectors:
+  ebpf: true
+  journal: false
+`
+	path := writeFile(t, "podexporter.yml", file)
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{"defaults without file", nil, nil, func(t *testing.T, c *Config) {
+			want := Config{Command: CmdRun}
+			if c.Command != want.Command || !slices.Equal(c.Web.ListenAddresses, []string{DefaultListenAddress}) ||
+				c.Podman.StatsInterval != 10*time.Second || c.Log.Level != "info" || c.Log.Format != "logfmt" ||
+				c.State.Directory != "/var/lib/podexporter" || !c.Collectors["journal"] || c.Collectors["ebpf"] {
+				t.Errorf("defaults wrong: %+v", c)
+			}
+			if !slices.Equal(c.Podman.Sockets, []string{RootfulSocket, "unix:///run/user/1000/podman/podman.sock"}) {
+				t.Errorf("default sockets = %q", c.Podman.Sockets)
+			}
+		}},
+		{"CONTAINER_HOST replaces the default sockets", nil, map[string]string{"CONTAINER_HOST": "unix:///x/podman.sock"}, func(t *testing.T, c *Config) {
+			if !slices.Equal(c.Podman.Sockets, []string{"unix:///x/podman.sock"}) {
+				t.Errorf("sockets = %q", c.Podman.Sockets)
+			}
+		}},
+		{"file over defaults", []string{"--config.file=" + path}, nil, func(t *testing.T, c *Config) {
+			if !slices.Equal(c.Web.ListenAddresses, []string{"127.0.0.1:1111"}) || c.Web.MaxRequests != 7 ||
+				c.Podman.StatsInterval != 30*time.Second || c.Log.Level != "debug" ||
+				!c.Collectors["ebpf"] || c.Collectors["journal"] || !c.Collectors["podman"] {
+				t.Errorf("file not applied: %+v", c)
+			}
+			if !slices.Equal(c.Podman.Sockets, []string{"unix:///from/file.sock"}) {
+				t.Errorf("sockets = %q", c.Podman.Sockets)
+			}
+		}},
+		{"file over CONTAINER_HOST", []string{"--config.file=" + path}, map[string]string{"CONTAINER_HOST": "unix:///x.sock"}, func(t *testing.T, c *Config) {
+			if !slices.Equal(c.Podman.Sockets, []string{"unix:///from/file.sock"}) {
+				t.Errorf("sockets = %q", c.Podman.Sockets)
+			}
+		}},
+		{"flags over file", []string{
+			"--config.file=" + path, "--web.listen-address=:2222", "--web.listen-address=:3333",
+			"--podman.stats-interval=5s", "--log.level=warn", "--no-collector.ebpf", "--collector.journal",
+			"--podman.socket=tcp://127.0.0.1:8080",
+		}, nil, func(t *testing.T, c *Config) {
+			if !slices.Equal(c.Web.ListenAddresses, []string{":2222", ":3333"}) || c.Podman.StatsInterval != 5*time.Second ||
+				c.Log.Level != "warn" || c.Collectors["ebpf"] || !c.Collectors["journal"] || c.Web.MaxRequests != 7 {
+				t.Errorf("flags did not win: %+v", c)
+			}
+			if !slices.Equal(c.Podman.Sockets, []string{"tcp://127.0.0.1:8080"}) {
+				t.Errorf("sockets = %q", c.Podman.Sockets)
+			}
+		}},
+		{"subcommand", []string{"doctor", "--podman.socket=unix:///a.sock"}, nil, func(t *testing.T, c *Config) {
+			if c.Command != CmdDoctor || !slices.Equal(c.Podman.Sockets, []string{"unix:///a.sock"}) {
+				t.Errorf("got %q %q", c.Command, c.Podman.Sockets)
+			}
+		}},
+		{"empty file is no settings", []string{"--config.file=" + writeFile(t, "empty.yml", "")}, nil, func(t *testing.T, c *Config) {
+			if c.Log.Level != "info" {
+				t.Errorf("log level %q", c.Log.Level)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(tc.args, testCollectors, "test", testEnv(tc.env))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestPrepareStateDir(t *testing.T) {
+	ok := &Config{State: State{Directory: filepath.Join(t.TempDir(), "a", "b")}}
+	if err := ok.PrepareStateDir(); err != nil {
+		t.Fatalf("creatable directory: %v", err)
+	}
+	// A regular file where the directory should be cannot be fixed by MkdirAll, even as root.
+	blocker := writeFile(t, "file", "x")
+	bad := &Config{State: State{Directory: filepath.Join(blocker, "state")}}
+	var ce *Error
+	if err := bad.PrepareStateDir(); !errors.As(err, &ce) || ce.Setting != "--state.directory" {
+		t.Fatalf("PrepareStateDir under a file = %v, want a --state.directory error", err)
+	}
+}

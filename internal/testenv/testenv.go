@@ -1,0 +1,153 @@
+// Package testenv gives integration tests the real components they need: root, a
+// running journald and a Podman API service with the offline test image. When one is
+// missing, the test is skipped with the reason and the command that fixes it, except
+// under CI=true, where a missing component fails the test: CI must never pass by
+// skipping what it was meant to check.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Image is the busybox image scripts/testhost.sh builds offline.
+const Image = "localhost/busybox:test"
+
+// PodmanSocket is the rootful API socket the test host serves.
+const PodmanSocket = "/run/podman/podman.sock"
+
+const fixHost = "run 'sudo scripts/testhost.sh' (or 'make testhost')"
+
+// InCI reports whether the test runs under CI, where nothing may be skipped.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// missing skips, or fails under CI, naming what is missing and how to get it.
+func missing(t testing.TB, what, fix string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("%s (CI=true: a missing component is a failure); fix: %s", what, fix)
+	}
+	t.Skipf("%s; fix: %s", what, fix)
+}
+
+// RequireRoot needs uid 0, for tests that start containers or load eBPF.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missing(t, "this test needs root", "run it as root (CI runs as root)")
+	}
+}
+
+// RequireJournald needs a running journald that accepts and returns entries.
+func RequireJournald(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat("/run/systemd/journal/socket"); err != nil {
+		missing(t, "journald is not running (no /run/systemd/journal/socket)", fixHost)
+		return
+	}
+	if out, err := exec.Command("journalctl", "-n", "0", "--no-pager").CombinedOutput(); err != nil {
+		missing(t, "journalctl cannot read the journal: "+strings.TrimSpace(string(out)), fixHost)
+	}
+}
+
+// Podman is a reachable Podman API service plus a way to start test containers.
+type Podman struct {
+	// Socket is the URI podexporter's --podman.socket takes.
+	Socket string
+	// Client talks HTTP to the service over its unix socket, for assertions that
+	// compare podexporter's view with the API's own.
+	Client *http.Client
+}
+
+// RequirePodman needs the Podman API service answering on the rootful socket and the
+// test image present.
+func RequirePodman(t testing.TB) *Podman {
+	t.Helper()
+	RequireRoot(t)
+	client := &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", PodmanSocket)
+		}},
+	}
+	resp, err := client.Get("http://podman/_ping")
+	if err != nil {
+		missing(t, "the Podman API service does not answer on "+PodmanSocket+": "+err.Error(), fixHost)
+		return nil
+	}
+	resp.Body.Close()
+	if err := exec.Command("podman", "image", "exists", Image).Run(); err != nil {
+		missing(t, "the test image "+Image+" is missing", fixHost)
+		return nil
+	}
+	return &Podman{Socket: "unix://" + PodmanSocket, Client: client}
+}
+
+// UniqueName returns a container name no other test or run uses.
+func UniqueName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "podexporter-test-" + prefix + "-" + hex.EncodeToString(b)
+}
+
+// Run starts a detached container from the test image with podman run, and removes
+// it when the test ends. args go before the image (podman run options); cmd after it.
+// It returns the full container id.
+func (p *Podman) Run(t testing.TB, name string, args []string, cmd ...string) string {
+	t.Helper()
+	full := append([]string{"run", "-d", "--name", name}, args...)
+	full = append(full, Image)
+	full = append(full, cmd...)
+	var stderr bytes.Buffer
+	c := exec.Command("podman", full...)
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("podman %s: %v: %s", strings.Join(full, " "), err, stderr.String())
+	}
+	t.Cleanup(func() { p.Remove(name) })
+	return strings.TrimSpace(string(out))
+}
+
+// Remove removes a container at once, ignoring one that is already gone.
+func (p *Podman) Remove(name string) {
+	_ = exec.Command("podman", "rm", "-f", "-t", "0", name).Run()
+}
+
+// Journal returns the MESSAGE of every journal entry matching the journalctl matches
+// (FIELD=value), read by journalctl itself as the independent reference.
+func Journal(t testing.TB, matches ...string) []string {
+	t.Helper()
+	args := append([]string{"--no-pager", "-o", "cat"}, matches...)
+	out, err := exec.Command("journalctl", args...).Output()
+	if err != nil {
+		t.Fatalf("journalctl %v: %v", args, err)
+	}
+	s := strings.TrimRight(string(out), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// Eventually polls cond every 50 ms until it returns true or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
