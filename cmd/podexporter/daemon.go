@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,11 +32,18 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		return err
 	}
 
-	set, err := collectors.New(collectors.Deps{Config: cfg, Logger: logger})
+	srcs, deps, err := buildSources(cfg, logger)
+	if err != nil {
+		return err
+	}
+	set, err := collectors.New(deps)
 	if err != nil {
 		return fmt.Errorf("build collectors: %w", err)
 	}
 	var ready readiness.Tracker
+	for _, s := range srcs {
+		ready.Expect(s.name)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -74,6 +82,24 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Serve(ctx, listeners, handler, cfg.Web.FlagConfig(), shutdownGrace, logger) }()
 
+	// Each source runs until ctx ends; one that returns early with an error stops the
+	// daemon, since a half-working agent is worse than a restarted one.
+	srcErr := make(chan error, len(srcs))
+	var srcWG sync.WaitGroup
+	for _, s := range srcs {
+		srcWG.Go(func() {
+			if err := s.run(ctx, func() { ready.Started(s.name) }); err != nil && ctx.Err() == nil {
+				srcErr <- fmt.Errorf("source %s: %w", s.name, err)
+			}
+		})
+	}
+	if err := waitReady(ctx, &ready, srcErr); err != nil {
+		cancel()
+		srcWG.Wait()
+		<-serveErr
+		return err
+	}
+
 	notify.Ready(fmt.Sprintf("serving on %s with collectors %s", strings.Join(addrs, ", "), strings.Join(set.Names(), ",")))
 	watchdogDone := make(chan struct{})
 	go func() {
@@ -81,20 +107,41 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		notify.Watchdog(ctx, func() bool { return true })
 	}()
 
+	serveDone := false
 	select {
 	case <-ctx.Done():
-		err = nil
 	case err = <-serveErr:
-		cancel()
+		serveDone = true
+	case err = <-srcErr:
 	}
 	notify.Stopping()
 	logger.Info("podexporter stopping")
 	cancel()
 	<-watchdogDone
-	if err == nil {
-		err = <-serveErr
+	srcWG.Wait()
+	if !serveDone {
+		if e := <-serveErr; err == nil {
+			err = e
+		}
 	}
 	return err
+}
+
+// waitReady returns once every source has said it started, or with the first source
+// error, so READY=1 means what it says.
+func waitReady(ctx context.Context, ready *readiness.Tracker, srcErr <-chan error) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for len(ready.Pending()) > 0 {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-srcErr:
+			return err
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 func buildInfo() prometheus.Collector {
