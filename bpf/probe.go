@@ -7,7 +7,6 @@ package bpf
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/podexporter/podexporter/internal/cgroupfs"
 )
 
 // Capability bits from linux/capability.h.
@@ -94,44 +95,12 @@ func effectiveCaps() (uint64, error) {
 // controllers plus cgroup2 at /sys/fs/cgroup/unified, as on the test VMs) it is not
 // at /sys/fs/cgroup.
 func cgroup2Mount(mountinfo string) (string, error) {
-	f, err := os.Open(mountinfo)
+	m, err := cgroupfs.ReadMounts(mountinfo)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		fields, fs := strings.Fields(pre), strings.Fields(post)
-		if len(fields) >= 5 && len(fs) >= 1 && fs[0] == "cgroup2" {
-			return unescapeMount(fields[4]), nil
-		}
+	if m.Unified == "" {
+		return "", errors.New("no cgroup2 entry in " + mountinfo)
 	}
-	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("read %s: %w", mountinfo, err)
-	}
-	return "", errors.New("no cgroup2 entry in " + mountinfo)
-}
-
-// unescapeMount undoes the octal escapes (\040 for space) mountinfo uses.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return m.Unified, nil
 }

@@ -27,6 +27,8 @@ type Collector interface {
 type Deps struct {
 	Config *config.Config
 	Logger *slog.Logger
+	// Podman is the Podman source; nil when no Podman collector is enabled.
+	Podman Snapshots
 }
 
 type factory struct {

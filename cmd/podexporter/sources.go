@@ -20,5 +20,6 @@ type source struct {
 func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors.Deps, error) {
 	deps := collectors.Deps{Config: cfg, Logger: logger}
 	var srcs []source
+	srcs = append(srcs, podmanSource(cfg, logger, &deps)...)
 	return srcs, deps, nil
 }

@@ -48,6 +48,13 @@ type Metric struct {
 	Labels []string
 	// Group names the collector or subsystem the metric belongs to, for the docs.
 	Group string
+	// Compat marks a family kept with prometheus-podman-exporter's name, labels and
+	// encoding so existing dashboards keep working; such names predate the unit-suffix
+	// conventions and are exempt from them.
+	Compat bool
+	// OTelAttributes are fixed attributes that tell this family apart from others mapped
+	// to the same OpenTelemetry instrument (cpu.mode=user, network.io.direction=receive).
+	OTelAttributes map[string]string
 }
 
 // Self-metrics of the exporter. Podman, journald and eBPF families are declared in
@@ -130,8 +137,8 @@ func Markdown() string {
 	}
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n## %s\n\n", g)
-		b.WriteString("| Prometheus name | type | labels | OpenTelemetry name | unit | help |\n")
-		b.WriteString("|---|---|---|---|---|---|\n")
+		b.WriteString("| Prometheus name | type | labels | OpenTelemetry name | unit | origin | help |\n")
+		b.WriteString("|---|---|---|---|---|---|---|\n")
 		for _, m := range all {
 			if m.Group != g {
 				continue
@@ -141,12 +148,24 @@ func Markdown() string {
 				otel = "—"
 			} else {
 				otel = "`" + otel + "`"
+				keys := make([]string, 0, len(m.OTelAttributes))
+				for k := range m.OTelAttributes {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				for _, k := range keys {
+					otel += fmt.Sprintf(" `%s=%s`", k, m.OTelAttributes[k])
+				}
+			}
+			origin := "podexporter"
+			if m.Compat {
+				origin = "prometheus-podman-exporter"
 			}
 			labels := "—"
 			if len(m.Labels) > 0 {
 				labels = "`" + strings.Join(m.Labels, "`, `") + "`"
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | `%s` | %s |\n", m.Name, m.Kind, labels, otel, m.Unit, m.Help)
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | `%s` | %s | %s |\n", m.Name, m.Kind, labels, otel, m.Unit, origin, m.Help)
 		}
 	}
 	return b.String()

@@ -69,6 +69,20 @@ type Podman struct {
 	// Sockets are URIs: unix:///path, tcp://host:port or ssh://user@host/path.
 	Sockets       []string
 	StatsInterval time.Duration
+	// SlowInterval paces system info, images, volumes and networks.
+	SlowInterval time.Duration
+	// SizeInterval paces container size measurement; 0 turns it off.
+	SizeInterval time.Duration
+	// MaxContainers caps containers per service in the metrics; 0 means no cap.
+	MaxContainers int
+	// ContainerLabels is the allowlist of container labels put on podman_container_info.
+	ContainerLabels []string
+	// LabelValueMaxLength caps allowlisted label values.
+	LabelValueMaxLength int
+	// NameLabel puts the container name on every container value metric.
+	NameLabel bool
+	// ProcRoot is the host's /proc, for network namespace counters.
+	ProcRoot string
 }
 
 // Journal configures where container logs are read from.
@@ -174,6 +188,13 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	flag("web.max-requests", "Most concurrent scrapes served at once; 0 means no limit.").Default("40").IntVar(&c.Web.MaxRequests)
 	flag("podman.socket", "Podman API socket URI; repeat for several (rootful and rootless). Default: $CONTAINER_HOST, else the rootful socket and every rootless one present.").StringsVar(&c.Podman.Sockets)
 	flag("podman.stats-interval", "How often container stats are polled.").Default("10s").SetValue(&durationValue{"--podman.stats-interval", &c.Podman.StatsInterval})
+	flag("podman.slow-interval", "How often system info, images, volumes and networks are re-listed besides their own events.").Default("1m").SetValue(&durationValue{"--podman.slow-interval", &c.Podman.SlowInterval})
+	flag("podman.size-interval", "How often container root filesystem sizes are measured (costly for Podman); 0 turns it off.").Default("5m").SetValue(&durationValue{"--podman.size-interval", &c.Podman.SizeInterval})
+	flag("podman.max-containers", "Most containers per Podman service in the metrics (newest kept); 0 means no cap.").Default("1000").IntVar(&c.Podman.MaxContainers)
+	flag("podman.container-label", "Container label to copy onto podman_container_info (sanitised); repeat for several.").StringsVar(&c.Podman.ContainerLabels)
+	flag("podman.label-value-max-length", "Longest allowlisted label value kept; longer ones are cut and counted.").Default("128").IntVar(&c.Podman.LabelValueMaxLength)
+	flag("podman.name-label", "Put the container name label on every container metric, not only on podman_container_info.").BoolVar(&c.Podman.NameLabel)
+	flag("podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).").Default("/proc").StringVar(&c.Podman.ProcRoot)
 	flag("journal.directory", "Read journal files from this directory instead of the local journal.").StringVar(&c.Journal.Directory)
 	flag("state.directory", "Directory for the journal cursor and other state.").Default("/var/lib/podexporter").StringVar(&c.State.Directory)
 	flag("log.level", "Log level: debug, info, warn or error.").Default("info").StringVar(&c.Log.Level)

@@ -65,6 +65,13 @@ func TestBadInput(t *testing.T) {
 		{"log level", []string{"--log.level=verbose"}, "", "--log.level", "debug"},
 		{"log format in file", nil, "log:\n  format: xml\n", "--log.format", "logfmt"},
 		{"unknown collector in file", nil, "collectors:\n  podmn: true\n", "collectors.podmn", "journal"},
+		{"slow interval too short", []string{"--podman.slow-interval=1s"}, "", "--podman.slow-interval", "10s"},
+		{"size interval too short", nil, "podman:\n  size_interval: 5s\n", "--podman.size-interval", "0 to turn"},
+		{"bad size interval in file", nil, "podman:\n  size_interval: 5\n", "podman.size_interval in", "10s"},
+		{"negative container cap", []string{"--podman.max-containers=-1"}, "", "--podman.max-containers", "0 for no cap"},
+		{"label value length", []string{"--podman.label-value-max-length=0"}, "", "--podman.label-value-max-length", "128"},
+		{"empty container label", []string{"--podman.container-label="}, "", "--podman.container-label", "key"},
+		{"proc root", []string{"--podman.proc-root=" + dir}, "", "--podman.proc-root", "/host/proc"},
 		{"telemetry path", []string{"--web.telemetry-path=metrics"}, "", "--web.telemetry-path", "/metrics"},
 	}
 	for _, tc := range tests {

@@ -26,8 +26,15 @@ type fileConfig struct {
 		MaxRequests     *int      `yaml:"max_requests"`
 	} `yaml:"web"`
 	Podman struct {
-		Sockets       *[]string     `yaml:"sockets"`
-		StatsInterval *fileDuration `yaml:"stats_interval"`
+		Sockets             *[]string     `yaml:"sockets"`
+		StatsInterval       *fileDuration `yaml:"stats_interval"`
+		SlowInterval        *fileDuration `yaml:"slow_interval"`
+		SizeInterval        *fileDuration `yaml:"size_interval"`
+		MaxContainers       *int          `yaml:"max_containers"`
+		ContainerLabels     *[]string     `yaml:"container_labels"`
+		LabelValueMaxLength *int          `yaml:"label_value_max_length"`
+		NameLabel           *bool         `yaml:"name_label"`
+		ProcRoot            *string       `yaml:"proc_root"`
 	} `yaml:"podman"`
 	Journal struct {
 		Directory *string `yaml:"directory"`

@@ -46,13 +46,29 @@ func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
 	pick(set["web.telemetry-path"], &c.Web.TelemetryPath, fc.Web.TelemetryPath)
 	pick(set["web.max-requests"], &c.Web.MaxRequests, fc.Web.MaxRequests)
 	pick(set["podman.socket"], &c.Podman.Sockets, fc.Podman.Sockets)
-	if fc.Podman.StatsInterval != nil && !*set["podman.stats-interval"] {
-		d, err := fc.Podman.StatsInterval.parse(c.ConfigFile, "podman.stats_interval")
+	for _, d := range []struct {
+		flag, key string
+		dst       *time.Duration
+		src       *fileDuration
+	}{
+		{"podman.stats-interval", "podman.stats_interval", &c.Podman.StatsInterval, fc.Podman.StatsInterval},
+		{"podman.slow-interval", "podman.slow_interval", &c.Podman.SlowInterval, fc.Podman.SlowInterval},
+		{"podman.size-interval", "podman.size_interval", &c.Podman.SizeInterval, fc.Podman.SizeInterval},
+	} {
+		if d.src == nil || *set[d.flag] {
+			continue
+		}
+		v, err := d.src.parse(c.ConfigFile, d.key)
 		if err != nil {
 			return err
 		}
-		c.Podman.StatsInterval = d
+		*d.dst = v
 	}
+	pick(set["podman.max-containers"], &c.Podman.MaxContainers, fc.Podman.MaxContainers)
+	pick(set["podman.container-label"], &c.Podman.ContainerLabels, fc.Podman.ContainerLabels)
+	pick(set["podman.label-value-max-length"], &c.Podman.LabelValueMaxLength, fc.Podman.LabelValueMaxLength)
+	pick(set["podman.name-label"], &c.Podman.NameLabel, fc.Podman.NameLabel)
+	pick(set["podman.proc-root"], &c.Podman.ProcRoot, fc.Podman.ProcRoot)
 	pick(set["journal.directory"], &c.Journal.Directory, fc.Journal.Directory)
 	pick(set["state.directory"], &c.State.Directory, fc.State.Directory)
 	pick(set["log.level"], &c.Log.Level, fc.Log.Level)
@@ -120,6 +136,26 @@ func (c *Config) validate() error {
 	}
 	if c.Podman.StatsInterval < time.Second {
 		return &Error{Setting: "--podman.stats-interval", Problem: fmt.Sprintf("%s is shorter than 1s", c.Podman.StatsInterval), Fix: "use 1s or more; the default is 10s"}
+	}
+	if c.Podman.SlowInterval < 10*time.Second {
+		return &Error{Setting: "--podman.slow-interval", Problem: fmt.Sprintf("%s is shorter than 10s", c.Podman.SlowInterval), Fix: "use 10s or more; the default is 1m"}
+	}
+	if c.Podman.SizeInterval != 0 && c.Podman.SizeInterval < time.Minute {
+		return &Error{Setting: "--podman.size-interval", Problem: fmt.Sprintf("%s is shorter than 1m", c.Podman.SizeInterval), Fix: "use 1m or more, or 0 to turn size measurement off"}
+	}
+	if c.Podman.MaxContainers < 0 {
+		return &Error{Setting: "--podman.max-containers", Problem: "negative", Fix: "use 0 for no cap or a positive number"}
+	}
+	if c.Podman.LabelValueMaxLength < 1 {
+		return &Error{Setting: "--podman.label-value-max-length", Problem: fmt.Sprintf("%d is not a length", c.Podman.LabelValueMaxLength), Fix: "use a positive number such as 128"}
+	}
+	for _, l := range c.Podman.ContainerLabels {
+		if l == "" {
+			return &Error{Setting: "--podman.container-label", Problem: "empty label key", Fix: "give the container label's key, such as app or io.containers.autoupdate"}
+		}
+	}
+	if fi, err := os.Stat(c.Podman.ProcRoot + "/self"); err != nil || !fi.IsDir() {
+		return &Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", c.Podman.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
 	}
 	if d := c.Journal.Directory; d != "" {
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {

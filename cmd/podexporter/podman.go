@@ -1,0 +1,35 @@
+package main
+
+import (
+	"log/slog"
+	"slices"
+
+	"github.com/podexporter/podexporter/collectors"
+	"github.com/podexporter/podexporter/collectors/podman"
+	"github.com/podexporter/podexporter/internal/cgroupfs"
+	"github.com/podexporter/podexporter/internal/config"
+)
+
+// podmanSource builds the Podman source when any collector reads it.
+func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) []source {
+	if !slices.ContainsFunc(collectors.PodmanCollectorNames, func(n string) bool { return cfg.Collectors[n] }) {
+		return nil
+	}
+	var mounts *cgroupfs.Mounts
+	if m, err := cgroupfs.ReadMounts(cfg.Podman.ProcRoot + "/self/mountinfo"); err == nil {
+		mounts = &m
+	} else {
+		logger.Warn("no cgroup hierarchy found; container memory detail (rss, cache, working set) is off", "err", err)
+	}
+	src := podman.NewSource(cfg.Podman.Sockets, podman.Options{
+		StatsInterval: cfg.Podman.StatsInterval,
+		SlowInterval:  cfg.Podman.SlowInterval,
+		SizeInterval:  cfg.Podman.SizeInterval,
+		MaxContainers: cfg.Podman.MaxContainers,
+		ProcRoot:      cfg.Podman.ProcRoot,
+		Cgroups:       mounts,
+		Logger:        logger,
+	})
+	deps.Podman = src
+	return []source{{name: "podman", run: src.Run}}
+}

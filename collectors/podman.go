@@ -1,0 +1,366 @@
+package collectors
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podexporter/podexporter/collectors/podman"
+	"github.com/podexporter/podexporter/internal/catalog"
+)
+
+// Snapshots is what the Podman collectors read: the source's current snapshots.
+type Snapshots interface {
+	Snapshots() []*podman.Snapshot
+}
+
+func init() {
+	register("podman", "Podman source health: up, snapshot age, reconnects, API requests.", true, newPodmanSourceCollector)
+	register("container", "Podman containers: state, health, lifecycle, CPU, memory, block and network I/O.", true, newContainerCollector)
+	register("pod", "Podman pods.", true, podmanCollectorFactory(collectPods))
+	register("image", "Podman images.", true, podmanCollectorFactory(collectImages))
+	register("volume", "Podman volumes.", true, podmanCollectorFactory(collectVolumes))
+	register("network", "Podman networks.", true, podmanCollectorFactory(collectNetworks))
+	register("system", "Podman component versions.", true, podmanCollectorFactory(collectSystem))
+}
+
+// PodmanCollectorNames are the collectors that read the Podman source; the daemon runs
+// the source only when one of them is enabled.
+var PodmanCollectorNames = []string{"podman", "container", "pod", "image", "volume", "network", "system"}
+
+// snapshotCollector emits metrics of one kind from every service's snapshot.
+type snapshotCollector struct {
+	src     Snapshots
+	collect func(s *podman.Snapshot, ch chan<- prometheus.Metric)
+}
+
+func podmanCollectorFactory(collect func(*podman.Snapshot, chan<- prometheus.Metric)) func(Deps) (Collector, error) {
+	return func(d Deps) (Collector, error) {
+		return &snapshotCollector{src: d.Podman, collect: collect}, nil
+	}
+}
+
+func (c *snapshotCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	if c.src == nil {
+		return nil
+	}
+	for _, s := range c.src.Snapshots() {
+		c.collect(s, ch)
+	}
+	return nil
+}
+
+// emit sends one sample of a catalog metric; descriptors are built once per family.
+type emitter struct {
+	ch chan<- prometheus.Metric
+}
+
+var descCache sync.Map // *catalog.Metric -> *prometheus.Desc
+
+func cachedDesc(m *catalog.Metric) *prometheus.Desc {
+	if d, ok := descCache.Load(m); ok {
+		return d.(*prometheus.Desc)
+	}
+	d, _ := descCache.LoadOrStore(m, desc(m))
+	return d.(*prometheus.Desc)
+}
+
+func (e emitter) emit(m *catalog.Metric, v float64, labels ...string) {
+	e.ch <- prometheus.MustNewConstMetric(cachedDesc(m), valueType(m), v, labels...)
+}
+
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() || t.Unix() <= 0 {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// --- source health ---
+
+type podmanSourceCollector struct{ src Snapshots }
+
+func newPodmanSourceCollector(d Deps) (Collector, error) { return &podmanSourceCollector{src: d.Podman}, nil }
+
+func (c *podmanSourceCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	if c.src == nil {
+		return nil
+	}
+	e := emitter{ch}
+	now := time.Now()
+	for _, s := range c.src.Snapshots() {
+		e.emit(catalog.PodmanUp, boolValue(s.Up), s.Service)
+		e.emit(catalog.PodmanStale, boolValue(s.Stale), s.Service)
+		if !s.Updated.IsZero() {
+			e.emit(catalog.PodmanSnapshotAge, now.Sub(s.Updated).Seconds(), s.Service)
+		}
+		e.emit(catalog.PodmanReconnects, float64(s.Reconnects), s.Service)
+		e.emit(catalog.PodmanContainersDropped, float64(s.ContainersDropped), s.Service)
+		for ep, n := range s.APIRequests {
+			e.emit(catalog.PodmanAPIRequests, float64(n), s.Service, ep)
+		}
+		for call, n := range s.Errors {
+			e.emit(catalog.PodmanErrors, float64(n), s.Service, call)
+		}
+	}
+	return nil
+}
+
+// --- containers ---
+
+var containerStates = map[string]float64{
+	"created": 0, "configured": 0, "initialized": 1, "running": 2, "stopped": 3,
+	"paused": 4, "exited": 5, "removing": 6, "stopping": 7,
+}
+
+var healthStates = map[string]float64{"healthy": 0, "unhealthy": 1, "starting": 2}
+
+// containerCollector carries the label options: the name label on value metrics and
+// the allowlisted container labels on podman_container_info.
+type containerCollector struct {
+	src         Snapshots
+	nameLabel   bool
+	allow       []string // container label keys, as configured
+	allowNames  []string // their sanitised metric label names
+	maxValueLen int
+	infoDesc    *prometheus.Desc
+	descs       map[*catalog.Metric]*prometheus.Desc
+
+	mu  sync.Mutex
+	cut map[string]bool // id/label pairs already counted as truncated
+}
+
+var invalidLabelChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+
+// sanitizeLabel makes a container label key a valid metric label name that cannot
+// shadow one of the fixed labels.
+func sanitizeLabel(key string, taken []string) string {
+	s := invalidLabelChars.ReplaceAllString(key, "_")
+	if s == "" || (s[0] >= '0' && s[0] <= '9') || strings.HasPrefix(s, "__") {
+		s = "label_" + strings.TrimLeft(s, "_")
+	}
+	for _, t := range taken {
+		if t == s {
+			return "label_" + s
+		}
+	}
+	return s
+}
+
+func newContainerCollector(d Deps) (Collector, error) {
+	c := &containerCollector{src: d.Podman, cut: map[string]bool{}, descs: map[*catalog.Metric]*prometheus.Desc{}, maxValueLen: 128}
+	if d.Config != nil {
+		c.nameLabel = d.Config.Podman.NameLabel
+		c.allow = d.Config.Podman.ContainerLabels
+		c.maxValueLen = d.Config.Podman.LabelValueMaxLength
+	}
+	taken := append([]string(nil), catalog.ContainerInfoLabels...)
+	for _, k := range c.allow {
+		n := sanitizeLabel(k, taken)
+		c.allowNames = append(c.allowNames, n)
+		taken = append(taken, n)
+	}
+	c.infoDesc = prometheus.NewDesc(catalog.ContainerInfo.Name, catalog.ContainerInfo.Help, append(append([]string(nil), catalog.ContainerInfoLabels...), c.allowNames...), nil)
+	return c, nil
+}
+
+// vdesc is a value metric's descriptor, with the name label when configured.
+func (c *containerCollector) vdesc(m *catalog.Metric) *prometheus.Desc {
+	if d, ok := c.descs[m]; ok {
+		return d
+	}
+	labels := m.Labels
+	if c.nameLabel {
+		labels = append(append([]string(nil), labels...), "name")
+	}
+	d := prometheus.NewDesc(m.Name, m.Help, labels, nil)
+	c.descs[m] = d
+	return d
+}
+
+func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	if c.src == nil {
+		return nil
+	}
+	c.mu.Lock() // descs and cut are filled lazily
+	defer c.mu.Unlock()
+	now := time.Now()
+	for _, s := range c.src.Snapshots() {
+		for i := range s.Containers {
+			c.container(s, &s.Containers[i], now, ch)
+		}
+	}
+	if len(c.allow) > 0 {
+		emitter{ch}.emit(catalog.PodmanLabelValuesCut, float64(len(c.cut)))
+	}
+	return nil
+}
+
+func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, now time.Time, ch chan<- prometheus.Metric) {
+	id := shortContainerID(k.ID)
+	base := []string{id, k.PodID, k.PodName, s.Service}
+	if c.nameLabel {
+		base = append(base, k.Name)
+	}
+	emit := func(m *catalog.Metric, v float64) {
+		ch <- prometheus.MustNewConstMetric(c.vdesc(m), valueType(m), v, base...)
+	}
+
+	info := []string{id, k.Name, k.Image, k.ImageID, k.Ports, k.PodID, k.PodName, s.Service, k.SystemdUnit, k.NetworkMode}
+	for _, key := range c.allow {
+		v := k.Labels[key]
+		if len(v) > c.maxValueLen {
+			v = v[:c.maxValueLen]
+			c.cut[k.ID+"/"+key] = true // counted once per container and label, not per scrape
+		}
+		info = append(info, v)
+	}
+	ch <- prometheus.MustNewConstMetric(c.infoDesc, prometheus.GaugeValue, 1, info...)
+
+	state, ok := containerStates[k.State]
+	if !ok {
+		state = -1
+	}
+	emit(catalog.ContainerState, state)
+	health, ok := healthStates[k.Health.Status]
+	if !ok {
+		health = -1
+	}
+	emit(catalog.ContainerHealth, health)
+	emit(catalog.ContainerCreated, unixSeconds(k.Created))
+	emit(catalog.ContainerStarted, unixSeconds(k.Started))
+	emit(catalog.ContainerExited, unixSeconds(k.Finished))
+	emit(catalog.ContainerExitCode, float64(k.ExitCode))
+	emit(catalog.ContainerRestarts, float64(k.RestartCount))
+	emit(catalog.ContainerOOMKilled, boolValue(k.OOMKilled))
+	emit(catalog.ContainerHostNetwork, boolValue(k.HostNetwork()))
+	if k.State == "running" && !k.Started.IsZero() {
+		emit(catalog.ContainerUptime, now.Sub(k.Started).Seconds())
+	}
+	if k.RWSize >= 0 {
+		emit(catalog.ContainerRWSize, float64(k.RWSize))
+		emit(catalog.ContainerRootFSSize, float64(k.RootFSSize))
+	}
+	if k.Health.Status != "" {
+		emit(catalog.ContainerHealthFailingStreak, float64(k.Health.FailingStreak))
+		if !k.Health.LastCheck.IsZero() {
+			emit(catalog.ContainerHealthLastExitCode, float64(k.Health.LastExitCode))
+			emit(catalog.ContainerHealthLastDuration, k.Health.LastDuration.Seconds())
+		}
+		checks := s.HealthChecks[k.ID]
+		for _, result := range []string{"success", "failure"} {
+			labels := append(append([]string(nil), base[:4]...), result)
+			if c.nameLabel {
+				labels = append(labels, k.Name)
+			}
+			ch <- prometheus.MustNewConstMetric(c.vdesc(catalog.ContainerHealthChecks), prometheus.CounterValue, float64(checks[result]), labels...)
+		}
+	}
+
+	st := k.Stats
+	if st == nil || k.State != "running" {
+		return
+	}
+	emit(catalog.ContainerPids, float64(st.PIDs))
+	emit(catalog.ContainerCPU, st.CPUTotal.Seconds())
+	emit(catalog.ContainerCPUSystem, st.CPUSystem.Seconds())
+	emit(catalog.ContainerCPUUser, max(st.CPUTotal-st.CPUSystem, 0).Seconds())
+	emit(catalog.ContainerMemUsage, float64(st.MemUsage))
+	emit(catalog.ContainerMemLimit, float64(st.MemLimit))
+	if m := st.Memory; m != nil {
+		emit(catalog.ContainerMemRSS, float64(m.RSS))
+		emit(catalog.ContainerMemCache, float64(m.Cache))
+		emit(catalog.ContainerMemWorkingSet, float64(m.WorkingSet))
+	}
+	emit(catalog.ContainerBlockInput, float64(st.BlockRead))
+	emit(catalog.ContainerBlockOutput, float64(st.BlockWritten))
+	if n := st.Network; n != nil {
+		for _, p := range []struct {
+			compat, conv *catalog.Metric
+			v            uint64
+		}{
+			{catalog.ContainerNetInput, catalog.ContainerNetReceiveBytes, n.RxBytes},
+			{catalog.ContainerNetOutput, catalog.ContainerNetTransmitBytes, n.TxBytes},
+			{catalog.ContainerNetInputPackets, catalog.ContainerNetReceivePackets, n.RxPackets},
+			{catalog.ContainerNetOutputPackets, catalog.ContainerNetTransmitPackets, n.TxPackets},
+			{catalog.ContainerNetInputErrors, catalog.ContainerNetReceiveErrors, n.RxErrors},
+			{catalog.ContainerNetOutputErrors, catalog.ContainerNetTransmitErrors, n.TxErrors},
+			{catalog.ContainerNetInputDropped, catalog.ContainerNetReceiveDropped, n.RxDropped},
+			{catalog.ContainerNetOutputDropped, catalog.ContainerNetTransmitDropped, n.TxDropped},
+		} {
+			emit(p.compat, float64(p.v))
+			emit(p.conv, float64(p.v))
+		}
+	}
+}
+
+func shortContainerID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// --- pods, images, volumes, networks, system ---
+
+var podStates = map[string]float64{"Created": 0, "Error": 1, "Exited": 2, "Paused": 3, "Running": 4, "Degraded": 5, "Stopped": 6}
+
+func collectPods(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	e := emitter{ch}
+	for _, p := range s.Pods {
+		e.emit(catalog.PodInfo, 1, p.ID, p.Name, p.InfraID, s.Service)
+		state, ok := podStates[p.State]
+		if !ok {
+			state = -1
+		}
+		e.emit(catalog.PodState, state, p.ID, s.Service)
+		e.emit(catalog.PodContainers, float64(p.Containers), p.ID, s.Service)
+		e.emit(catalog.PodCreated, unixSeconds(p.Created), p.ID, s.Service)
+	}
+}
+
+func collectImages(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	e := emitter{ch}
+	for _, im := range s.Images {
+		e.emit(catalog.ImageInfo, 1, im.ID, im.ParentID, im.Repository, im.Tag, im.Digest, s.Service)
+		e.emit(catalog.ImageSize, float64(im.Size), im.ID, im.Repository, im.Tag, s.Service)
+		e.emit(catalog.ImageCreated, unixSeconds(im.Created), im.ID, im.Repository, im.Tag, s.Service)
+	}
+}
+
+func collectVolumes(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	e := emitter{ch}
+	for _, v := range s.Volumes {
+		e.emit(catalog.VolumeInfo, 1, v.Name, v.Driver, v.MountPoint, s.Service)
+		e.emit(catalog.VolumeCreated, unixSeconds(v.Created), v.Name, s.Service)
+	}
+}
+
+func collectNetworks(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	e := emitter{ch}
+	for _, n := range s.Networks {
+		e.emit(catalog.NetworkInfo, 1, n.ID, n.Name, n.Driver, n.Interface, n.Labels, s.Service)
+	}
+}
+
+func collectSystem(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	if s.System.APIVersion == "" {
+		return
+	}
+	e := emitter{ch}
+	e.emit(catalog.SystemAPIVersion, 1, s.System.APIVersion, s.Service)
+	e.emit(catalog.SystemBuildahVersion, 1, s.System.BuildahVersion, s.Service)
+	e.emit(catalog.SystemConmonVersion, 1, s.System.ConmonVersion, s.Service)
+	e.emit(catalog.SystemRuntimeVersion, 1, s.System.RuntimeVersion, s.Service)
+}

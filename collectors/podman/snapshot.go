@@ -1,0 +1,154 @@
+// Package podman is the Podman source: one Engine per Podman API service keeps a
+// Snapshot current from the event stream and a periodic stats poll, so that scrapes and
+// pushes read memory instead of calling the API. It produces plain values and knows
+// nothing of Prometheus or OTLP.
+package podman
+
+import "time"
+
+// Snapshot is one consistent view of one Podman service. It is never modified after it
+// is published: readers may keep it as long as they like without locks.
+type Snapshot struct {
+	// Service names the Podman service for the podman_service label: "rootful",
+	// "rootless-UID", or the URI for remote services.
+	Service string
+	URI     string
+	// Up is whether the last contact with the service succeeded.
+	Up bool
+	// Stale means the service is unreachable and the data is the last known.
+	Stale bool
+	// Updated is when the data last changed from a successful API call.
+	Updated    time.Time
+	Reconnects uint64
+	// APIRequests counts calls made to the service, by endpoint.
+	APIRequests map[string]uint64
+	// Errors counts failed refreshes, by what failed (list, inspect, stats, events, ...).
+	Errors map[string]uint64
+	// ContainersDropped counts containers left out because of --podman.max-containers.
+	ContainersDropped uint64
+
+	Containers []Container
+	Pods       []Pod
+	Images     []Image
+	Volumes    []Volume
+	Networks   []Network
+	System     System
+	// HealthChecks counts health_status events per container id and result, since
+	// podexporter started.
+	HealthChecks map[string]map[string]uint64
+}
+
+// Container is what the list, inspect and stats calls say about one container.
+type Container struct {
+	ID          string // full id
+	Name        string
+	Image       string
+	ImageID     string
+	Ports       string
+	PodID       string
+	PodName     string
+	Labels      map[string]string
+	SystemdUnit string // PODMAN_SYSTEMD_UNIT, set by Quadlet and podman generate systemd
+	NetworkMode string
+	// State is Podman's state word: created, initialized, running, stopped, paused,
+	// exited, removing, stopping, unknown.
+	State        string
+	Created      time.Time
+	Started      time.Time
+	Finished     time.Time
+	ExitCode     int32
+	RestartCount int32
+	OOMKilled    bool
+	Pid          int
+	CgroupPath   string
+
+	Health Health
+
+	RWSize, RootFSSize int64 // -1 until the slow refresh measured them
+
+	// Stats is nil until the first stats poll sees the container running.
+	Stats *Stats
+}
+
+// HostNetwork says the container shares the host's network namespace, so its network
+// counters would be the host's and are not reported.
+func (c *Container) HostNetwork() bool { return c.NetworkMode == "host" }
+
+// Health is the container's healthcheck state; Status is empty without a healthcheck.
+type Health struct {
+	Status        string // healthy, unhealthy, starting
+	FailingStreak int
+	// LastExitCode and LastDuration describe the most recent check.
+	LastExitCode int
+	LastDuration time.Duration
+	LastCheck    time.Time
+}
+
+// Stats are a running container's resource counters.
+type Stats struct {
+	Time         time.Time
+	CPUTotal     time.Duration
+	CPUSystem    time.Duration
+	MemUsage     uint64
+	MemLimit     uint64
+	Memory       *MemoryDetail // nil when the cgroup could not be read
+	PIDs         uint64
+	BlockRead    uint64
+	BlockWritten uint64
+	// Network is nil for host-network containers and when no source had counters.
+	Network *NetworkCounters
+}
+
+// MemoryDetail comes from the container's memory cgroup.
+type MemoryDetail struct {
+	RSS, Cache, WorkingSet uint64
+}
+
+// NetworkCounters are summed over the container's interfaces except loopback.
+type NetworkCounters struct {
+	// Source is "api" (Podman 5 stats) or "netns" (/proc/PID/net/dev).
+	Source                                  string
+	RxBytes, RxPackets, RxErrors, RxDropped uint64
+	TxBytes, TxPackets, TxErrors, TxDropped uint64
+}
+
+// Pod is one pod.
+type Pod struct {
+	ID, Name, InfraID, State string
+	Created                  time.Time
+	Containers               int
+}
+
+// Image is one image; an image with several tags appears once per tag.
+type Image struct {
+	ID, ParentID, Repository, Tag, Digest string
+	Created                               time.Time
+	Size                                  int64
+}
+
+// Volume is one volume.
+type Volume struct {
+	Name, Driver, MountPoint string
+	Created                  time.Time
+}
+
+// Network is one network.
+type Network struct {
+	ID, Name, Driver, Interface, Labels string
+}
+
+// System holds component versions.
+type System struct {
+	APIVersion, BuildahVersion, ConmonVersion, RuntimeVersion string
+}
+
+// Find returns the container with the given full or 12-character id.
+func (s *Snapshot) Find(id string) (*Container, bool) {
+	for i := range s.Containers {
+		c := &s.Containers[i]
+		if c.ID == id || (len(id) == 12 && len(c.ID) >= 12 && c.ID[:12] == id) {
+			return c, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,118 @@
+// Package cgroupfs finds the cgroup hierarchies of this host (cgroup2, and the v1
+// controllers of hybrid hosts) and reads the few files podexporter needs from them.
+package cgroupfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Mounts says where each hierarchy is mounted.
+type Mounts struct {
+	// Unified is the cgroup2 mount; on hybrid hosts it is /sys/fs/cgroup/unified.
+	Unified string
+	// V1 maps a v1 controller (memory, cpu, ...) to its mount point.
+	V1 map[string]string
+}
+
+// ReadMounts parses a mountinfo file, normally /proc/self/mountinfo.
+func ReadMounts(mountinfo string) (Mounts, error) {
+	m := Mounts{V1: map[string]string{}}
+	f, err := os.Open(mountinfo)
+	if err != nil {
+		return m, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, fs := strings.Fields(pre), strings.Fields(post)
+		if len(fields) < 5 || len(fs) < 3 {
+			continue
+		}
+		point := unescape(fields[4])
+		switch fs[0] {
+		case "cgroup2":
+			if m.Unified == "" {
+				m.Unified = point
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(fs[2], ",") {
+				switch opt {
+				case "memory", "cpu", "cpuacct", "pids", "blkio":
+					m.V1[opt] = point
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return m, fmt.Errorf("read %s: %w", mountinfo, err)
+	}
+	if m.Unified == "" && len(m.V1) == 0 {
+		return m, errors.New("no cgroup hierarchy in " + mountinfo)
+	}
+	return m, nil
+}
+
+// unescape undoes the octal escapes (\040 for space) mountinfo uses.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Memory is a container's memory beyond the usage and limit the Podman API gives.
+type Memory struct {
+	RSS          uint64
+	Cache        uint64
+	InactiveFile uint64
+}
+
+// ReadMemory reads memory.stat of the cgroup at path (as Podman's inspect reports it in
+// State.CgroupPath), from the v1 memory controller when the host has one, else from
+// cgroup2. v1 and v2 name the same quantities differently.
+func (m Mounts) ReadMemory(path string) (Memory, error) {
+	var mem Memory
+	dir, keys := "", map[string]*uint64{}
+	if mnt, ok := m.V1["memory"]; ok {
+		dir = mnt
+		keys = map[string]*uint64{"total_rss": &mem.RSS, "total_cache": &mem.Cache, "total_inactive_file": &mem.InactiveFile}
+	} else if m.Unified != "" {
+		dir = m.Unified
+		keys = map[string]*uint64{"anon": &mem.RSS, "file": &mem.Cache, "inactive_file": &mem.InactiveFile}
+	} else {
+		return mem, errors.New("no memory cgroup hierarchy")
+	}
+	file := dir + "/" + strings.TrimPrefix(path, "/") + "/memory.stat"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return mem, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, " ")
+		if p, want := keys[k]; ok && want {
+			*p, _ = strconv.ParseUint(v, 10, 64)
+		}
+	}
+	return mem, nil
+}
