@@ -1,0 +1,119 @@
+// Package jsonl is a journald sink that writes one JSON object per line, to
+// standard output or to a file that Fluent Bit's or Vector's tail input can follow.
+// A batch is acknowledged only once it is written, and synced when the output is
+// a file, so the reader saves its cursor only for lines that are on disk.
+package jsonl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/podexporter/podexporter/journald"
+)
+
+// Sink writes records as JSON lines.
+type Sink struct {
+	w    io.Writer
+	file *os.File // set when the output can and should be synced
+	buf  bytes.Buffer
+}
+
+// New writes to w without syncing.
+func New(w io.Writer) *Sink { return &Sink{w: w} }
+
+// Open appends to the file at path, or writes to standard output for "-".
+func Open(path string) (*Sink, error) {
+	if path == "-" || path == "" {
+		return New(os.Stdout), nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open JSON lines output: %w", err)
+	}
+	return &Sink{w: f, file: f}, nil
+}
+
+// Close closes the output file, if any.
+func (s *Sink) Close() error {
+	if s.file != nil {
+		return s.file.Close()
+	}
+	return nil
+}
+
+// line is the JSON form of a record. Field names follow the OpenTelemetry log data
+// model where one exists, so the lines map onto OTLP without guessing.
+type line struct {
+	Time           time.Time         `json:"time"`
+	ObservedTime   time.Time         `json:"observed_time"`
+	SeverityNumber int               `json:"severity_number,omitempty"`
+	SeverityText   string            `json:"severity_text,omitempty"`
+	Priority       *int              `json:"priority,omitempty"`
+	Body           string            `json:"body"`
+	Stream         string            `json:"log.iostream,omitempty"`
+	ContainerID    string            `json:"container.id,omitempty"`
+	ContainerName  string            `json:"container.name,omitempty"`
+	ContainerTag   string            `json:"container.tag,omitempty"`
+	Image          string            `json:"container.image.name,omitempty"`
+	PodID          string            `json:"pod.id,omitempty"`
+	PodName        string            `json:"pod.name,omitempty"`
+	Unit           string            `json:"systemd.unit,omitempty"`
+	QuadletUnit    string            `json:"quadlet.unit,omitempty"`
+	Identifier     string            `json:"syslog.identifier,omitempty"`
+	Hostname       string            `json:"host.name,omitempty"`
+	BootID         string            `json:"boot.id,omitempty"`
+	Cursor         string            `json:"log.record.uid"`
+	Pieces         int               `json:"pieces,omitempty"`
+	Truncated      bool              `json:"truncated,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Fields         map[string]string `json:"fields,omitempty"`
+}
+
+// Deliver writes the batch with one write call, so a crash leaves whole lines.
+// Bodies that are not valid UTF-8 are written with U+FFFD in place of the bad
+// bytes, as JSON requires.
+func (s *Sink) Deliver(_ context.Context, recs []journald.Record) error {
+	s.buf.Reset()
+	enc := json.NewEncoder(&s.buf)
+	enc.SetEscapeHTML(false)
+	for i := range recs {
+		r := &recs[i]
+		l := line{
+			Time: r.Time.UTC(), ObservedTime: r.Observed.UTC(),
+			SeverityNumber: int(r.Severity), SeverityText: r.Severity.String(),
+			Body: r.Body, Stream: r.Stream,
+			ContainerID: r.ContainerIDFull, ContainerName: r.ContainerName, ContainerTag: r.ContainerTag,
+			Image: r.Image, PodID: r.PodID, PodName: r.PodName, Unit: r.Unit, QuadletUnit: r.QuadletUnit,
+			Identifier: r.Identifier, Hostname: r.Hostname, BootID: r.BootID, Cursor: r.Cursor,
+			Labels: r.Labels, Fields: r.Extra,
+		}
+		if l.ContainerID == "" {
+			l.ContainerID = r.ContainerID
+		}
+		if r.Priority >= 0 {
+			p := r.Priority
+			l.Priority = &p
+		}
+		if r.Pieces > 1 {
+			l.Pieces = r.Pieces
+		}
+		l.Truncated = r.Truncated
+		if err := enc.Encode(&l); err != nil {
+			return fmt.Errorf("encode record %s: %w", r.Cursor, err)
+		}
+	}
+	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+		return fmt.Errorf("write JSON lines: %w", err)
+	}
+	if s.file != nil {
+		if err := s.file.Sync(); err != nil {
+			return fmt.Errorf("sync JSON lines output %s: %w", s.file.Name(), err)
+		}
+	}
+	return nil
+}

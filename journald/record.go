@@ -1,0 +1,103 @@
+package journald
+
+import (
+	"context"
+	"time"
+)
+
+// Record is one log line as read from the journal: a container line (its pieces
+// joined) or, for units selected whole, one unit message. It holds plain values so
+// that any sink can map it without knowing the journal.
+type Record struct {
+	// Time is when the line was written at its source: _SOURCE_REALTIME_TIMESTAMP,
+	// else the entry's realtime timestamp.
+	Time time.Time
+	// Observed is when the reader read the (last piece of the) line.
+	Observed time.Time
+	// Priority is the syslog PRIORITY 0..7, or -1 when the entry had none.
+	Priority int
+	Severity Severity
+	// Body is MESSAGE without its trailing newline. It may hold invalid UTF-8 or
+	// binary data, exactly as the journal stored it.
+	Body string
+	// Stream is "stdout" or "stderr" for container lines, from conmon's priorities
+	// (6 and 3); empty otherwise.
+	Stream string
+	// ContainerID is the 12-character id, ContainerIDFull the 64-character one.
+	ContainerID     string
+	ContainerIDFull string
+	ContainerName   string
+	// ContainerTag is conmon's CONTAINER_TAG (podman run --log-opt tag=...).
+	ContainerTag string
+	// Unit is the entry's _SYSTEMD_UNIT: for a Quadlet container, its service.
+	Unit string
+	// Identifier is SYSLOG_IDENTIFIER.
+	Identifier string
+	Hostname   string
+	BootID     string
+	// Cursor is the journal cursor of the entry, for a joined line that of its last
+	// piece, so a receiver can use it to drop duplicates.
+	Cursor string
+	// Extra holds the allowlisted extra fields present on the entry.
+	Extra map[string]string
+	// Pieces is how many journal entries made this line (1 for an unsplit line).
+	Pieces int
+	// Truncated is set when the joined line hit the size cap and was cut.
+	Truncated bool
+
+	// Enrichment from the Podman snapshot, when an Enricher knows the container.
+	Image   string
+	PodID   string
+	PodName string
+	// QuadletUnit is the container's PODMAN_SYSTEMD_UNIT label.
+	QuadletUnit string
+	Labels      map[string]string
+}
+
+// Severity is the OpenTelemetry severity number.
+type Severity int
+
+// severities maps syslog priorities to OpenTelemetry severity numbers, as the
+// OpenTelemetry syslog mapping does.
+var severities = [8]Severity{21, 19, 18, 17, 13, 10, 9, 5}
+
+var severityTexts = map[Severity]string{21: "FATAL", 19: "ERROR3", 18: "ERROR2", 17: "ERROR", 13: "WARN", 10: "INFO2", 9: "INFO", 5: "DEBUG"}
+
+// SeverityFromPriority maps a syslog priority (0 emerg .. 7 debug) to its
+// OpenTelemetry severity; anything else is unspecified (0).
+func SeverityFromPriority(p int) Severity {
+	if p < 0 || p > 7 {
+		return 0
+	}
+	return severities[p]
+}
+
+// String is the OpenTelemetry severity text, or "" when unspecified.
+func (s Severity) String() string { return severityTexts[s] }
+
+// Sink receives batches of records and acknowledges them. The reader saves the
+// journal cursor only after Deliver returned nil, so a sink must return nil only
+// once the records are safe (written and synced, or accepted by the receiver).
+// A sink may keep the slice: the reader never reuses it.
+type Sink interface {
+	Deliver(ctx context.Context, records []Record) error
+}
+
+// ContainerInfo is what an Enricher knows about a container.
+type ContainerInfo struct {
+	Image   string
+	PodID   string
+	PodName string
+	// QuadletUnit is the PODMAN_SYSTEMD_UNIT label Quadlet sets.
+	QuadletUnit string
+	Labels      map[string]string
+	// Exited is set once the container has stopped: its pending partial line can
+	// be flushed, no further piece will come.
+	Exited bool
+}
+
+// Enricher looks up containers by id (the full id when the entry has it, else the
+// 12-character one). The Podman collector implements it; the reader works without.
+type Enricher interface {
+	Container(id string) (ContainerInfo, bool)
+}
