@@ -231,7 +231,7 @@ type batch struct {
 // positioned. Records not yet acknowledged when ctx ends are read again on the
 // next start, since their cursor was never saved.
 func (r *Reader) Run(ctx context.Context, started func()) error {
-	t := &tail{r: r, cfg: &r.cfg, pending: map[string]*partialLine{}, intern: map[string]string{}}
+	t := &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, intern: map[string]string{}}
 	if err := t.open(); err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ type tail struct {
 	batch      []Record
 	batchStart time.Time
 	order      uint64
-	pending    map[string]*partialLine
+	pending    map[lineID]*partialLine
 	intern     map[string]string
 	nameOK     map[string]bool
 	errors     int
@@ -649,7 +649,8 @@ func (t *tail) handle(now time.Time) {
 		t.emit(t.record(now, prio), f[fMessage])
 		return
 	}
-	key := t.str(id)
+	// stdout and stderr pieces interleave: conmon reads the two pipes apart.
+	key := lineID{t.str(id), prio}
 	p := t.pending[key]
 	partial := string(f[fPartial]) == "true"
 	if p == nil && !partial {
@@ -802,7 +803,7 @@ func (t *tail) add(rec Record) {
 }
 
 // flush emits a joined line.
-func (t *tail) flush(key string, p *partialLine) {
+func (t *tail) flush(key lineID, p *partialLine) {
 	delete(t.pending, key)
 	rec := p.rec
 	body := p.buf
@@ -825,7 +826,7 @@ func (t *tail) flush(key string, p *partialLine) {
 // exited.
 func (t *tail) flushPartials(now time.Time) {
 	for key, p := range t.pending {
-		if now.Sub(p.rec.Observed) >= t.cfg.PartialTimeout || t.exited(key) {
+		if now.Sub(p.rec.Observed) >= t.cfg.PartialTimeout || t.exited(key.container) {
 			t.flush(key, p)
 		}
 	}
@@ -837,6 +838,12 @@ func (t *tail) exited(id string) bool {
 	}
 	info, ok := t.cfg.Enricher.Container(id)
 	return ok && info.Exited
+}
+
+// lineID names a line being joined: a container's stream, told apart by priority.
+type lineID struct {
+	container string
+	priority  int
 }
 
 // partialLine is a container line being joined from CONTAINER_PARTIAL_MESSAGE
