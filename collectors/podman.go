@@ -91,7 +91,9 @@ func boolValue(b bool) float64 {
 
 type podmanSourceCollector struct{ src Snapshots }
 
-func newPodmanSourceCollector(d Deps) (Collector, error) { return &podmanSourceCollector{src: d.Podman}, nil }
+func newPodmanSourceCollector(d Deps) (Collector, error) {
+	return &podmanSourceCollector{src: d.Podman}, nil
+}
 
 func (c *podmanSourceCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	if c.src == nil {

@@ -14,7 +14,7 @@ need_root() {
 }
 
 packages=(
-	podman runc busybox-static
+	podman runc busybox-static catatonit
 	libsystemd-dev systemd-journal-remote
 	prometheus
 	clang llvm libbpf-dev bpftool

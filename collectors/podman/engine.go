@@ -64,10 +64,13 @@ type Engine struct {
 	healthChecks map[string]map[string]uint64
 	lastCheck    map[string]time.Time
 	sizes        map[string][2]int64
-	reconnects   uint64
-	errs         map[string]uint64
-	dropped      uint64
-	updated      time.Time
+	// oomKilled remembers kernel OOM kills Podman missed (see detectOOM).
+	oomKilled  map[string]bool
+	oomSeen    []oomReading
+	reconnects uint64
+	errs       map[string]uint64
+	dropped    uint64
+	updated    time.Time
 
 	reqMu    sync.Mutex
 	requests map[string]uint64
@@ -85,6 +88,7 @@ func New(o Options) *Engine {
 		healthChecks: map[string]map[string]uint64{},
 		lastCheck:    map[string]time.Time{},
 		sizes:        map[string][2]int64{},
+		oomKilled:    map[string]bool{},
 		errs:         map[string]uint64{},
 		requests:     map[string]uint64{},
 	}
@@ -203,6 +207,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 	if err := e.refreshStats(conn); err != nil {
 		return err
 	}
+	e.noteOOMCounter()
 	e.publish(true)
 	if *outage {
 		e.opts.Logger.Info("podman service reachable again", "podman_service", e.service)
@@ -251,6 +256,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 			}
 			flush.Reset(100 * time.Millisecond)
 		case <-flush.C:
+			e.noteOOMCounter()
 			for id := range dirty {
 				if err := e.inspect(conn, id); err != nil {
 					return err
@@ -274,6 +280,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 			if err := e.refreshStats(conn); err != nil {
 				return err
 			}
+			e.noteOOMCounter()
 			e.publish(true)
 		case <-slowT.C:
 			if err := e.refreshSlow(conn); err != nil {
@@ -338,6 +345,7 @@ func (e *Engine) forget(id string) {
 	delete(e.healthChecks, id)
 	delete(e.lastCheck, id)
 	delete(e.sizes, id)
+	delete(e.oomKilled, id)
 }
 
 // inspect refreshes one container; a 404 means it is gone.
@@ -406,6 +414,7 @@ func (e *Engine) inspect(conn context.Context, id string) error {
 	if old, ok := e.containers[c.ID]; ok && c.State == "running" {
 		c.Stats = old.Stats // keep counters until the next poll
 	}
+	e.detectOOM(c)
 	if sz, ok := e.sizes[c.ID]; ok {
 		c.RWSize, c.RootFSSize = sz[0], sz[1]
 	}
@@ -572,6 +581,52 @@ func (e *Engine) refreshStats(conn context.Context) error {
 		c.Stats = s
 	}
 	return nil
+}
+
+// oomReading is the kernel's OOM kill count at one moment.
+type oomReading struct {
+	at    time.Time
+	count uint64
+}
+
+// detectOOM fills in OOMKilled where Podman misses it: on hosts with cgroup v1 memory
+// (hybrid layouts) conmon does not notice memcg OOM kills, and the container's cgroup,
+// whose oom_kill counter would say so, is gone by the time its death is reported. A
+// container that died of SIGKILL (137) while the kernel's oom_kill counter moved
+// between a reading taken before it finished and now was OOM-killed. Another OOM kill
+// on the host in that window could mislabel a plain SIGKILL; Podman's own flag wins
+// when it is set.
+func (e *Engine) detectOOM(c *Container) {
+	switch {
+	case c.State == "running" || c.State == "created" || c.State == "initialized":
+		delete(e.oomKilled, c.ID)
+	case c.OOMKilled || e.oomKilled[c.ID] || c.ExitCode != 137 || c.Finished.IsZero():
+	default:
+		var before *oomReading
+		for i := range e.oomSeen {
+			if e.oomSeen[i].at.Before(c.Finished) {
+				before = &e.oomSeen[i]
+			}
+		}
+		now, err := readOOMCounter(e.opts.ProcRoot)
+		if before != nil && err == nil && now > before.count {
+			e.oomKilled[c.ID] = true
+		}
+	}
+	c.OOMKilled = c.OOMKilled || e.oomKilled[c.ID]
+}
+
+// noteOOMCounter records the kernel's OOM kill count for detectOOM, keeping the last
+// few readings so that a poll between a kill and its event does not hide it.
+func (e *Engine) noteOOMCounter() {
+	n, err := readOOMCounter(e.opts.ProcRoot)
+	if err != nil {
+		return
+	}
+	e.oomSeen = append(e.oomSeen, oomReading{at: time.Now(), count: n})
+	if len(e.oomSeen) > 16 {
+		e.oomSeen = e.oomSeen[1:]
+	}
 }
 
 // publish builds an immutable snapshot from the engine's state and swaps it in.

@@ -81,3 +81,17 @@ func apiNetwork(m map[string]define.ContainerNetworkStats) *NetworkCounters {
 	}
 	return n
 }
+
+// readOOMCounter returns the kernel's count of OOM kills from /proc/vmstat.
+func readOOMCounter(procRoot string) (uint64, error) {
+	data, err := os.ReadFile(procRoot + "/vmstat")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			return strconv.ParseUint(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no oom_kill in %s/vmstat", procRoot)
+}

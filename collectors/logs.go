@@ -1,0 +1,73 @@
+package collectors
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podexporter/podexporter/internal/catalog"
+	"github.com/podexporter/podexporter/journald"
+)
+
+// LogStats is what the logs collector reads: the journal reader's counters.
+type LogStats interface {
+	Stats() journald.Stats
+}
+
+func init() {
+	register("logs", "Container log lines and bytes, and the journal reader's health (when --journal.sink is set).", true, newLogsCollector)
+}
+
+type logsCollector struct {
+	src LogStats
+}
+
+func newLogsCollector(d Deps) (Collector, error) {
+	return &logsCollector{src: d.Logs}, nil
+}
+
+var logCounters = []struct {
+	m   *catalog.Metric
+	get func(*journald.Stats) uint64
+}{
+	{catalog.JournalEntriesRead, func(s *journald.Stats) uint64 { return s.EntriesRead }},
+	{catalog.JournalRecordsDelivered, func(s *journald.Stats) uint64 { return s.RecordsDelivered }},
+	{catalog.JournalCursorCommits, func(s *journald.Stats) uint64 { return s.CursorCommits }},
+	{catalog.JournalGaps, func(s *journald.Stats) uint64 { return s.Gaps }},
+	{catalog.JournalGapEntries, func(s *journald.Stats) uint64 { return s.GapEntries }},
+	{catalog.JournalPartialJoined, func(s *journald.Stats) uint64 { return s.PartialJoined }},
+	{catalog.JournalPartialCut, func(s *journald.Stats) uint64 { return s.PartialCut }},
+	{catalog.JournalReadErrors, func(s *journald.Stats) uint64 { return s.ReadErrors }},
+	{catalog.JournalSinkRetries, func(s *journald.Stats) uint64 { return s.SinkRetries }},
+}
+
+var (
+	logCounterDescs = func() []*prometheus.Desc {
+		d := make([]*prometheus.Desc, len(logCounters))
+		for i, c := range logCounters {
+			d[i] = desc(c.m)
+		}
+		return d
+	}()
+	logLagDesc   = desc(catalog.JournalLag)
+	logLinesDesc = desc(catalog.ContainerLogLines)
+	logBytesDesc = desc(catalog.ContainerLogBytes)
+)
+
+// Update emits nothing when the reader does not run, so that a host without a
+// log sink shows no misleading zeros.
+func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	if c.src == nil {
+		return nil
+	}
+	s := c.src.Stats()
+	for i, lc := range logCounters {
+		ch <- prometheus.MustNewConstMetric(logCounterDescs[i], prometheus.CounterValue, float64(lc.get(&s)))
+	}
+	ch <- prometheus.MustNewConstMetric(logLagDesc, prometheus.GaugeValue, s.Lag.Seconds())
+	for _, cs := range s.Containers {
+		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(cs.Lines), cs.ID, cs.Name, cs.Stream)
+		ch <- prometheus.MustNewConstMetric(logBytesDesc, prometheus.CounterValue, float64(cs.Bytes), cs.ID, cs.Name, cs.Stream)
+	}
+	return nil
+}
