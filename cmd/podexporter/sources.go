@@ -21,5 +21,10 @@ func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors
 	deps := collectors.Deps{Config: cfg, Logger: logger}
 	var srcs []source
 	srcs = append(srcs, podmanSource(cfg, logger, &deps)...)
+	logs, err := logsSource(cfg, logger, &deps)
+	if err != nil {
+		return nil, deps, err
+	}
+	srcs = append(srcs, logs...)
 	return srcs, deps, nil
 }

@@ -85,10 +85,43 @@ type Podman struct {
 	ProcRoot string
 }
 
-// Journal configures where container logs are read from.
+// Journal configures where container logs are read from and where they go.
 type Journal struct {
 	// Directory, when set, is read instead of the local journal.
 	Directory string
+	// Namespace, when set, reads that journald namespace instead.
+	Namespace string
+	// Sink is where log records go: "none" (the reader does not run) or "jsonl".
+	Sink string
+	// Output is the JSON lines file, or "-" for standard output.
+	Output string
+	// Start is where the first run begins: "head", "tail" or a duration ago.
+	Start string
+	// Units are systemd units whose own messages are read too.
+	Units []string
+	// Container and unit filters, regular expressions; empty means no filter.
+	IncludeContainer string
+	ExcludeContainer string
+	IncludeUnit      string
+	ExcludeUnit      string
+	MaxPriority      int
+	MaxLineBytes     int
+	PartialTimeout   time.Duration
+	BatchSize        int
+	BatchAge         time.Duration
+	ExtraFields      []string
+}
+
+// Journal sinks.
+const (
+	SinkNone  = "none"
+	SinkJSONL = "jsonl"
+)
+
+// StartSince returns how far back a first run starts, when Start is a duration.
+func (j *Journal) StartSince() (time.Duration, bool) {
+	d, err := time.ParseDuration(j.Start)
+	return d, err == nil
 }
 
 // State configures where checkpoints are kept.
@@ -196,6 +229,21 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	flag("podman.name-label", "Put the container name label on every container metric, not only on podman_container_info.").BoolVar(&c.Podman.NameLabel)
 	flag("podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).").Default("/proc").StringVar(&c.Podman.ProcRoot)
 	flag("journal.directory", "Read journal files from this directory instead of the local journal.").StringVar(&c.Journal.Directory)
+	flag("journal.namespace", "Read this journald namespace instead of the local journal.").StringVar(&c.Journal.Namespace)
+	flag("journal.sink", "Where container log lines go: none (logs are not read) or jsonl (JSON lines to --journal.output).").Default(SinkNone).StringVar(&c.Journal.Sink)
+	flag("journal.output", "File the jsonl sink appends to, or - for standard output.").Default("-").StringVar(&c.Journal.Output)
+	flag("journal.start", "Where reading starts when no cursor was saved: head, tail, or a duration ago such as 1h.").Default("tail").StringVar(&c.Journal.Start)
+	flag("journal.units", "Systemd unit whose own messages are read too, such as a Quadlet service; repeat for several.").StringsVar(&c.Journal.Units)
+	flag("journal.include-container", "Read only containers whose name matches this regular expression.").StringVar(&c.Journal.IncludeContainer)
+	flag("journal.exclude-container", "Skip containers whose name matches this regular expression.").StringVar(&c.Journal.ExcludeContainer)
+	flag("journal.include-unit", "Read only containers whose systemd unit matches this regular expression.").StringVar(&c.Journal.IncludeUnit)
+	flag("journal.exclude-unit", "Skip containers whose systemd unit matches this regular expression.").StringVar(&c.Journal.ExcludeUnit)
+	flag("journal.max-priority", "Skip entries with a syslog priority above this (0 emerg .. 7 debug).").Default("7").IntVar(&c.Journal.MaxPriority)
+	flag("journal.max-line-bytes", "Longest line kept; longer lines are cut and counted.").Default("1048576").IntVar(&c.Journal.MaxLineBytes)
+	flag("journal.partial-timeout", "How long a line split by conmon waits for its next piece before it is sent as it is.").Default("2s").SetValue(&durationValue{"--journal.partial-timeout", &c.Journal.PartialTimeout})
+	flag("journal.batch-size", "Most lines handed to the sink at once.").Default("1000").IntVar(&c.Journal.BatchSize)
+	flag("journal.batch-age", "Longest a line waits for its batch to fill while the reader is behind.").Default("1s").SetValue(&durationValue{"--journal.batch-age", &c.Journal.BatchAge})
+	flag("journal.extra-fields", "Journal field copied into each record when present, such as _SYSTEMD_UNIT; repeat for several.").StringsVar(&c.Journal.ExtraFields)
 	flag("state.directory", "Directory for the journal cursor and other state.").Default("/var/lib/podexporter").StringVar(&c.State.Directory)
 	flag("log.level", "Log level: debug, info, warn or error.").Default("info").StringVar(&c.Log.Level)
 	flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&c.Log.Format)

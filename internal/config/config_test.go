@@ -73,6 +73,20 @@ func TestBadInput(t *testing.T) {
 		{"empty container label", []string{"--podman.container-label="}, "", "--podman.container-label", "key"},
 		{"proc root", []string{"--podman.proc-root=" + dir}, "", "--podman.proc-root", "/host/proc"},
 		{"telemetry path", []string{"--web.telemetry-path=metrics"}, "", "--web.telemetry-path", "/metrics"},
+		{"journal sink", []string{"--journal.sink=otlp"}, "", "--journal.sink", "jsonl"},
+		{"journal start", []string{"--journal.start=yesterday"}, "", "--journal.start", "1h"},
+		{"journal start negative", []string{"--journal.start=-1h"}, "", "--journal.start", "head"},
+		{"journal regex", []string{"--journal.include-container=web-("}, "", "--journal.include-container", "regular expression"},
+		{"journal unit regex in file", nil, "journal:\n  exclude_unit: '['\n", "--journal.exclude-unit", "regular expression"},
+		{"journal priority", []string{"--journal.max-priority=8"}, "", "--journal.max-priority", "7"},
+		{"journal line cap", []string{"--journal.max-line-bytes=10"}, "", "--journal.max-line-bytes", "1048576"},
+		{"journal partial timeout", []string{"--journal.partial-timeout=2"}, "", "--journal.partial-timeout", "10s"},
+		{"journal batch age in file", nil, "journal:\n  batch_age: soon\n", "journal.batch_age in", "10s"},
+		{"journal batch size", []string{"--journal.batch-size=0"}, "", "--journal.batch-size", "1000"},
+		{"journal output directory", []string{"--journal.output=" + filepath.Join(dir, "nope", "x.jsonl")}, "", "--journal.output", "standard output"},
+		{"journal output relative", []string{"--journal.output=x.jsonl"}, "", "--journal.output", "/var/log"},
+		{"journal directory and namespace", []string{"--journal.directory=" + dir, "--journal.namespace=x"}, "", "--journal.namespace", "one of"},
+		{"journal extra field", []string{"--journal.extra-fields=code_file"}, "", "--journal.extra-fields", "_SYSTEMD_UNIT"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,6 +177,33 @@ collectors:
 		{"subcommand", []string{"doctor", "--podman.socket=unix:///a.sock"}, nil, func(t *testing.T, c *Config) {
 			if c.Command != CmdDoctor || !slices.Equal(c.Podman.Sockets, []string{"unix:///a.sock"}) {
 				t.Errorf("got %q %q", c.Command, c.Podman.Sockets)
+			}
+		}},
+		{"journal defaults", nil, nil, func(t *testing.T, c *Config) {
+			j := c.Journal
+			if j.Sink != SinkNone || j.Output != "-" || j.Start != "tail" || j.MaxPriority != 7 || j.MaxLineBytes != 1<<20 ||
+				j.PartialTimeout != 2*time.Second || j.BatchSize != 1000 || j.BatchAge != time.Second {
+				t.Errorf("journal defaults wrong: %+v", j)
+			}
+		}},
+		{"journal from file, flags win", []string{"--config.file=" + writeFile(t, "journal.yml", `
+journal:
+  sink: jsonl
+  output: /tmp/x.jsonl
+  start: 2h
+  units: [web.service]
+  include_container: ^web
+  max_priority: 4
+  partial_timeout: 5s
+  batch_size: 10
+  extra_fields: [CODE_FILE]
+`), "--journal.batch-size=20", "--journal.units=db.service"}, nil, func(t *testing.T, c *Config) {
+			j := c.Journal
+			since, ok := j.StartSince()
+			if j.Sink != SinkJSONL || j.Output != "/tmp/x.jsonl" || !ok || since != 2*time.Hour || j.IncludeContainer != "^web" ||
+				j.MaxPriority != 4 || j.PartialTimeout != 5*time.Second || j.BatchSize != 20 ||
+				!slices.Equal(j.Units, []string{"db.service"}) || !slices.Equal(j.ExtraFields, []string{"CODE_FILE"}) {
+				t.Errorf("journal settings wrong: %+v", j)
 			}
 		}},
 		{"empty file is no settings", []string{"--config.file=" + writeFile(t, "empty.yml", "")}, nil, func(t *testing.T, c *Config) {

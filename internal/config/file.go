@@ -37,7 +37,22 @@ type fileConfig struct {
 		ProcRoot            *string       `yaml:"proc_root"`
 	} `yaml:"podman"`
 	Journal struct {
-		Directory *string `yaml:"directory"`
+		Directory        *string       `yaml:"directory"`
+		Namespace        *string       `yaml:"namespace"`
+		Sink             *string       `yaml:"sink"`
+		Output           *string       `yaml:"output"`
+		Start            *string       `yaml:"start"`
+		Units            *[]string     `yaml:"units"`
+		IncludeContainer *string       `yaml:"include_container"`
+		ExcludeContainer *string       `yaml:"exclude_container"`
+		IncludeUnit      *string       `yaml:"include_unit"`
+		ExcludeUnit      *string       `yaml:"exclude_unit"`
+		MaxPriority      *int          `yaml:"max_priority"`
+		MaxLineBytes     *int          `yaml:"max_line_bytes"`
+		PartialTimeout   *fileDuration `yaml:"partial_timeout"`
+		BatchSize        *int          `yaml:"batch_size"`
+		BatchAge         *fileDuration `yaml:"batch_age"`
+		ExtraFields      *[]string     `yaml:"extra_fields"`
 	} `yaml:"journal"`
 	State struct {
 		Directory *string `yaml:"directory"`

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -54,6 +56,8 @@ func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
 		{"podman.stats-interval", "podman.stats_interval", &c.Podman.StatsInterval, fc.Podman.StatsInterval},
 		{"podman.slow-interval", "podman.slow_interval", &c.Podman.SlowInterval, fc.Podman.SlowInterval},
 		{"podman.size-interval", "podman.size_interval", &c.Podman.SizeInterval, fc.Podman.SizeInterval},
+		{"journal.partial-timeout", "journal.partial_timeout", &c.Journal.PartialTimeout, fc.Journal.PartialTimeout},
+		{"journal.batch-age", "journal.batch_age", &c.Journal.BatchAge, fc.Journal.BatchAge},
 	} {
 		if d.src == nil || *set[d.flag] {
 			continue
@@ -70,6 +74,19 @@ func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
 	pick(set["podman.name-label"], &c.Podman.NameLabel, fc.Podman.NameLabel)
 	pick(set["podman.proc-root"], &c.Podman.ProcRoot, fc.Podman.ProcRoot)
 	pick(set["journal.directory"], &c.Journal.Directory, fc.Journal.Directory)
+	pick(set["journal.namespace"], &c.Journal.Namespace, fc.Journal.Namespace)
+	pick(set["journal.sink"], &c.Journal.Sink, fc.Journal.Sink)
+	pick(set["journal.output"], &c.Journal.Output, fc.Journal.Output)
+	pick(set["journal.start"], &c.Journal.Start, fc.Journal.Start)
+	pick(set["journal.units"], &c.Journal.Units, fc.Journal.Units)
+	pick(set["journal.include-container"], &c.Journal.IncludeContainer, fc.Journal.IncludeContainer)
+	pick(set["journal.exclude-container"], &c.Journal.ExcludeContainer, fc.Journal.ExcludeContainer)
+	pick(set["journal.include-unit"], &c.Journal.IncludeUnit, fc.Journal.IncludeUnit)
+	pick(set["journal.exclude-unit"], &c.Journal.ExcludeUnit, fc.Journal.ExcludeUnit)
+	pick(set["journal.max-priority"], &c.Journal.MaxPriority, fc.Journal.MaxPriority)
+	pick(set["journal.max-line-bytes"], &c.Journal.MaxLineBytes, fc.Journal.MaxLineBytes)
+	pick(set["journal.batch-size"], &c.Journal.BatchSize, fc.Journal.BatchSize)
+	pick(set["journal.extra-fields"], &c.Journal.ExtraFields, fc.Journal.ExtraFields)
 	pick(set["state.directory"], &c.State.Directory, fc.State.Directory)
 	pick(set["log.level"], &c.Log.Level, fc.Log.Level)
 	pick(set["log.format"], &c.Log.Format, fc.Log.Format)
@@ -162,6 +179,9 @@ func (c *Config) validate() error {
 			return &Error{Setting: "--journal.directory", Problem: fmt.Sprintf("%q is not a readable directory", d), Fix: "give a directory that holds journal files, such as /var/log/journal, or leave it out for the local journal"}
 		}
 	}
+	if err := c.Journal.validate(); err != nil {
+		return err
+	}
 	if !strings.HasPrefix(c.State.Directory, "/") {
 		return &Error{Setting: "--state.directory", Problem: fmt.Sprintf("%q is not an absolute path", c.State.Directory), Fix: "use an absolute path such as /var/lib/podexporter"}
 	}
@@ -170,6 +190,54 @@ func (c *Config) validate() error {
 	}
 	if !slices.Contains([]string{"logfmt", "json"}, c.Log.Format) {
 		return &Error{Setting: "--log.format", Problem: fmt.Sprintf("%q is not a format", c.Log.Format), Fix: "use logfmt or json"}
+	}
+	return nil
+}
+
+var journalField = regexp.MustCompile(`^[A-Z0-9_]+$`)
+
+func (j *Journal) validate() error {
+	if j.Directory != "" && j.Namespace != "" {
+		return &Error{Setting: "--journal.namespace", Problem: "given together with --journal.directory", Fix: "use one of the two"}
+	}
+	if !slices.Contains([]string{SinkNone, SinkJSONL}, j.Sink) {
+		return &Error{Setting: "--journal.sink", Problem: fmt.Sprintf("%q is not a sink", j.Sink), Fix: "use none or jsonl"}
+	}
+	if j.Output != "-" {
+		if fi, err := os.Stat(filepath.Dir(j.Output)); err != nil || !fi.IsDir() || !filepath.IsAbs(j.Output) {
+			return &Error{Setting: "--journal.output", Problem: fmt.Sprintf("%q is not an absolute path in an existing directory", j.Output), Fix: "give a path such as /var/log/podexporter/containers.jsonl, or - for standard output"}
+		}
+	}
+	if d, ok := j.StartSince(); (!ok || d <= 0) && j.Start != "head" && j.Start != "tail" {
+		return &Error{Setting: "--journal.start", Problem: fmt.Sprintf("%q is neither head, tail nor a positive duration", j.Start), Fix: "use head, tail, or a duration such as 1h"}
+	}
+	for _, r := range []struct{ flag, expr string }{
+		{"--journal.include-container", j.IncludeContainer}, {"--journal.exclude-container", j.ExcludeContainer},
+		{"--journal.include-unit", j.IncludeUnit}, {"--journal.exclude-unit", j.ExcludeUnit},
+	} {
+		if _, err := regexp.Compile(r.expr); err != nil {
+			return &Error{Setting: r.flag, Problem: err.Error(), Fix: "write a Go regular expression, such as ^web-"}
+		}
+	}
+	if j.MaxPriority < 0 || j.MaxPriority > 7 {
+		return &Error{Setting: "--journal.max-priority", Problem: fmt.Sprintf("%d is not a syslog priority", j.MaxPriority), Fix: "use 0 (emerg) to 7 (debug); 7 keeps everything"}
+	}
+	if j.MaxLineBytes < 1024 {
+		return &Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is below 1024", j.MaxLineBytes), Fix: "use 1024 or more; the default is 1048576"}
+	}
+	if j.PartialTimeout <= 0 {
+		return &Error{Setting: "--journal.partial-timeout", Problem: "not positive", Fix: "use a duration such as 2s"}
+	}
+	if j.BatchSize < 1 {
+		return &Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is below 1", j.BatchSize), Fix: "use a positive number; the default is 1000"}
+	}
+	if j.BatchAge <= 0 {
+		return &Error{Setting: "--journal.batch-age", Problem: "not positive", Fix: "use a duration such as 1s"}
+	}
+	for _, f := range j.ExtraFields {
+		if !journalField.MatchString(f) {
+			return &Error{Setting: "--journal.extra-fields", Problem: fmt.Sprintf("%q is not a journal field name", f), Fix: "use upper-case field names such as _SYSTEMD_UNIT or CODE_FILE"}
+		}
 	}
 	return nil
 }

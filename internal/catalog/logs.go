@@ -1,0 +1,94 @@
+package catalog
+
+// Container log metrics, counted by the journal reader as the sink acknowledges
+// lines, and the reader's own health.
+var (
+	ContainerLogLines = register(Metric{
+		Name:     "podman_container_log_lines_total",
+		OTelName: "container.log.lines",
+		Unit:     "{line}",
+		Kind:     Counter,
+		Help:     "Log lines a container wrote to a stream, as delivered to the log sink (split lines joined).",
+		Labels:   []string{"id", "name", "stream"},
+		Group:    "logs",
+	})
+	ContainerLogBytes = register(Metric{
+		Name:     "podman_container_log_bytes_total",
+		OTelName: "container.log.size",
+		Unit:     "By",
+		Kind:     Counter,
+		Help:     "Bytes of log lines a container wrote to a stream, without line ends, as delivered to the log sink.",
+		Labels:   []string{"id", "name", "stream"},
+		Group:    "logs",
+	})
+	JournalEntriesRead = register(Metric{
+		Name:  "podexporter_journal_entries_read_total",
+		Unit:  "{entry}",
+		Kind:  Counter,
+		Help:  "Journal entries the log reader read, before filters.",
+		Group: "logs",
+	})
+	JournalRecordsDelivered = register(Metric{
+		Name:  "podexporter_journal_records_delivered_total",
+		Unit:  "{record}",
+		Kind:  Counter,
+		Help:  "Log records the sink acknowledged.",
+		Group: "logs",
+	})
+	JournalLag = register(Metric{
+		Name:  "podexporter_journal_lag_seconds",
+		Unit:  "s",
+		Kind:  Gauge,
+		Help:  "Now minus the time of the newest entry read while the reader is behind; 0 once it has caught up.",
+		Group: "logs",
+	})
+	JournalCursorCommits = register(Metric{
+		Name:  "podexporter_journal_cursor_commits_total",
+		Unit:  "{commit}",
+		Kind:  Counter,
+		Help:  "Times the journal cursor was saved after the sink acknowledged a batch.",
+		Group: "logs",
+	})
+	JournalGaps = register(Metric{
+		Name:  "podexporter_journal_gaps_total",
+		Unit:  "{gap}",
+		Kind:  Counter,
+		Help:  "Times journal entries vanished before they were read (vacuum or rotation while behind, unusable saved cursor).",
+		Group: "logs",
+	})
+	JournalGapEntries = register(Metric{
+		Name:  "podexporter_journal_gap_entries_total",
+		Unit:  "{entry}",
+		Kind:  Counter,
+		Help:  "Journal sequence numbers skipped by gaps; an upper bound on lost lines, as it counts entries of every kind.",
+		Group: "logs",
+	})
+	JournalPartialJoined = register(Metric{
+		Name:  "podexporter_journal_partial_lines_joined_total",
+		Unit:  "{line}",
+		Kind:  Counter,
+		Help:  "Lines joined from pieces conmon split (CONTAINER_PARTIAL_MESSAGE).",
+		Group: "logs",
+	})
+	JournalPartialCut = register(Metric{
+		Name:  "podexporter_journal_lines_cut_total",
+		Unit:  "{line}",
+		Kind:  Counter,
+		Help:  "Lines cut at --journal.max-line-bytes.",
+		Group: "logs",
+	})
+	JournalReadErrors = register(Metric{
+		Name:  "podexporter_journal_read_errors_total",
+		Unit:  "{error}",
+		Kind:  Counter,
+		Help:  "Journal reads that failed and were recovered from (EBADMSG after vacuum, rotation, journald restarts).",
+		Group: "logs",
+	})
+	JournalSinkRetries = register(Metric{
+		Name:  "podexporter_journal_sink_retries_total",
+		Unit:  "{retry}",
+		Kind:  Counter,
+		Help:  "Times the log sink refused a batch and it was retried while reading paused.",
+		Group: "logs",
+	})
+)
