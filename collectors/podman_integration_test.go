@@ -394,3 +394,34 @@ func TestPodmanServiceRestart(t *testing.T) {
 		t.Errorf("reconnects = %v, want at least 1", got)
 	}
 }
+
+func TestPodmanLabelOptions(t *testing.T) {
+	p := testenv.RequirePodman(t)
+	cfg := &config.Config{Podman: config.Podman{
+		ContainerLabels:     []string{"app", "com.example/long"},
+		LabelValueMaxLength: 16,
+		NameLabel:           true,
+	}}
+	h := startPodman(t, cfg, p.Socket)
+	name := testenv.UniqueName("labels")
+	long := strings.Repeat("x", 40)
+	id := p.Run(t, name, []string{"--label", "app=web", "--label", "com.example/long=" + long, "--label", "secret=hidden"}, "sleep", "600")
+	h.waitValue("podman_container_info", map[string]string{"id": id[:12], "app": "web", "com_example_long": long[:16]}, 1, 10*time.Second)
+	h.waitValue("podman_container_state", map[string]string{"id": id[:12], "name": name}, 2, 5*time.Second)
+	if got := h.value("podexporter_podman_label_values_truncated_total", nil); got < 1 {
+		t.Errorf("truncated label values = %v, want at least 1", got)
+	}
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetValue() == "hidden" || lp.GetName() == "secret" {
+					t.Fatalf("%s carries the label that is not allowlisted", mf.GetName())
+				}
+			}
+		}
+	}
+}

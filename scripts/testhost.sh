@@ -18,7 +18,7 @@ packages=(
 	libsystemd-dev systemd-journal-remote
 	prometheus
 	clang llvm libbpf-dev bpftool
-	iproute2 procps
+	iproute2 procps wrk
 )
 
 install_packages() {
