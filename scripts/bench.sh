@@ -28,3 +28,8 @@ END {
 	}
 }' "$out"
 rm -f "$out"
+
+# The Podman collector's scrape benchmark runs the real daemon against real containers.
+if [ "${BENCH_PODMAN:-1}" = 1 ]; then
+	scripts/bench-podman.sh
+fi
