@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "podexporter")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", "build", "-tags", testenv.BuildTags, "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build podexporter:", err)
@@ -85,6 +85,24 @@ func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 		}
 		return err == nil
 	})
+	// Sources start after the listeners; tests want the daemon as a scraper sees it
+	// once /readyz says so.
+	scheme := "http"
+	for _, a := range args {
+		if strings.HasPrefix(a, "--web.config.file=") {
+			scheme = "" // TLS or auth: the test checks readiness its own way
+		}
+	}
+	if scheme != "" {
+		testenv.Eventually(t, 30*time.Second, "podexporter to be ready", func() bool {
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
 	return d
 }
 

@@ -19,6 +19,10 @@ import (
 	"time"
 )
 
+// BuildTags are the tags the Podman bindings need (no C storage drivers, no gpgme);
+// tests that build the podexporter binary pass them, as the Makefile does.
+const BuildTags = "remote exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp"
+
 // Image is the busybox image scripts/testhost.sh builds offline.
 const Image = "localhost/busybox:test"
 
