@@ -38,7 +38,7 @@ latency() { # wrk run; prints "p50_ms p99_ms"
 	wrk -t1 -c"$2" -d"${duration}s" --latency "http://127.0.0.1:$1/metrics" |
 		awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
 		function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-		END { printf "%.2f %.2f", ms(p50), ms(p99) }'
+		END { printf "%.2f %.2f\n", ms(p50), ms(p99) }'
 }
 
 "$bin" --web.listen-address=127.0.0.1:$port --state.directory="$state/a" --log.level=warn &

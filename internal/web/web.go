@@ -38,7 +38,7 @@ type Options struct {
 func NewHandler(o Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	var metrics http.Handler = promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
+		ErrorLog:            scrapeErrorLog{o.Logger},
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: o.MaxRequests,
 		Timeout:             30 * time.Second,
@@ -77,6 +77,21 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	mux.Handle("/", landing)
 	return mux, nil
+}
+
+// scrapeErrorLog keeps promhttp's errors but drops those a scraper causes by hanging
+// up mid-response: promhttp reports one per metric family, a flood per disconnect.
+type scrapeErrorLog struct{ logger *slog.Logger }
+
+func (l scrapeErrorLog) Println(v ...any) {
+	msg := fmt.Sprint(v...)
+	for _, gone := range []string{"context canceled", "broken pipe", "connection reset by peer"} {
+		if strings.Contains(msg, gone) {
+			l.logger.Debug("scraper went away mid-response", "err", msg)
+			return
+		}
+	}
+	l.logger.Error("serving metrics failed", "err", msg)
 }
 
 // Listen opens the listeners before anything is announced, so READY=1 is only sent
