@@ -425,3 +425,47 @@ func TestPodmanLabelOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestPodmanStatsMatchPodmanCLI compares resource values with `podman stats`, which
+// computes them in the podman CLI from the same cgroups.
+func TestPodmanStatsMatchPodmanCLI(t *testing.T) {
+	p := testenv.RequirePodman(t)
+	h := startPodman(t, nil, p.Socket)
+	name := testenv.UniqueName("stats")
+	// Writes 4 MiB once, then sleeps: the counters stand still for the comparison.
+	id := p.Run(t, name, []string{"--memory", "256m"}, "sh", "-c", "head -c 4194304 /dev/urandom > /blob; sync; sleep 600")
+	time.Sleep(1500 * time.Millisecond)
+	out := podmanCLI(t, "stats", "--no-stream", "--format",
+		"{{.ContainerStats.CPUNano}} {{.ContainerStats.CPUSystemNano}} {{.ContainerStats.MemUsage}} {{.ContainerStats.MemLimit}} {{.ContainerStats.PIDs}}", name)
+	var cpu, sys, mem, limit, pids float64
+	if _, err := fmt.Sscan(out, &cpu, &sys, &mem, &limit, &pids); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	l := id12(id)
+	tests := []struct {
+		metric string
+		want   float64
+		tol    float64 // relative
+	}{
+		{"podman_container_cpu_seconds_total", cpu / 1e9, 0.05},
+		{"podman_container_cpu_system_seconds_total", sys / 1e9, 0.05},
+		{"podman_container_cpu_user_seconds_total", (cpu - sys) / 1e9, 0.05},
+		{"podman_container_mem_usage_bytes", mem, 0.05},
+		{"podman_container_mem_limit_bytes", limit, 0},
+		{"podman_container_pids", pids, 0},
+	}
+	for _, tc := range tests {
+		testenv.Eventually(t, 10*time.Second, fmt.Sprintf("%s within %.0f%% of podman stats' %v", tc.metric, tc.tol*100, tc.want), func() bool {
+			got := h.value(tc.metric, l)
+			return math.Abs(got-tc.want) <= tc.tol*tc.want+1e-3
+		})
+	}
+	if limit != 256<<20 {
+		t.Errorf("podman stats says limit %v, want 256 MiB", limit)
+	}
+	// The memory cgroup detail is consistent with usage.
+	ws := h.value("podman_container_memory_working_set_bytes", l)
+	if ws <= 0 || ws > h.value("podman_container_mem_usage_bytes", l) {
+		t.Errorf("working set %v not in (0, usage]", ws)
+	}
+}

@@ -29,11 +29,11 @@ var (
 		Help: "Container current state (-1=unknown,0=created,1=initialized,2=running,3=stopped,4=paused,5=exited,6=removing,7=stopping)."})
 	ContainerHealth = container(Metric{Name: "podman_container_health", OTelName: "podman.container.health", Unit: "1", Kind: Gauge, Compat: true,
 		Help: "Container current health (-1=unknown,0=healthy,1=unhealthy,2=starting)."})
-	ContainerCreated = container(Metric{Name: "podman_container_created_seconds", Unit: "s", Kind: Gauge, Compat: true,
+	ContainerCreated = container(Metric{Name: "podman_container_created_seconds", OTelName: "podman.container.created_time", Unit: "s", Kind: Gauge, Compat: true,
 		Help: "Container creation time in unixtime."})
-	ContainerStarted = container(Metric{Name: "podman_container_started_seconds", Unit: "s", Kind: Gauge, Compat: true,
+	ContainerStarted = container(Metric{Name: "podman_container_started_seconds", OTelName: "podman.container.started_time", Unit: "s", Kind: Gauge, Compat: true,
 		Help: "Container started time in unixtime."})
-	ContainerExited = container(Metric{Name: "podman_container_exited_seconds", Unit: "s", Kind: Gauge, Compat: true,
+	ContainerExited = container(Metric{Name: "podman_container_exited_seconds", OTelName: "podman.container.exited_time", Unit: "s", Kind: Gauge, Compat: true,
 		Help: "Container exited time in unixtime."})
 	ContainerExitCode = container(Metric{Name: "podman_container_exit_code", OTelName: "podman.container.exit_code", Unit: "1", Kind: Gauge, Compat: true,
 		Help: "Container exit code, if the container has not exited or restarted then the exit code will be 0."})
@@ -133,19 +133,19 @@ var (
 		Help: "Pods current state (-1=unknown,0=created,1=error,2=exited,3=paused,4=running,5=degraded,6=stopped)."})
 	PodContainers = register(Metric{Name: "podman_pod_containers", OTelName: "podman.pod.containers", Kind: Gauge, Unit: "{container}", Group: "podman pods", Compat: true, Labels: podLabels,
 		Help: "Number of containers in a pod."})
-	PodCreated = register(Metric{Name: "podman_pod_created_seconds", Kind: Gauge, Unit: "s", Group: "podman pods", Compat: true, Labels: podLabels,
+	PodCreated = register(Metric{Name: "podman_pod_created_seconds", OTelName: "podman.pod.created_time", Kind: Gauge, Unit: "s", Group: "podman pods", Compat: true, Labels: podLabels,
 		Help: "Pods creation time in unixtime."})
 
 	ImageInfo = register(Metric{Name: "podman_image_info", Kind: Info, Unit: "1", Group: "podman images", Compat: true,
 		Labels: []string{"id", "parent_id", "repository", "tag", "digest", "podman_service"}, Help: "Image information."})
 	ImageSize = register(Metric{Name: "podman_image_size", OTelName: "podman.image.size", Kind: Gauge, Unit: "By", Group: "podman images", Compat: true, Labels: imageLabels,
 		Help: "Image size in bytes."})
-	ImageCreated = register(Metric{Name: "podman_image_created_seconds", Kind: Gauge, Unit: "s", Group: "podman images", Compat: true, Labels: imageLabels,
+	ImageCreated = register(Metric{Name: "podman_image_created_seconds", OTelName: "podman.image.created_time", Kind: Gauge, Unit: "s", Group: "podman images", Compat: true, Labels: imageLabels,
 		Help: "Image creation time in unixtime."})
 
 	VolumeInfo = register(Metric{Name: "podman_volume_info", Kind: Info, Unit: "1", Group: "podman volumes", Compat: true,
 		Labels: []string{"name", "driver", "mount_point", "podman_service"}, Help: "Volume information."})
-	VolumeCreated = register(Metric{Name: "podman_volume_created_seconds", Kind: Gauge, Unit: "s", Group: "podman volumes", Compat: true,
+	VolumeCreated = register(Metric{Name: "podman_volume_created_seconds", OTelName: "podman.volume.created_time", Kind: Gauge, Unit: "s", Group: "podman volumes", Compat: true,
 		Labels: []string{"name", "podman_service"}, Help: "Volume creation time in unixtime."})
 
 	NetworkInfo = register(Metric{Name: "podman_network_info", Kind: Info, Unit: "1", Group: "podman networks", Compat: true,
