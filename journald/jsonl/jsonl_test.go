@@ -1,0 +1,79 @@
+package jsonl
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/podexporter/podexporter/journald"
+)
+
+func TestDeliverAppendsLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	recs := []journald.Record{
+		{Time: at, Observed: at, Priority: 3, Severity: journald.SeverityFromPriority(3), Body: "bad \xff utf8", Stream: "stderr",
+			ContainerID: "aaaaaaaaaaaa", ContainerIDFull: "aaaaaaaaaaaa1111", ContainerName: "web", Cursor: "s=1;i=2", Pieces: 3},
+		{Time: at, Observed: at, Priority: -1, Body: "<b>&</b>", Cursor: "s=1;i=3", Extra: map[string]string{"CODE_FILE": "x.c"}},
+	}
+	// Two deliveries through two opens: the file is appended to, never truncated.
+	for range 2 {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Deliver(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q is not JSON: %v", sc.Text(), err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d lines, want 4", len(got))
+	}
+	tests := []struct {
+		line int
+		key  string
+		want any
+	}{
+		{0, "body", "bad \uFFFD utf8"},
+		{0, "log.iostream", "stderr"},
+		{0, "severity_number", 17.0},
+		{0, "severity_text", "ERROR"},
+		{0, "priority", 3.0},
+		{0, "container.id", "aaaaaaaaaaaa1111"},
+		{0, "log.record.uid", "s=1;i=2"},
+		{0, "pieces", 3.0},
+		{0, "time", "2026-01-02T03:04:05.000006Z"},
+		{1, "body", "<b>&</b>"},
+		{1, "priority", nil},
+		{3, "log.record.uid", "s=1;i=3"},
+	}
+	for _, tc := range tests {
+		if g := got[tc.line][tc.key]; g != tc.want {
+			t.Errorf("line %d %s = %#v, want %#v", tc.line, tc.key, g, tc.want)
+		}
+	}
+	if f := got[1]["fields"].(map[string]any); f["CODE_FILE"] != "x.c" {
+		t.Errorf("extra fields %v", f)
+	}
+}
