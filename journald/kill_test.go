@@ -17,13 +17,10 @@ import (
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
-// buildTags are the Makefile's GO_TAGS: the Podman bindings need them.
-const buildTags = "remote exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp"
-
 func buildDaemon(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "podexporter")
-	cmd := exec.Command("go", "build", "-tags", buildTags, "-o", bin, "../cmd/podexporter")
+	cmd := exec.Command("go", "build", "-tags", testenv.BuildTags, "-o", bin, "../cmd/podexporter")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build podexporter: %v\n%s", err, out)
 	}
