@@ -64,6 +64,8 @@ func Flags() []config.Collector {
 type Set struct {
 	collectors map[string]Collector
 	logger     *slog.Logger
+	// cache serves the snapshot parts of the Podman collectors; nil without them.
+	cache *snapshotCache
 }
 
 // New builds the collectors enabled in cfg.
@@ -82,6 +84,15 @@ func New(deps Deps) (*Set, error) {
 			return nil, fmt.Errorf("collector %s: %w", name, err)
 		}
 		s.collectors[name] = c
+	}
+	var parts []snapshotPart
+	for _, name := range s.Names() {
+		if p, ok := s.collectors[name].(snapshotPart); ok {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) > 0 && deps.Podman != nil {
+		s.cache = newSnapshotCache(deps.Podman, parts)
 	}
 	return s, nil
 }

@@ -32,26 +32,22 @@ func init() {
 // the source only when one of them is enabled.
 var PodmanCollectorNames = []string{"podman", "container", "pod", "image", "volume", "network", "system"}
 
-// snapshotCollector emits metrics of one kind from every service's snapshot.
-type snapshotCollector struct {
-	src     Snapshots
+// inventoryCollector emits metrics of one kind (pods, images, ...) from each snapshot;
+// all of it is cached per snapshot, so its Update has nothing to do per scrape.
+type inventoryCollector struct {
 	collect func(s *podman.Snapshot, ch chan<- prometheus.Metric)
 }
 
 func podmanCollectorFactory(collect func(*podman.Snapshot, chan<- prometheus.Metric)) func(Deps) (Collector, error) {
-	return func(d Deps) (Collector, error) {
-		return &snapshotCollector{src: d.Podman, collect: collect}, nil
+	return func(Deps) (Collector, error) {
+		return &inventoryCollector{collect: collect}, nil
 	}
 }
 
-func (c *snapshotCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	if c.src == nil {
-		return nil
-	}
-	for _, s := range c.src.Snapshots() {
-		c.collect(s, ch)
-	}
-	return nil
+func (c *inventoryCollector) Update(context.Context, chan<- prometheus.Metric) error { return nil }
+
+func (c *inventoryCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	c.collect(s, ch)
 }
 
 // emit sends one sample of a catalog metric; descriptors are built once per family.
@@ -139,7 +135,7 @@ type containerCollector struct {
 	infoDesc    *prometheus.Desc
 	descs       map[*catalog.Metric]*prometheus.Desc
 
-	mu  sync.Mutex
+	mu  sync.Mutex      // guards descs and cut: Update and collectSnapshot may overlap
 	cut map[string]bool // id/label pairs already counted as truncated
 }
 
@@ -179,6 +175,8 @@ func newContainerCollector(d Deps) (Collector, error) {
 
 // vdesc is a value metric's descriptor, with the name label when configured.
 func (c *containerCollector) vdesc(m *catalog.Metric) *prometheus.Desc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if d, ok := c.descs[m]; ok {
 		return d
 	}
@@ -191,30 +189,47 @@ func (c *containerCollector) vdesc(m *catalog.Metric) *prometheus.Desc {
 	return d
 }
 
+// Update sends what changes between scrapes of one snapshot: uptime, and the count of
+// truncated label values. Everything else comes from collectSnapshot, cached.
 func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	if c.src == nil {
 		return nil
 	}
-	c.mu.Lock() // descs and cut are filled lazily
-	defer c.mu.Unlock()
 	now := time.Now()
 	for _, s := range c.src.Snapshots() {
 		for i := range s.Containers {
-			c.container(s, &s.Containers[i], now, ch)
+			k := &s.Containers[i]
+			if k.State == "running" && !k.Started.IsZero() {
+				ch <- prometheus.MustNewConstMetric(c.vdesc(catalog.ContainerUptime), prometheus.GaugeValue, now.Sub(k.Started).Seconds(), c.baseLabels(s, k)...)
+			}
 		}
 	}
 	if len(c.allow) > 0 {
-		emitter{ch}.emit(catalog.PodmanLabelValuesCut, float64(len(c.cut)))
+		c.mu.Lock()
+		n := len(c.cut)
+		c.mu.Unlock()
+		emitter{ch}.emit(catalog.PodmanLabelValuesCut, float64(n))
 	}
 	return nil
 }
 
-func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, now time.Time, ch chan<- prometheus.Metric) {
-	id := shortContainerID(k.ID)
-	base := []string{id, k.PodID, k.PodName, s.Service}
+func (c *containerCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+	for i := range s.Containers {
+		c.container(s, &s.Containers[i], ch)
+	}
+}
+
+func (c *containerCollector) baseLabels(s *podman.Snapshot, k *podman.Container) []string {
+	base := []string{shortContainerID(k.ID), k.PodID, k.PodName, s.Service}
 	if c.nameLabel {
 		base = append(base, k.Name)
 	}
+	return base
+}
+
+func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, ch chan<- prometheus.Metric) {
+	id := shortContainerID(k.ID)
+	base := c.baseLabels(s, k)
 	emit := func(m *catalog.Metric, v float64) {
 		ch <- prometheus.MustNewConstMetric(c.vdesc(m), valueType(m), v, base...)
 	}
@@ -224,7 +239,9 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 		v := k.Labels[key]
 		if len(v) > c.maxValueLen {
 			v = v[:c.maxValueLen]
+			c.mu.Lock()
 			c.cut[k.ID+"/"+key] = true // counted once per container and label, not per scrape
+			c.mu.Unlock()
 		}
 		info = append(info, v)
 	}
@@ -247,9 +264,6 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 	emit(catalog.ContainerRestarts, float64(k.RestartCount))
 	emit(catalog.ContainerOOMKilled, boolValue(k.OOMKilled))
 	emit(catalog.ContainerHostNetwork, boolValue(k.HostNetwork()))
-	if k.State == "running" && !k.Started.IsZero() {
-		emit(catalog.ContainerUptime, now.Sub(k.Started).Seconds())
-	}
 	if k.RWSize >= 0 {
 		emit(catalog.ContainerRWSize, float64(k.RWSize))
 		emit(catalog.ContainerRootFSSize, float64(k.RootFSSize))

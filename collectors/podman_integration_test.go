@@ -28,7 +28,7 @@ import (
 type podmanHarness struct {
 	t   *testing.T
 	src *podman.Source
-	reg *prometheus.Registry
+	reg prometheus.Gatherer
 }
 
 func startPodman(t *testing.T, cfg *config.Config, uris ...string) *podmanHarness {
@@ -64,7 +64,7 @@ func startPodman(t *testing.T, cfg *config.Config, uris ...string) *podmanHarnes
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(set)
-	return &podmanHarness{t: t, src: src, reg: reg}
+	return &podmanHarness{t: t, src: src, reg: set.Gatherer(reg)}
 }
 
 // value returns the sample of family name whose labels include all of want, or NaN.

@@ -29,6 +29,8 @@ type Options struct {
 	MaxRequests int
 	// Pending lists sources not yet started; /readyz is 200 only when it is empty.
 	Pending func() []string
+	// Encoded, when set, supplies pre-encoded series appended to every scrape.
+	Encoded Encoded
 	Version string
 	Logger  *slog.Logger
 }
@@ -37,14 +39,19 @@ type Options struct {
 // the timeout guards against a stuck client rather than slow collection.
 func NewHandler(o Options) (http.Handler, error) {
 	mux := http.NewServeMux()
-	var metrics http.Handler = promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
-		ErrorLog:            scrapeErrorLog{o.Logger},
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: o.MaxRequests,
-		Timeout:             30 * time.Second,
-		EnableOpenMetrics:   true,
-		OfferedCompressions: []promhttp.Compression{promhttp.Identity, promhttp.Gzip, promhttp.Zstd},
-	})
+	var metrics http.Handler
+	if o.Encoded != nil {
+		metrics = newMetricsHandler(o.Gatherer, o.Encoded, o.MaxRequests, o.Logger)
+	} else {
+		metrics = promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
+			ErrorLog:            scrapeErrorLog{o.Logger},
+			ErrorHandling:       promhttp.ContinueOnError,
+			MaxRequestsInFlight: o.MaxRequests,
+			Timeout:             30 * time.Second,
+			EnableOpenMetrics:   true,
+			OfferedCompressions: []promhttp.Compression{promhttp.Identity, promhttp.Gzip, promhttp.Zstd},
+		})
+	}
 	if o.Registerer != nil {
 		metrics = promhttp.InstrumentMetricHandler(o.Registerer, metrics)
 	}
