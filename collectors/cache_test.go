@@ -13,7 +13,9 @@ import (
 	"github.com/podexporter/podexporter/internal/config"
 )
 
-type swappable struct{ p atomic.Pointer[podman.Snapshot] }
+type swappable struct {
+	p atomic.Pointer[podman.Snapshot]
+}
 
 func (s *swappable) Snapshots() []*podman.Snapshot { return []*podman.Snapshot{s.p.Load()} }
 
