@@ -31,6 +31,10 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) 
 		Checkpoint:     journald.NewCheckpoint(filepath.Join(cfg.State.Directory, "journal.cursor")),
 		Logger:         logger,
 	}
+	if deps.Podman != nil {
+		rc.Enricher = snapshotEnricher{deps.Podman}
+		rc.Labels = cfg.Podman.ContainerLabels
+	}
 	// Validated by config, so compiling cannot fail here.
 	compile := func(expr string) *regexp.Regexp {
 		if expr == "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/cgroupfs"
 	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/journald"
 )
 
 // podmanSource builds the Podman source when any collector reads it.
@@ -32,4 +33,24 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 	})
 	deps.Podman = src
 	return []source{{name: "podman", run: src.Run}}
+}
+
+// snapshotEnricher lets the journal reader label records with what the Podman source
+// knows about their container, without either package knowing the other.
+type snapshotEnricher struct{ src collectors.Snapshots }
+
+func (e snapshotEnricher) Container(id string) (journald.ContainerInfo, bool) {
+	for _, s := range e.src.Snapshots() {
+		if c, ok := s.Find(id); ok {
+			return journald.ContainerInfo{
+				Image:       c.Image,
+				PodID:       c.PodID,
+				PodName:     c.PodName,
+				QuadletUnit: c.SystemdUnit,
+				Labels:      c.Labels,
+				Exited:      c.State != "running" && c.State != "paused" && c.State != "created" && c.State != "initialized",
+			}, true
+		}
+	}
+	return journald.ContainerInfo{}, false
 }
