@@ -29,6 +29,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Podman is the Podman source; nil when no Podman collector is enabled.
 	Podman Snapshots
+	// OTLP is the OTLP exporter side; nil when nothing is pushed.
+	OTLP OTLPStats
 	// Logs is the journal reader; nil when container logs are not read.
 	Logs LogStats
 }

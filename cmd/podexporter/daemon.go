@@ -32,7 +32,7 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		return err
 	}
 
-	srcs, deps, err := buildSources(cfg, logger)
+	srcs, deps, ot, err := buildSources(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -41,9 +41,6 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		return fmt.Errorf("build collectors: %w", err)
 	}
 	var ready readiness.Tracker
-	for _, s := range srcs {
-		ready.Expect(s.name)
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -53,6 +50,11 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		readyGauge(&ready),
 		set,
 	)
+	// The OTLP push exports exactly what /metrics serves.
+	ot.setGatherer(set.Gatherer(reg).Gather, containerLookup(deps.Podman, cfg.Podman.ContainerLabels))
+	for _, s := range srcs {
+		ready.Expect(s.name)
+	}
 
 	handler, err := web.NewHandler(web.Options{
 		TelemetryPath: cfg.Web.TelemetryPath,

@@ -14,7 +14,7 @@ import (
 
 // logsSource builds the journal reader when a log sink is configured; with
 // --journal.sink=none container logs are not read at all.
-func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) ([]source, error) {
+func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, ot *otlpSinks) ([]source, error) {
 	j := cfg.Journal
 	if j.Sink == config.SinkNone {
 		return nil, nil
@@ -57,19 +57,24 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) 
 		rc.Start = journald.StartTail
 	}
 
-	sink, err := jsonl.Open(j.Output)
-	if err != nil {
-		return nil, &config.Error{Setting: "--journal.output", Problem: err.Error(), Fix: "give a writable file path, or - for standard output"}
+	closeSink := func() {}
+	if j.Sink == config.SinkOTLP {
+		rc.Sink = ot.logs
+	} else {
+		sink, err := jsonl.Open(j.Output)
+		if err != nil {
+			return nil, &config.Error{Setting: "--journal.output", Problem: err.Error(), Fix: "give a writable file path, or - for standard output"}
+		}
+		rc.Sink, closeSink = sink, func() { sink.Close() }
 	}
-	rc.Sink = sink
 	r, err := journald.NewReader(rc)
 	if err != nil {
-		sink.Close()
+		closeSink()
 		return nil, err
 	}
 	deps.Logs = r
 	run := func(ctx context.Context, started func()) error {
-		defer sink.Close()
+		defer closeSink()
 		return r.Run(ctx, started)
 	}
 	return []source{{name: "journal", run: run}}, nil

@@ -12,7 +12,7 @@ import (
 )
 
 // podmanSource builds the Podman source when any collector reads it.
-func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) []source {
+func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, onEvent func(podman.LifecycleEvent)) []source {
 	if !slices.ContainsFunc(collectors.PodmanCollectorNames, func(n string) bool { return cfg.Collectors[n] }) {
 		return nil
 	}
@@ -30,6 +30,7 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 		ProcRoot:      cfg.Podman.ProcRoot,
 		Cgroups:       mounts,
 		Logger:        logger,
+		OnEvent:       onEvent,
 	})
 	deps.Podman = src
 	return []source{{name: "podman", run: src.Run}}

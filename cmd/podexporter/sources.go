@@ -17,14 +17,22 @@ type source struct {
 
 // buildSources creates the sources the configuration asks for and the collector
 // dependencies that read them. Each source's wiring lives in a file of its own.
-func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors.Deps, error) {
+func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors.Deps, *otlpSinks, error) {
 	deps := collectors.Deps{Config: cfg, Logger: logger}
-	var srcs []source
-	srcs = append(srcs, podmanSource(cfg, logger, &deps)...)
-	logs, err := logsSource(cfg, logger, &deps)
+	ot, err := newOTLP(cfg, logger)
 	if err != nil {
-		return nil, deps, err
+		return nil, deps, nil, err
+	}
+	if ot != nil {
+		deps.OTLP = ot
+	}
+	var srcs []source
+	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent())...)
+	logs, err := logsSource(cfg, logger, &deps, ot)
+	if err != nil {
+		return nil, deps, nil, err
 	}
 	srcs = append(srcs, logs...)
-	return srcs, deps, nil
+	srcs = append(srcs, ot.sources()...)
+	return srcs, deps, ot, nil
 }

@@ -45,6 +45,23 @@ type Options struct {
 	ProcRoot string
 	Cgroups  *cgroupfs.Mounts
 	Logger   *slog.Logger
+	// OnEvent, when set, is called with each container lifecycle event, from the
+	// engine's goroutine: it must not block.
+	OnEvent func(LifecycleEvent)
+}
+
+// LifecycleEvent is a change in a container's life worth telling a log pipeline.
+type LifecycleEvent struct {
+	Time time.Time
+	// Action is start, died, stop, pause, unpause, restart, remove, oom or
+	// health_status (sent when the status changed).
+	Action    string
+	Service   string
+	Container Container
+	// ExitCode is set for died.
+	ExitCode int
+	// Health is the new status for health_status.
+	Health string
 }
 
 // Engine keeps the Snapshot of one Podman service current. All its state belongs to
@@ -249,6 +266,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 				}
 				dirty[ev.Actor.ID] = true
 				podsDirty = podsDirty || ev.Actor.Attributes["podId"] != ""
+				e.lifecycle(ev)
 			case "pod":
 				podsDirty = true
 			default:
@@ -411,10 +429,19 @@ func (e *Engine) inspect(conn context.Context, id string) error {
 			}
 		}
 	}
-	if old, ok := e.containers[c.ID]; ok && c.State == "running" {
+	old, known := e.containers[c.ID]
+	if known && c.State == "running" {
 		c.Stats = old.Stats // keep counters until the next poll
 	}
 	e.detectOOM(c)
+	if e.opts.OnEvent != nil && known {
+		if c.OOMKilled && !old.OOMKilled {
+			e.opts.OnEvent(LifecycleEvent{Time: c.Finished, Action: "oom", Service: e.service, Container: *c, ExitCode: int(c.ExitCode)})
+		}
+		if c.Health.Status != "" && c.Health.Status != old.Health.Status {
+			e.opts.OnEvent(LifecycleEvent{Time: time.Now(), Action: "health_status", Service: e.service, Container: *c, Health: c.Health.Status})
+		}
+	}
 	if sz, ok := e.sizes[c.ID]; ok {
 		c.RWSize, c.RootFSSize = sz[0], sz[1]
 	}
@@ -587,6 +614,25 @@ func (e *Engine) refreshStats(conn context.Context) error {
 type oomReading struct {
 	at    time.Time
 	count uint64
+}
+
+// lifecycleActions are the event actions passed on to OnEvent as they arrive;
+// health_status and oom are derived from inspect instead (see inspect).
+var lifecycleActions = map[string]bool{"start": true, "died": true, "stop": true, "pause": true, "unpause": true, "restart": true, "remove": true}
+
+func (e *Engine) lifecycle(ev types.Event) {
+	if e.opts.OnEvent == nil || !lifecycleActions[string(ev.Action)] {
+		return
+	}
+	c := Container{ID: ev.Actor.ID, Name: ev.Actor.Attributes["name"], Image: ev.Actor.Attributes["image"]}
+	if known, ok := e.containers[ev.Actor.ID]; ok {
+		c = *known
+	}
+	le := LifecycleEvent{Time: time.Unix(0, ev.TimeNano), Action: string(ev.Action), Service: e.service, Container: c}
+	if le.Action == "died" {
+		fmt.Sscan(ev.Actor.Attributes["containerExitCode"], &le.ExitCode)
+	}
+	e.opts.OnEvent(le)
 }
 
 // detectOOM fills in OOMKilled where Podman misses it: on hosts with cgroup v1 memory

@@ -40,6 +40,7 @@ type Config struct {
 	Journal    Journal
 	State      State
 	Log        Log
+	OTLP       OTLP
 	// Collectors maps each registered collector name to whether it is enabled.
 	Collectors map[string]bool
 	// Healthcheck is only used by the healthcheck subcommand.
@@ -230,7 +231,7 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	flag("podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).").Default("/proc").StringVar(&c.Podman.ProcRoot)
 	flag("journal.directory", "Read journal files from this directory instead of the local journal.").StringVar(&c.Journal.Directory)
 	flag("journal.namespace", "Read this journald namespace instead of the local journal.").StringVar(&c.Journal.Namespace)
-	flag("journal.sink", "Where container log lines go: none (logs are not read) or jsonl (JSON lines to --journal.output).").Default(SinkNone).StringVar(&c.Journal.Sink)
+	flag("journal.sink", "Where container log lines go: otlp (to --otlp.endpoint), jsonl (JSON lines to --journal.output), none (logs are not read), or auto: otlp when an OTLP endpoint is set, else none.").Default(SinkAuto).StringVar(&c.Journal.Sink)
 	flag("journal.output", "File the jsonl sink appends to, or - for standard output.").Default("-").StringVar(&c.Journal.Output)
 	flag("journal.start", "Where reading starts when no cursor was saved: head, tail, or a duration ago such as 1h.").Default("tail").StringVar(&c.Journal.Start)
 	flag("journal.units", "Systemd unit whose own messages are read too, such as a Quadlet service; repeat for several.").StringsVar(&c.Journal.Units)
@@ -248,6 +249,7 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	flag("log.level", "Log level: debug, info, warn or error.").Default("info").StringVar(&c.Log.Level)
 	flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&c.Log.Format)
 	flag("healthcheck.timeout", "How long healthcheck waits for /healthz.").Default("3s").SetValue(&durationValue{"--healthcheck.timeout", &c.HealthcheckTimeout})
+	otlpFlags(flag, c)
 	enabled := map[string]*bool{}
 	for _, col := range collectors {
 		enabled[col.Name] = flag("collector."+col.Name, col.Help+" (--no-collector."+col.Name+" turns it off)").Default(fmt.Sprint(col.Default)).Bool()

@@ -73,7 +73,16 @@ func TestBadInput(t *testing.T) {
 		{"empty container label", []string{"--podman.container-label="}, "", "--podman.container-label", "key"},
 		{"proc root", []string{"--podman.proc-root=" + dir}, "", "--podman.proc-root", "/host/proc"},
 		{"telemetry path", []string{"--web.telemetry-path=metrics"}, "", "--web.telemetry-path", "/metrics"},
-		{"journal sink", []string{"--journal.sink=otlp"}, "", "--journal.sink", "jsonl"},
+		{"journal sink", []string{"--journal.sink=kafka"}, "", "--journal.sink", "jsonl"},
+		{"otlp sink without endpoint", []string{"--journal.sink=otlp"}, "", "--journal.sink", "--otlp.endpoint"},
+		{"otlp endpoint without scheme", []string{"--otlp.endpoint=collector:4317"}, "", "--otlp.endpoint", "http://"},
+		{"otlp protocol", []string{"--otlp.endpoint=http://127.0.0.1:4318", "--otlp.protocol=thrift"}, "", "--otlp.protocol", "plaintext"},
+		{"otlp protocol from env", nil, "", "--otlp.protocol", "https://"},
+		{"otlp compression", []string{"--otlp.endpoint=http://127.0.0.1:4318", "--otlp.compression=lz4"}, "", "--otlp.compression", "configuration.md"},
+		{"otlp missing CA", []string{"--otlp.endpoint=https://127.0.0.1:4317", "--otlp.ca-file=" + filepath.Join(dir, "ca.pem")}, "", "--otlp.ca-file", "https://"},
+		{"otlp header", []string{"--otlp.endpoint=http://127.0.0.1:4318", "--otlp.header=novalue"}, "", "--otlp.header", "Authorization"},
+		{"otlp metrics interval", []string{"--otlp.endpoint=http://127.0.0.1:4318", "--otlp.metrics.interval=10ms"}, "", "--otlp.metrics.interval", "60s"},
+		{"otlp timeout in file", nil, "otlp:\n  endpoint: http://127.0.0.1:4318\n  timeout: soon\n", "otlp.timeout in", "10s"},
 		{"journal start", []string{"--journal.start=yesterday"}, "", "--journal.start", "1h"},
 		{"journal start negative", []string{"--journal.start=-1h"}, "", "--journal.start", "head"},
 		{"journal regex", []string{"--journal.include-container=web-("}, "", "--journal.include-container", "regular expression"},
@@ -94,7 +103,11 @@ func TestBadInput(t *testing.T) {
 			if tc.file != "" {
 				args = append(args, "--config.file="+writeFile(t, "podexporter.yml", tc.file))
 			}
-			_, err := Parse(args, testCollectors, "test", testEnv(nil))
+			env := testEnv(nil)
+			if tc.name == "otlp protocol from env" {
+				env = testEnv(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+			}
+			_, err := Parse(args, testCollectors, "test", env)
 			var ce *Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("Parse(%q) = %v, want *config.Error", args, err)
@@ -219,6 +232,51 @@ journal:
 				t.Fatalf("Parse: %v", err)
 			}
 			tc.check(t, c)
+		})
+	}
+}
+
+// TestOTLPPrecedence: flags over the file over OTEL_EXPORTER_OTLP_* over defaults; the
+// protocol variable the Go exporters ignore is honoured.
+func TestOTLPPrecedence(t *testing.T) {
+	env := map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+		"OTEL_EXPORTER_OTLP_HEADERS":  "Authorization=Bearer%20abc,X-Team=ops",
+		"OTEL_EXPORTER_OTLP_TIMEOUT":  "2500",
+	}
+	file := writeFile(t, "podexporter.yml", "otlp:\n  endpoint: http://127.0.0.1:14317\n  metrics_interval: 15s\n")
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		endpoint string
+		protocol string
+		timeout  time.Duration
+		interval time.Duration
+		sink     string
+	}{
+		{"defaults", nil, nil, "", "http/protobuf", 10 * time.Second, 60 * time.Second, SinkNone},
+		{"environment", nil, env, "http://127.0.0.1:4317", "grpc", 2500 * time.Millisecond, 60 * time.Second, SinkOTLP},
+		{"file over environment", []string{"--config.file=" + file}, env, "http://127.0.0.1:14317", "grpc", 2500 * time.Millisecond, 15 * time.Second, SinkOTLP},
+		{"flags over all", []string{"--config.file=" + file, "--otlp.endpoint=https://127.0.0.1:24317", "--otlp.protocol=http/protobuf", "--otlp.timeout=1s", "--journal.sink=jsonl"}, env,
+			"https://127.0.0.1:24317", "http/protobuf", time.Second, 15 * time.Second, SinkJSONL},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(tc.args, testCollectors, "test", testEnv(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := c.OTLP
+			if o.Endpoint != tc.endpoint || o.Protocol != tc.protocol || o.Timeout != tc.timeout || o.MetricsInterval != tc.interval || c.Journal.Sink != tc.sink {
+				t.Fatalf("got endpoint %q protocol %q timeout %s interval %s sink %q", o.Endpoint, o.Protocol, o.Timeout, o.MetricsInterval, c.Journal.Sink)
+			}
+			if tc.env != nil && len(tc.args) < 3 {
+				if h := o.Exporter().Headers; h["Authorization"] != "Bearer abc" || h["X-Team"] != "ops" {
+					t.Errorf("headers = %v", h)
+				}
+			}
 		})
 	}
 }

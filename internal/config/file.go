@@ -61,6 +61,20 @@ type fileConfig struct {
 		Level  *string `yaml:"level"`
 		Format *string `yaml:"format"`
 	} `yaml:"log"`
+	OTLP struct {
+		Endpoint           *string       `yaml:"endpoint"`
+		Protocol           *string       `yaml:"protocol"`
+		Headers            *[]string     `yaml:"headers"`
+		CAFile             *string       `yaml:"ca_file"`
+		CertFile           *string       `yaml:"cert_file"`
+		KeyFile            *string       `yaml:"key_file"`
+		InsecureSkipVerify *bool         `yaml:"insecure_skip_verify"`
+		Compression        *string       `yaml:"compression"`
+		Timeout            *fileDuration `yaml:"timeout"`
+		Metrics            *bool         `yaml:"metrics"`
+		MetricsInterval    *fileDuration `yaml:"metrics_interval"`
+		Events             *bool         `yaml:"events"`
+	} `yaml:"otlp"`
 	Collectors map[string]*bool `yaml:"collectors"`
 }
 

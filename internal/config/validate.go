@@ -23,12 +23,18 @@ func pick[T any](flagSet *bool, dst *T, fromFile *T) {
 }
 
 func finish(c *Config, set map[string]*bool, env Env) (*Config, error) {
+	if err := otlpEnv(c, set, env); err != nil {
+		return nil, err
+	}
 	if c.ConfigFile != "" {
 		fc, err := loadFile(c.ConfigFile)
 		if err != nil {
 			return nil, err
 		}
 		if err := merge(c, fc, set); err != nil {
+			return nil, err
+		}
+		if err := mergeOTLP(c, fc, set); err != nil {
 			return nil, err
 		}
 	}
@@ -121,6 +127,9 @@ func defaultSockets(env Env) []string {
 }
 
 func (c *Config) validate() error {
+	if err := c.validateOTLP(); err != nil {
+		return err
+	}
 	if !c.Web.SystemdSocket && len(c.Web.ListenAddresses) == 0 {
 		return &Error{Setting: "--web.listen-address", Problem: "no address given", Fix: "give at least one, such as " + DefaultListenAddress}
 	}
@@ -200,8 +209,8 @@ func (j *Journal) validate() error {
 	if j.Directory != "" && j.Namespace != "" {
 		return &Error{Setting: "--journal.namespace", Problem: "given together with --journal.directory", Fix: "use one of the two"}
 	}
-	if !slices.Contains([]string{SinkNone, SinkJSONL}, j.Sink) {
-		return &Error{Setting: "--journal.sink", Problem: fmt.Sprintf("%q is not a sink", j.Sink), Fix: "use none or jsonl"}
+	if !slices.Contains([]string{SinkNone, SinkJSONL, SinkOTLP, SinkAuto}, j.Sink) {
+		return &Error{Setting: "--journal.sink", Problem: fmt.Sprintf("%q is not a sink", j.Sink), Fix: "use auto, otlp, jsonl or none"}
 	}
 	if j.Output != "-" {
 		if fi, err := os.Stat(filepath.Dir(j.Output)); err != nil || !fi.IsDir() || !filepath.IsAbs(j.Output) {

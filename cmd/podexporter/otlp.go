@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/podexporter/podexporter/collectors"
+	"github.com/podexporter/podexporter/collectors/podman"
+	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/otlp"
+)
+
+// otlpSinks holds the OTLP side when an endpoint is configured; its methods are safe
+// on nil, meaning no OTLP.
+type otlpSinks struct {
+	logs   *otlp.LogSink
+	events *otlp.EventQueue
+	push   *otlp.MetricPusher
+	// gather is set by the daemon once the registry /metrics serves exists.
+	gather atomic.Pointer[func() ([]*dto.MetricFamily, error)]
+}
+
+func newOTLP(cfg *config.Config, logger *slog.Logger) (*otlpSinks, error) {
+	o := cfg.OTLP
+	if o.Endpoint == "" {
+		return nil, nil
+	}
+	ec := o.Exporter()
+	host := otlp.DetectHost(os.Getenv)
+	s := &otlpSinks{}
+	ctx := context.Background()
+	if cfg.Journal.Sink == config.SinkOTLP || o.Events {
+		exp, err := otlp.NewLogExporter(ctx, ec)
+		if err != nil {
+			return nil, &config.Error{Setting: "--otlp.endpoint", Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
+		}
+		s.logs = otlp.NewLogSink(exp, host, logger)
+		if o.Events {
+			s.events = s.logs.Events(1024)
+		}
+	}
+	if o.Metrics {
+		exp, err := otlp.NewMetricExporter(ctx, ec)
+		if err != nil {
+			return nil, &config.Error{Setting: "--otlp.endpoint", Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
+		}
+		gather := func() ([]*dto.MetricFamily, error) {
+			if g := s.gather.Load(); g != nil {
+				return (*g)()
+			}
+			return nil, fmt.Errorf("metrics registry not ready")
+		}
+		s.push = otlp.NewMetricPusher(exp, gather, nil, host, o.MetricsInterval, logger)
+	}
+	return s, nil
+}
+
+// setGatherer hands the pusher what /metrics serves, so both sinks export the same series.
+func (s *otlpSinks) setGatherer(g func() ([]*dto.MetricFamily, error), lookup otlp.ContainerLookup) {
+	if s == nil || s.push == nil {
+		return
+	}
+	s.gather.Store(&g)
+	s.push.SetLookup(lookup)
+}
+
+// onEvent turns a Podman lifecycle event into an OTLP event record.
+func (s *otlpSinks) onEvent() func(podman.LifecycleEvent) {
+	if s == nil || s.events == nil {
+		return nil
+	}
+	return func(e podman.LifecycleEvent) {
+		ev := otlp.Event{
+			Time:       e.Time,
+			Name:       "container." + e.Action,
+			Container:  otlpContainer(e.Service, &e.Container, nil),
+			Attributes: map[string]string{},
+		}
+		switch e.Action {
+		case "died":
+			ev.Body = fmt.Sprintf("container %s exited with code %d", e.Container.Name, e.ExitCode)
+			ev.Attributes["container.exit_code"] = fmt.Sprint(e.ExitCode)
+			if e.ExitCode != 0 {
+				ev.Severity = 13 // WARN
+			}
+		case "oom":
+			ev.Body = fmt.Sprintf("container %s was killed for running out of memory", e.Container.Name)
+			ev.Severity = 13
+		case "health_status":
+			ev.Body = fmt.Sprintf("container %s is %s", e.Container.Name, e.Health)
+			ev.Attributes["container.health.status"] = e.Health
+			if e.Health == "unhealthy" {
+				ev.Severity = 13
+			}
+		default:
+			ev.Body = fmt.Sprintf("container %s: %s", e.Container.Name, e.Action)
+		}
+		s.events.Add(ev)
+	}
+}
+
+// otlpContainer is the resource view of a container: allowlisted labels only.
+func otlpContainer(service string, c *podman.Container, allow []string) otlp.Container {
+	oc := otlp.Container{ID: c.ID, Name: c.Name, Image: c.Image, PodID: c.PodID, PodName: c.PodName, Service: service, Started: c.Started}
+	for _, k := range allow {
+		if v, ok := c.Labels[k]; ok {
+			if oc.Labels == nil {
+				oc.Labels = map[string]string{}
+			}
+			oc.Labels[k] = v
+		}
+	}
+	return oc
+}
+
+func (s *otlpSinks) sources() []source {
+	if s == nil {
+		return nil
+	}
+	var out []source
+	if s.events != nil {
+		out = append(out, source{name: "otlp-events", run: s.events.Run})
+	}
+	if s.push != nil {
+		out = append(out, source{name: "otlp-metrics", run: s.push.Run})
+	}
+	if s.logs != nil {
+		logs := s.logs
+		out = append(out, source{name: "otlp-logs", run: func(ctx context.Context, started func()) error {
+			started()
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return logs.Close(sctx)
+		}})
+	}
+	return out
+}
+
+// LogStats and MetricStats feed the otlp collector.
+func (s *otlpSinks) LogStats() (otlp.Stats, bool) {
+	if s == nil || s.logs == nil {
+		return otlp.Stats{}, false
+	}
+	return s.logs.Stats(), true
+}
+
+func (s *otlpSinks) MetricStats() (otlp.Stats, bool) {
+	if s == nil || s.push == nil {
+		return otlp.Stats{}, false
+	}
+	return s.push.Stats(), true
+}
+
+// containerLookup finds a container by its 12-character id in the Podman snapshots.
+func containerLookup(src collectors.Snapshots, allow []string) otlp.ContainerLookup {
+	return func(id string) (otlp.Container, bool) {
+		if src == nil {
+			return otlp.Container{}, false
+		}
+		for _, s := range src.Snapshots() {
+			if c, ok := s.Find(id); ok {
+				return otlpContainer(s.Service, c, allow), true
+			}
+		}
+		return otlp.Container{}, false
+	}
+}

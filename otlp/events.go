@@ -1,0 +1,113 @@
+package otlp
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+)
+
+// Event is a container lifecycle event (start, died, oom, health status change,
+// restart) to be sent as a log record, so that a pipeline sees why a container's logs
+// stopped.
+type Event struct {
+	Time time.Time
+	// Name is the event.name: container.start, container.died, container.oom,
+	// container.health_status, container.restart, ...
+	Name       string
+	Container  Container
+	Body       string
+	Attributes map[string]string
+	// Severity is an OpenTelemetry severity number; died with a non-zero exit and oom
+	// are warnings, the rest informational.
+	Severity int
+}
+
+// EventQueue buffers lifecycle events between the Podman source and the log exporter.
+// Events have no journal cursor to resume from, so a full buffer drops (and counts)
+// rather than blocks the Podman source.
+type EventQueue struct {
+	sink    *LogSink
+	ch      chan Event
+	dropped atomic.Uint64
+}
+
+// Events returns a queue that exports through s's exporter.
+func (s *LogSink) Events(buffer int) *EventQueue {
+	return &EventQueue{sink: s, ch: make(chan Event, buffer)}
+}
+
+// Add queues an event without blocking.
+func (q *EventQueue) Add(e Event) {
+	select {
+	case q.ch <- e:
+	default:
+		q.dropped.Add(1)
+		q.sink.stats.dropped.Add(1)
+	}
+}
+
+// Dropped counts events lost to a full buffer.
+func (q *EventQueue) Dropped() uint64 { return q.dropped.Load() }
+
+// Run exports queued events in small batches until ctx ends.
+func (q *EventQueue) Run(ctx context.Context, started func()) error {
+	started()
+	for {
+		var batch []Event
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-q.ch:
+			batch = append(batch, e)
+		}
+		// Gather what arrives with it: a container dying and restarting is one batch.
+		timer := time.NewTimer(200 * time.Millisecond)
+	gather:
+		for len(batch) < 256 {
+			select {
+			case e := <-q.ch:
+				batch = append(batch, e)
+			case <-timer.C:
+				break gather
+			case <-ctx.Done():
+				break gather
+			}
+		}
+		timer.Stop()
+		if err := q.export(ctx, batch); err != nil && ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func (q *EventQueue) export(ctx context.Context, batch []Event) error {
+	s := q.sink
+	s.mu.Lock()
+	for _, e := range batch {
+		c := e.Container
+		l := s.loggerFor("c/"+c.ID, &c)
+		var rec log.Record
+		rec.SetTimestamp(e.Time)
+		rec.SetObservedTimestamp(time.Now())
+		rec.SetEventName(e.Name)
+		sev := e.Severity
+		if sev == 0 {
+			sev = int(log.SeverityInfo)
+		}
+		rec.SetSeverity(log.Severity(sev))
+		rec.SetSeverityText(log.Severity(sev).String())
+		rec.SetBody(attribute.StringValue(e.Body))
+		attrs := []attribute.KeyValue{attribute.String("event.name", e.Name)}
+		for k, v := range e.Attributes {
+			attrs = append(attrs, attribute.String(k, v))
+		}
+		rec.AddAttributes(attrs...)
+		l.Emit(ctx, rec)
+	}
+	records := s.capture.take()
+	s.mu.Unlock()
+	return s.export(ctx, "events", records)
+}

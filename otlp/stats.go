@@ -1,0 +1,166 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Stats are one signal's export counters, read by the otlp collector.
+type Stats struct {
+	// Sent counts records or points in exports the receiver acknowledged, including any
+	// it then rejected in a partial success (see Rejected).
+	Sent uint64
+	// Failed counts records or points in export attempts that failed.
+	Failed uint64
+	// Retried counts records or points sent again after a failure.
+	Retried uint64
+	// Rejected counts what a receiver refused in a partial success.
+	Rejected uint64
+	// Dropped counts what was given up on: lifecycle events beyond the buffer, metric
+	// pushes that failed (the next push carries the cumulative values).
+	Dropped uint64
+	// InFlight is how many batches are being exported or retried now.
+	InFlight int64
+	// Backoff is the wait before the next retry, 0 when exports succeed.
+	Backoff time.Duration
+	// LastSuccess is when an export last succeeded.
+	LastSuccess time.Time
+}
+
+type counters struct {
+	sent, failed, retried, rejected, dropped atomic.Uint64
+	inFlight, backoff, lastSuccess           atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{
+		Sent: c.sent.Load(), Failed: c.failed.Load(), Retried: c.retried.Load(),
+		Rejected: c.rejected.Load(), Dropped: c.dropped.Load(),
+		InFlight: c.inFlight.Load(), Backoff: time.Duration(c.backoff.Load()),
+	}
+	if t := c.lastSuccess.Load(); t != 0 {
+		s.LastSuccess = time.Unix(0, t)
+	}
+	return s
+}
+
+// Backoff bounds: a collector restart is usually seconds, a long outage should not
+// make recovery wait minutes.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 30 * time.Second
+)
+
+// retry runs export until it succeeds or ctx ends, backing off between attempts. It
+// logs the first failure of an outage and the recovery, nothing in between.
+func (c *counters) retry(ctx context.Context, logger *slog.Logger, what string, n int, export func(context.Context) error) error {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	backoff, failing := minBackoff, false
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			c.retried.Add(uint64(n))
+		}
+		err := export(ctx)
+		if err == nil {
+			c.sent.Add(uint64(n))
+			c.lastSuccess.Store(time.Now().UnixNano())
+			c.backoff.Store(0)
+			if failing {
+				logger.Info("otlp export recovered", "signal", what, "attempts", attempt+1)
+			}
+			return nil
+		}
+		c.failed.Add(uint64(n))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if permanent(err) {
+			// The receiver will never take this batch: retrying would stall the
+			// pipeline forever. Count it as rejected and go on.
+			c.rejected.Add(uint64(n))
+			logger.Error("otlp receiver refused a batch as invalid; counted as rejected and skipped", "signal", what, "records", n, "err", err)
+			return nil
+		}
+		if !failing {
+			logger.Warn("otlp export failing; holding the batch and retrying until the receiver is back", "signal", what, "err", err)
+			failing = true
+		}
+		c.backoff.Store(int64(backoff))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+var httpBadRequest = regexp.MustCompile(`\b400 Bad Request\b`)
+
+// permanent says the receiver refused the data itself (gRPC InvalidArgument, HTTP 400),
+// as opposed to being unavailable, overloaded or misconfigured (auth), which a retry
+// can outlast.
+func permanent(err error) bool {
+	if s, ok := status.FromError(err); ok && s.Code() == codes.InvalidArgument {
+		return true
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) && se.GRPCStatus().Code() == codes.InvalidArgument {
+		return true
+	}
+	return httpBadRequest.MatchString(err.Error())
+}
+
+// The Go exporters report partial success to the global error handler, not to the
+// caller; this one turns the report into the Rejected counters.
+var (
+	partialLogs    = regexp.MustCompile(`(\d+) log records? rejected`)
+	partialMetrics = regexp.MustCompile(`(\d+) (?:metric )?data points? rejected`)
+
+	partialMu      sync.Mutex
+	partialTargets = map[*regexp.Regexp]*counters{}
+	partialLogged  = map[*regexp.Regexp]bool{}
+	partialLogger  *slog.Logger
+	installOnce    sync.Once
+)
+
+func watchPartialSuccess(re *regexp.Regexp, c *counters, logger *slog.Logger) {
+	partialMu.Lock()
+	partialTargets[re] = c
+	partialLogger = logger
+	partialMu.Unlock()
+	installOnce.Do(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(handleOTelError)) })
+}
+
+func handleOTelError(err error) {
+	if err == nil {
+		return
+	}
+	partialMu.Lock()
+	defer partialMu.Unlock()
+	for re, c := range partialTargets {
+		if m := re.FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			c.rejected.Add(n)
+			if !partialLogged[re] && partialLogger != nil {
+				partialLogger.Warn("otlp receiver rejected part of a batch (counted; logged once)", "err", err)
+				partialLogged[re] = true
+			}
+			return
+		}
+	}
+	if partialLogger != nil && !errors.Is(err, context.Canceled) {
+		partialLogger.Debug("opentelemetry error", "err", err)
+	}
+}
