@@ -115,11 +115,6 @@ exporters:
     path: %s
     fail_file: %s
 service:
-  telemetry:
-    # The default would serve the collector's own metrics on a fixed port, which
-    # parallel tests would fight over.
-    metrics:
-      level: none
   pipelines:
     logs:
       receivers: [otlp]

@@ -19,7 +19,6 @@ import (
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
-	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 )
 
 // version is the collector core release every collector module here is pinned to.
@@ -36,7 +35,7 @@ func components() (otelcol.Factories, error) {
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](newJSONFileFactory()); err != nil {
 		return f, fmt.Errorf("exporters: %w", err)
 	}
-	f.Telemetry = otelconftelemetry.NewFactory()
+	f.Telemetry = newTelemetryFactory()
 	return f, nil
 }
 
