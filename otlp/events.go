@@ -88,7 +88,9 @@ func (q *EventQueue) export(ctx context.Context, batch []Event) error {
 	s.mu.Lock()
 	for _, e := range batch {
 		c := e.Container
-		l := s.loggerFor("c/"+c.ID, &c)
+		// Its own cache key: an event's resource also names the Podman service, which
+		// journal records do not know.
+		l := s.loggerFor("e/"+c.ID, &c)
 		var rec log.Record
 		rec.SetTimestamp(e.Time)
 		rec.SetObservedTimestamp(time.Now())

@@ -71,7 +71,7 @@ func (s *otlpSinks) setGatherer(g func() ([]*dto.MetricFamily, error), lookup ot
 }
 
 // onEvent turns a Podman lifecycle event into an OTLP event record.
-func (s *otlpSinks) onEvent() func(podman.LifecycleEvent) {
+func (s *otlpSinks) onEvent(allow []string) func(podman.LifecycleEvent) {
 	if s == nil || s.events == nil {
 		return nil
 	}
@@ -79,7 +79,7 @@ func (s *otlpSinks) onEvent() func(podman.LifecycleEvent) {
 		ev := otlp.Event{
 			Time:       e.Time,
 			Name:       "container." + e.Action,
-			Container:  otlpContainer(e.Service, &e.Container, nil),
+			Container:  otlpContainer(e.Service, &e.Container, allow),
 			Attributes: map[string]string{},
 		}
 		switch e.Action {

@@ -27,7 +27,7 @@ func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors
 		deps.OTLP = ot
 	}
 	var srcs []source
-	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent())...)
+	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(cfg.Podman.ContainerLabels))...)
 	logs, err := logsSource(cfg, logger, &deps, ot)
 	if err != nil {
 		return nil, deps, nil, err

@@ -7,6 +7,7 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -129,19 +130,39 @@ func (p *Podman) Remove(name string) {
 }
 
 // Journal returns the MESSAGE of every journal entry matching the journalctl matches
-// (FIELD=value), read by journalctl itself as the independent reference.
+// (FIELD=value), read by journalctl itself as the independent reference. conmon ends
+// each MESSAGE with the line's newline; it is removed, as the reader removes it.
 func Journal(t testing.TB, matches ...string) []string {
 	t.Helper()
-	args := append([]string{"--no-pager", "-o", "cat"}, matches...)
+	args := append([]string{"--no-pager", "-o", "json", "--output-fields=MESSAGE"}, matches...)
 	out, err := exec.Command("journalctl", args...).Output()
 	if err != nil {
 		t.Fatalf("journalctl %v: %v", args, err)
 	}
-	s := strings.TrimRight(string(out), "\n")
-	if s == "" {
-		return nil
+	var msgs []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var e struct {
+			Message json.RawMessage `json:"MESSAGE"`
+		}
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("journalctl %v: %v", args, err)
+		}
+		var m string
+		if err := json.Unmarshal(e.Message, &m); err != nil {
+			// journalctl writes non-UTF-8 messages as arrays of bytes.
+			var b []byte
+			var ints []int
+			if json.Unmarshal(e.Message, &ints) == nil {
+				for _, i := range ints {
+					b = append(b, byte(i))
+				}
+			}
+			m = string(b)
+		}
+		msgs = append(msgs, strings.TrimSuffix(m, "\n"))
 	}
-	return strings.Split(s, "\n")
+	return msgs
 }
 
 // Eventually polls cond every 50 ms until it returns true or timeout passes.
