@@ -93,7 +93,8 @@ type Memory struct {
 // cgroup2. v1 and v2 name the same quantities differently.
 func (m Mounts) ReadMemory(path string) (Memory, error) {
 	var mem Memory
-	dir, keys := "", map[string]*uint64{}
+	var dir string
+	var keys map[string]*uint64
 	if mnt, ok := m.V1["memory"]; ok {
 		dir = mnt
 		keys = map[string]*uint64{"total_rss": &mem.RSS, "total_cache": &mem.Cache, "total_inactive_file": &mem.InactiveFile}
