@@ -191,7 +191,7 @@ func (g *gate) Deliver(ctx context.Context, recs []Record) error {
 // behind: lines in a file it never opened are lost, and the reader must count
 // the gap and go on with what comes after.
 func TestLiveRotateVacuum(t *testing.T) {
-	testenv.RequireJournald(t)
+	testenv.RequireJournaldExclusive(t)
 	p := testenv.RequirePodman(t)
 	prefix := testenv.UniqueName("vacuum")
 	g := &gate{open: make(chan struct{})}

@@ -58,7 +58,7 @@ func (c *counters) snapshot() Stats {
 // make recovery wait minutes.
 const (
 	minBackoff = 250 * time.Millisecond
-	maxBackoff = 30 * time.Second
+	maxBackoff = 15 * time.Second
 )
 
 // retry runs export until it succeeds or ctx ends, backing off between attempts. It

@@ -45,6 +45,8 @@ type Options struct {
 	ProcRoot string
 	Cgroups  *cgroupfs.Mounts
 	Logger   *slog.Logger
+	// OOMLog, when set, says exactly which containers the kernel OOM-killed.
+	OOMLog *OOMLog
 	// OnEvent, when set, is called with each container lifecycle event, from the
 	// engine's goroutine: it must not block.
 	OnEvent func(LifecycleEvent)
@@ -637,16 +639,21 @@ func (e *Engine) lifecycle(ev types.Event) {
 
 // detectOOM fills in OOMKilled where Podman misses it: on hosts with cgroup v1 memory
 // (hybrid layouts) conmon does not notice memcg OOM kills, and the container's cgroup,
-// whose oom_kill counter would say so, is gone by the time its death is reported. A
-// container that died of SIGKILL (137) while the kernel's oom_kill counter moved
-// between a reading taken before it finished and now was OOM-killed. Another OOM kill
-// on the host in that window could mislabel a plain SIGKILL; Podman's own flag wins
-// when it is set.
+// whose oom_kill counter would say so, is gone by the time its death is reported.
+// Best is the kernel's own log line naming the container's cgroup (OOMLog). Without
+// access to it: a container that died of SIGKILL (137) while the kernel's oom_kill
+// counter moved between a reading taken before it finished and now was OOM-killed;
+// another OOM kill on the host in that window could mislabel a plain SIGKILL, and a
+// reading taken between the kill and Podman recording the exit hides it. Podman's own
+// flag wins when it is set.
 func (e *Engine) detectOOM(c *Container) {
 	switch {
 	case c.State == "running" || c.State == "created" || c.State == "initialized":
 		delete(e.oomKilled, c.ID)
+		e.opts.OOMLog.Forget(c.ID)
 	case c.OOMKilled || e.oomKilled[c.ID] || c.ExitCode != 137 || c.Finished.IsZero():
+	case e.opts.OOMLog.Killed(c.ID):
+		e.oomKilled[c.ID] = true
 	default:
 		var before *oomReading
 		for i := range e.oomSeen {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -52,8 +53,41 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
-// RequireJournald needs a running journald that accepts and returns entries.
+// journalLock is shared by every test that reads the host journal over time and taken
+// exclusively by tests that rotate or vacuum it: packages' tests run in parallel
+// processes, and a vacuum in one would delete what another is still reading.
+const journalLock = "/run/podexporter-test-journal.lock"
+
+func lockJournal(t testing.TB, how int) {
+	t.Helper()
+	f, err := os.OpenFile(journalLock, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("journal test lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		t.Fatalf("journal test lock: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+// RequireJournald needs a running journald that accepts and returns entries, and keeps
+// tests that vacuum the journal out until this test ends.
 func RequireJournald(t testing.TB) {
+	t.Helper()
+	requireJournald(t)
+	lockJournal(t, syscall.LOCK_SH)
+}
+
+// RequireJournaldExclusive is RequireJournald for tests that rotate or vacuum the
+// journal: it waits until no other test reads it.
+func RequireJournaldExclusive(t testing.TB) {
+	t.Helper()
+	requireJournald(t)
+	lockJournal(t, syscall.LOCK_EX)
+}
+
+func requireJournald(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat("/run/systemd/journal/socket"); err != nil {
 		missing(t, "journald is not running (no /run/systemd/journal/socket)", fixHost)
