@@ -16,9 +16,9 @@ func TestOOMLineMatches(t *testing.T) {
 	id := strings.Repeat("ab", 32)
 	for line, want := range map[string]string{
 		"6,4410,3570573188,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=libpod-" + id + ",mems_allowed=0,oom_memcg=/libpod_parent/libpod-" + id + ",task_memcg=/libpod_parent/libpod-" + id + ",task=sh,pid=31544,uid=0\n": id,
-		"6,1,1,-;oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/machine.slice/libpod-" + id + ".scope,task_memcg=/machine.slice/libpod-" + id + ".scope/container,task=x,pid=1,uid=0\n": id,
-		"6,2,2,-;oom-kill:constraint=CONSTRAINT_NONE,task_memcg=/user.slice,task=chrome,pid=9,uid=1000\n": "",
-		"6,3,3,-;Memory cgroup out of memory: Killed process 1520 (sh)\n":                                   "",
+		"6,1,1,-;oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/machine.slice/libpod-" + id + ".scope,task_memcg=/machine.slice/libpod-" + id + ".scope/container,task=x,pid=1,uid=0\n":                                                    id,
+		"6,2,2,-;oom-kill:constraint=CONSTRAINT_NONE,task_memcg=/user.slice,task=chrome,pid=9,uid=1000\n":                                                                                                                                   "",
+		"6,3,3,-;Memory cgroup out of memory: Killed process 1520 (sh)\n":                                                                                                                                                                   "",
 	} {
 		got := ""
 		if m := oomLine.FindStringSubmatch(line); m != nil {
