@@ -469,3 +469,52 @@ func TestPodmanStatsMatchPodmanCLI(t *testing.T) {
 		t.Errorf("working set %v not in (0, usage]", ws)
 	}
 }
+
+// TestScrapesCauseNoAPICalls scrapes hundreds of times and counts the Podman API requests
+// made meanwhile: polls run on their own clock (set to an hour here), so any requests
+// seen come from events of other tests' containers, never from scrapes.
+func TestScrapesCauseNoAPICalls(t *testing.T) {
+	p := testenv.RequirePodman(t)
+	mounts, _ := cgroupfs.ReadMounts("/proc/self/mountinfo")
+	src := podman.NewSource([]string{p.Socket}, podman.Options{
+		StatsInterval: time.Hour, SlowInterval: time.Hour, ProcRoot: "/proc", Cgroups: &mounts,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = src.Run(ctx, func() {}) }()
+	t.Cleanup(func() { cancel(); <-done })
+	cfg := &config.Config{Collectors: map[string]bool{}, Podman: config.Podman{LabelValueMaxLength: 128}}
+	for _, n := range PodmanCollectorNames {
+		cfg.Collectors[n] = true
+	}
+	set, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(set)
+	h := &podmanHarness{t: t, src: src, reg: set.Gatherer(reg)}
+	h.waitValue("podexporter_podman_up", map[string]string{"podman_service": "rootful"}, 1, 15*time.Second)
+	requests := func() float64 {
+		total := 0.0
+		for _, s := range src.Snapshots() {
+			for _, n := range s.APIRequests {
+				total += float64(n)
+			}
+		}
+		return total
+	}
+	before := requests()
+	const scrapes = 500
+	for range scrapes {
+		if _, err := h.reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	made := requests() - before
+	t.Logf("%d scrapes, %v Podman API requests meanwhile", scrapes, made)
+	if made > scrapes/20 {
+		t.Fatalf("%v API requests during %d scrapes: scrapes must not call Podman", made, scrapes)
+	}
+}
