@@ -52,10 +52,17 @@ lint: $(STATICCHECK)
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
 	$(GO) vet -tags '$(GO_TAGS)' ./...
 	$(STATICCHECK) -tags '$(GO_TAGS)' ./...
+	@$(MAKE) --no-print-directory generate && git diff --exit-code --stat -- 'bpf/*_bpfel.go' 'bpf/*_bpfel.o' || { echo "bpf: generated files are stale: run 'make generate' and commit them"; exit 1; }
 
 # docs regenerates docs/metrics.md from the metric catalog.
 docs:
 	$(GO) test ./internal/catalog -run TestDocsUpToDate -update -count=1
+
+.PHONY: generate
+# generate rebuilds the eBPF objects and their Go bindings from bpf/*.c (needs clang,
+# libbpf-dev); the output is committed so that go build needs no clang.
+generate:
+	$(GO) generate ./bpf/...
 
 clean:
 	rm -rf bin

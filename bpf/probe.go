@@ -46,18 +46,8 @@ func (s Support) String() string {
 // program, by loading a minimal one.
 func Probe() Support {
 	var s Support
-	caps, err := effectiveCaps()
-	if err != nil {
-		s.Problems = append(s.Problems, "cannot read capabilities: "+err.Error())
-	} else {
-		has := func(bit uint) bool { return caps&(1<<bit) != 0 }
-		if !has(capBPF) && !has(capSysAdmin) {
-			s.Problems = append(s.Problems, "CAP_BPF is missing (add AddCapability=CAP_BPF CAP_NET_ADMIN to the Quadlet unit, or run as root)")
-		}
-		if !has(capNetAdmin) && !has(capSysAdmin) {
-			s.Problems = append(s.Problems, "CAP_NET_ADMIN is missing (needed to attach to the cgroup2 root)")
-		}
-	}
+	s.Problems = capabilityProblems()
+	var err error
 	s.Cgroup2, err = cgroup2Mount("/proc/self/mountinfo")
 	if err != nil {
 		s.Problems = append(s.Problems, "no cgroup2 hierarchy: "+err.Error()+" (mount one: mount -t cgroup2 none /sys/fs/cgroup)")
@@ -74,6 +64,23 @@ func Probe() Support {
 	}
 	s.OK = len(s.Problems) == 0
 	return s
+}
+
+// capabilityProblems names each capability the counters need and this process lacks.
+func capabilityProblems() []string {
+	caps, err := effectiveCaps()
+	if err != nil {
+		return []string{"cannot read capabilities: " + err.Error()}
+	}
+	var problems []string
+	has := func(bit uint) bool { return caps&(1<<bit) != 0 }
+	if !has(capBPF) && !has(capSysAdmin) {
+		problems = append(problems, "CAP_BPF is missing (add AddCapability=CAP_BPF CAP_NET_ADMIN to the Quadlet unit, or run as root)")
+	}
+	if !has(capNetAdmin) && !has(capSysAdmin) {
+		problems = append(problems, "CAP_NET_ADMIN is missing (needed to attach to the cgroup2 root)")
+	}
+	return problems
 }
 
 func effectiveCaps() (uint64, error) {
