@@ -32,7 +32,7 @@ metric_sum() { # sum of a family's samples on a port
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-rss_mib() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+rss_mib() { awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } END { printf "%.1f/%.1f", r / 1024, a / 1024 }' "/proc/$1/status"; }
 
 latency() { # wrk run; prints "p50_ms p99_ms"
 	wrk -t1 -c"$2" -d"${duration}s" --latency "http://127.0.0.1:$1/metrics" |
