@@ -1,0 +1,6 @@
+// Package deploy holds podexporter's deployment files (Quadlet units, the native systemd
+// unit, example configurations) and the tests that prove them: the Quadlet units are
+// run through the real Quadlet generator, the systemd unit's flags through the real
+// binary, and the rootful unit's podman command starts podexporter as a container.
+// It has no Go API.
+package deploy
