@@ -205,6 +205,15 @@ func (c *Collector) Running() bool {
 	}
 }
 
+// PID returns the collector's process id, 0 while it is stopped, so that benchmarks
+// can charge the receiving side's CPU and memory (from /proc) next to their own.
+func (c *Collector) PID() int {
+	if !c.Running() {
+		return 0
+	}
+	return c.proc.cmd.Process.Pid
+}
+
 // FailExports makes the collector refuse every export until AcceptExports, without
 // a restart: a permanent failure is a non-retryable rejection (gRPC InvalidArgument,
 // HTTP 400), otherwise a retryable one (gRPC Unavailable, HTTP 503). Nothing refused

@@ -1,0 +1,166 @@
+// Package journaltest holds what the journal benchmarks of several packages share:
+// the cached conmon-shaped journal and the raw sdjournal loop they are all measured
+// against. Only tests import it.
+package journaltest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/sdjournal"
+)
+
+// BenchEntries is the size of the benchmark journal: large enough that a run takes
+// seconds, so per-run setup does not show in the rates.
+const BenchEntries = 500000
+
+// journalRemote writes journal files with the same code journald uses.
+const journalRemote = "/lib/systemd/systemd-journal-remote"
+
+// The identities below are those of the journald package's fixtures, so that the
+// cached journal is byte for byte what its benchmarks were first measured on.
+const (
+	bootID    = "0123456789abcdef0123456789abcdef"
+	machineID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
+)
+
+var (
+	containerIDs   = []string{"aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111", "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222", "cccccccccccc3333333333333333333333333333333333333333333333333333"}
+	containerNames = []string{"web", "db", "worker"}
+)
+
+// ConmonJournal returns a directory holding a journal of entries entries shaped like
+// conmon's (three containers, every tenth line at priority 3, each entry with its
+// ~1.6 KB _CMDLINE), built once with systemd-journal-remote and kept under the
+// temporary directory across runs, since building it takes a while.
+func ConmonJournal(tb testing.TB, entries int) string {
+	tb.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("podexporter-bench-conmon-%d-v1", entries))
+	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		return dir
+	}
+	if _, err := os.Stat(journalRemote); err != nil {
+		tb.Fatalf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", journalRemote)
+	}
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(journalRemote, "-o", filepath.Join(dir, "bench.journal"), "-")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if out, err := os.Create(filepath.Join(dir, "journal-remote.log")); err == nil {
+		cmd.Stdout, cmd.Stderr = out, out
+		defer out.Close()
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(in, 1<<20)
+	cmdlines := []string{cmdline(containerIDs[0]), cmdline(containerIDs[1]), cmdline(containerIDs[2])}
+	start := time.Now().Add(-time.Hour)
+	for i := range entries {
+		c := i % 3
+		t := start.Add(time.Duration(i) * 5 * time.Microsecond)
+		prio := "6"
+		if i%10 == 0 {
+			prio = "3"
+		}
+		fmt.Fprintf(w, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_MACHINE_ID=%s\n_HOSTNAME=benchhost\n"+
+			"PRIORITY=%s\n_UID=0\n_GID=0\n_CAP_EFFECTIVE=1fffeffffff\n_TRANSPORT=journal\nCODE_FILE=src/ctr_logging.c\nCODE_LINE=326\nCODE_FUNC=write_journald\n"+
+			"_COMM=conmon\n_EXE=/usr/bin/conmon\nMESSAGE=%s line %d: GET /api/v1/items?page=%d 200 1532 bytes in 3ms\nCONTAINER_ID_FULL=%s\nCONTAINER_ID=%s\n"+
+			"CONTAINER_NAME=%s\nSYSLOG_IDENTIFIER=%s\n_PID=%d\n_CMDLINE=%s\n_SOURCE_REALTIME_TIMESTAMP=%d\n\n",
+			t.UnixMicro(), 1000000+i*5, bootID, machineID, prio, containerNames[c], i, i%97, containerIDs[c], containerIDs[c][:12],
+			containerNames[c], containerNames[c], 4000+c, cmdlines[c], t.UnixMicro()-200)
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		tb.Fatalf("systemd-journal-remote: %v (log in %s)", err, dir)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// cmdline is a conmon command line of about 1.6 KB, as real entries carry.
+func cmdline(id string) string {
+	var b bytes.Buffer
+	b.WriteString("/usr/bin/conmon --api-version 1 -c " + id + " -u " + id + " -r /usr/bin/runc -b /var/lib/containers/storage/overlay-containers/" + id + "/userdata")
+	for b.Len() < 1600 {
+		b.WriteString(" --exit-command-arg --storage-opt --exit-command-arg overlay.mountopt=nodev " + id[:16])
+	}
+	return b.String()
+}
+
+// CPUTime is the CPU time, user plus system, this process has used so far.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// RawRead is one pass of ReadRaw: entries read, and the wall and process CPU time
+// of the reading loop alone (opening and closing the journal excluded).
+type RawRead struct {
+	Entries   int
+	Wall, CPU time.Duration
+}
+
+// ReadRaw is the reference reader: go-systemd's sdjournal reading what any shipper
+// needs (MESSAGE, PRIORITY, container id and name, realtime, cursor) from every
+// conmon entry of the journal in dir, building nothing.
+func ReadRaw(dir string) (RawRead, error) {
+	j, err := sdjournal.NewJournalFromDir(dir)
+	if err != nil {
+		return RawRead{}, err
+	}
+	defer j.Close()
+	// Without it fields over 64 KiB come back truncated, which a shipper cannot accept.
+	if err := j.SetDataThreshold(0); err != nil {
+		return RawRead{}, err
+	}
+	if err := j.AddMatch("_COMM=conmon"); err != nil {
+		return RawRead{}, err
+	}
+	if err := j.SeekHead(); err != nil {
+		return RawRead{}, err
+	}
+	var res RawRead
+	t0, c0 := time.Now(), CPUTime()
+	for {
+		r, err := j.Next()
+		if err != nil {
+			return res, err
+		}
+		if r == 0 {
+			break
+		}
+		for _, f := range []string{"MESSAGE", "PRIORITY", "CONTAINER_ID_FULL", "CONTAINER_NAME"} {
+			if _, err := j.GetDataValue(f); err != nil {
+				return res, err
+			}
+		}
+		if _, err := j.GetRealtimeUsec(); err != nil {
+			return res, err
+		}
+		if _, err := j.GetCursor(); err != nil {
+			return res, err
+		}
+		res.Entries++
+	}
+	res.Wall, res.CPU = time.Since(t0), CPUTime()-c0
+	return res, nil
+}
