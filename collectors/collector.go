@@ -33,6 +33,8 @@ type Deps struct {
 	OTLP OTLPStats
 	// Logs is the journal reader; nil when container logs are not read.
 	Logs LogStats
+	// EBPF is the eBPF network counting; nil unless --ebpf.enable.
+	EBPF EBPFStats
 }
 
 type factory struct {

@@ -31,6 +31,7 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 		Cgroups:       mounts,
 		Logger:        logger,
 		OnEvent:       onEvent,
+		NetCounters:   netCounters(deps),
 	})
 	deps.Podman = src
 	return []source{{name: "podman", run: src.Run}}

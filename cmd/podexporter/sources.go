@@ -27,6 +27,7 @@ func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors
 		deps.OTLP = ot
 	}
 	var srcs []source
+	srcs = append(srcs, ebpfSource(cfg, logger, &deps)...) // before Podman, which reads its counters
 	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(cfg.Podman.ContainerLabels))...)
 	logs, err := logsSource(cfg, logger, &deps, ot)
 	if err != nil {

@@ -50,6 +50,16 @@ type Options struct {
 	// OnEvent, when set, is called with each container lifecycle event, from the
 	// engine's goroutine: it must not block.
 	OnEvent func(LifecycleEvent)
+	// NetCounters, when set, gives network counters that take precedence over the
+	// API's and /proc/PID/net/dev (eBPF); nil when off.
+	NetCounters NetCounters
+}
+
+// NetCounters is a per-container source of network counters outside Podman, such as
+// the eBPF programs. It also counts host-network containers.
+type NetCounters interface {
+	// Container returns the counters of a container by full id, with Source set.
+	Container(fullID string) (*NetworkCounters, bool)
 }
 
 // LifecycleEvent is a change in a container's life worth telling a log pipeline.
@@ -605,6 +615,16 @@ func (e *Engine) refreshStats(conn context.Context) error {
 				if n, err := ReadNetDev(fmt.Sprintf("%s/%d/net/dev", e.opts.ProcRoot, c.Pid)); err == nil {
 					s.Network = n
 				}
+			}
+		}
+		if e.opts.NetCounters != nil {
+			if n, ok := e.opts.NetCounters.Container(c.ID); ok {
+				// eBPF counts bytes and packets only; errors and drops stay the
+				// interfaces' when the container has interfaces of its own.
+				if d := s.Network; d != nil {
+					n.RxErrors, n.RxDropped, n.TxErrors, n.TxDropped = d.RxErrors, d.RxDropped, d.TxErrors, d.TxDropped
+				}
+				s.Network = n
 			}
 		}
 		c.Stats = s

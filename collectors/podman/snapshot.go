@@ -95,7 +95,8 @@ type Stats struct {
 	PIDs         uint64
 	BlockRead    uint64
 	BlockWritten uint64
-	// Network is nil for host-network containers and when no source had counters.
+	// Network is nil when no source had counters, and for host-network containers
+	// unless eBPF counts them.
 	Network *NetworkCounters
 }
 
@@ -106,7 +107,8 @@ type MemoryDetail struct {
 
 // NetworkCounters are summed over the container's interfaces except loopback.
 type NetworkCounters struct {
-	// Source is "api" (Podman 5 stats) or "netns" (/proc/PID/net/dev).
+	// Source is "api" (Podman 5 stats), "netns" (/proc/PID/net/dev) or "ebpf"
+	// (cgroup_skb programs: IP-level bytes, without link headers).
 	Source                                  string
 	RxBytes, RxPackets, RxErrors, RxDropped uint64
 	TxBytes, TxPackets, TxErrors, TxDropped uint64

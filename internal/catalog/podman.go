@@ -68,7 +68,10 @@ var (
 // Network families: the compatible ones and their convention-following equivalents.
 // Values come from Podman 5's stats or, on Podman 4.x, from /proc/PID/net/dev of the
 // container's network namespace; host-network containers have none (see
-// podman_container_host_network).
+// podman_container_host_network). With --ebpf.enable, bytes and packets come from the
+// cgroup_skb programs instead, for host-network containers too: IP-level, without
+// link headers (14 bytes per packet less than /proc/net/dev on Ethernet), counted
+// since podexporter attached them.
 var (
 	ContainerNetInput = container(Metric{Name: "podman_container_net_input_total", Unit: "By", Kind: Counter, Compat: true,
 		Help: "Container network input in bytes."})
@@ -87,13 +90,13 @@ var (
 	ContainerNetOutputDropped = container(Metric{Name: "podman_container_net_output_dropped_total", Unit: "{packet}", Kind: Counter, Compat: true,
 		Help: "Container network output packets dropped."})
 	ContainerNetReceiveBytes = container(Metric{Name: "podman_container_network_receive_bytes_total", OTelName: "container.network.io", OTelAttributes: map[string]string{"network.io.direction": "receive"}, Unit: "By", Kind: Counter,
-		Help: "Bytes received on the container's interfaces, loopback excluded."})
+		Help: "Bytes received on the container's interfaces, loopback excluded; IP-level, without link headers, when counted by eBPF."})
 	ContainerNetTransmitBytes = container(Metric{Name: "podman_container_network_transmit_bytes_total", OTelName: "container.network.io", OTelAttributes: map[string]string{"network.io.direction": "transmit"}, Unit: "By", Kind: Counter,
-		Help: "Bytes sent on the container's interfaces, loopback excluded."})
+		Help: "Bytes sent on the container's interfaces, loopback excluded; IP-level, without link headers, when counted by eBPF."})
 	ContainerNetReceivePackets = container(Metric{Name: "podman_container_network_receive_packets_total", OTelName: "podman.container.network.packets", OTelAttributes: map[string]string{"network.io.direction": "receive"}, Unit: "{packet}", Kind: Counter,
-		Help: "Packets received on the container's interfaces, loopback excluded."})
+		Help: "Packets received on the container's interfaces, loopback excluded; by eBPF, a GSO packet counts once, as on veth."})
 	ContainerNetTransmitPackets = container(Metric{Name: "podman_container_network_transmit_packets_total", OTelName: "podman.container.network.packets", OTelAttributes: map[string]string{"network.io.direction": "transmit"}, Unit: "{packet}", Kind: Counter,
-		Help: "Packets sent on the container's interfaces, loopback excluded."})
+		Help: "Packets sent on the container's interfaces, loopback excluded; by eBPF, a GSO packet counts once, as on veth."})
 	ContainerNetReceiveErrors = container(Metric{Name: "podman_container_network_receive_errors_total", OTelName: "podman.container.network.errors", OTelAttributes: map[string]string{"network.io.direction": "receive"}, Unit: "{error}", Kind: Counter,
 		Help: "Receive errors on the container's interfaces."})
 	ContainerNetTransmitErrors = container(Metric{Name: "podman_container_network_transmit_errors_total", OTelName: "podman.container.network.errors", OTelAttributes: map[string]string{"network.io.direction": "transmit"}, Unit: "{error}", Kind: Counter,
@@ -103,7 +106,7 @@ var (
 	ContainerNetTransmitDropped = container(Metric{Name: "podman_container_network_transmit_dropped_total", OTelName: "podman.container.network.dropped", OTelAttributes: map[string]string{"network.io.direction": "transmit"}, Unit: "{packet}", Kind: Counter,
 		Help: "Sent packets dropped on the container's interfaces."})
 	ContainerHostNetwork = container(Metric{Name: "podman_container_host_network", OTelName: "podman.container.host_network", Unit: "1", Kind: Gauge,
-		Help: "1 when the container shares the host's network namespace, whose counters are the host's and are not reported per container."})
+		Help: "1 when the container shares the host's network namespace, whose counters are the host's and are not reported per container unless eBPF counts them."})
 )
 
 // Health and lifecycle families beyond the compatible set.

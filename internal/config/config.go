@@ -41,6 +41,7 @@ type Config struct {
 	State      State
 	Log        Log
 	OTLP       OTLP
+	EBPF       EBPF
 	// Collectors maps each registered collector name to whether it is enabled.
 	Collectors map[string]bool
 	// Healthcheck is only used by the healthcheck subcommand.
@@ -84,6 +85,14 @@ type Podman struct {
 	NameLabel bool
 	// ProcRoot is the host's /proc, for network namespace counters.
 	ProcRoot string
+}
+
+// EBPF configures the optional eBPF per-container network counters.
+type EBPF struct {
+	// Enable loads cgroup_skb programs at the cgroup2 root; off by default.
+	Enable bool
+	// Extras adds TCP retransmits and packet drops by reason from tracepoints.
+	Extras bool
 }
 
 // Journal configures where container logs are read from and where they go.
@@ -250,6 +259,8 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&c.Log.Format)
 	flag("healthcheck.timeout", "How long healthcheck waits for /healthz.").Default("3s").SetValue(&durationValue{"--healthcheck.timeout", &c.HealthcheckTimeout})
 	otlpFlags(flag, c)
+	flag("ebpf.enable", "Count per-container network traffic with eBPF (cgroup_skb at the cgroup2 root; needs CAP_BPF and CAP_NET_ADMIN); counts host-network containers too and takes precedence over /proc/PID/net/dev.").BoolVar(&c.EBPF.Enable)
+	flag("ebpf.extras", "With --ebpf.enable, also count TCP retransmits and packet drops by reason per container (tracepoints; needs CAP_PERFMON, tracefs and kernel BTF).").BoolVar(&c.EBPF.Extras)
 	enabled := map[string]*bool{}
 	for _, col := range collectors {
 		enabled[col.Name] = flag("collector."+col.Name, col.Help+" (--no-collector."+col.Name+" turns it off)").Default(fmt.Sprint(col.Default)).Bool()

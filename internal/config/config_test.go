@@ -68,6 +68,9 @@ func TestBadInput(t *testing.T) {
 		{"slow interval too short", []string{"--podman.slow-interval=1s"}, "", "--podman.slow-interval", "10s"},
 		{"size interval too short", nil, "podman:\n  size_interval: 5s\n", "--podman.size-interval", "0 to turn"},
 		{"bad size interval in file", nil, "podman:\n  size_interval: 5\n", "podman.size_interval in", "10s"},
+		{"ebpf extras without ebpf", []string{"--ebpf.extras"}, "", "--ebpf.extras", "--ebpf.enable"},
+		{"ebpf extras without ebpf in file", nil, "ebpf:\n  extras: true\n", "--ebpf.extras", "--ebpf.enable"},
+		{"ebpf key misspelt", nil, "ebpf:\n  enabled: true\n", "line 2", `"enable"`},
 		{"negative container cap", []string{"--podman.max-containers=-1"}, "", "--podman.max-containers", "0 for no cap"},
 		{"label value length", []string{"--podman.label-value-max-length=0"}, "", "--podman.label-value-max-length", "128"},
 		{"empty container label", []string{"--podman.container-label="}, "", "--podman.container-label", "key"},
@@ -217,6 +220,16 @@ journal:
 				j.MaxPriority != 4 || j.PartialTimeout != 5*time.Second || j.BatchSize != 20 ||
 				!slices.Equal(j.Units, []string{"db.service"}) || !slices.Equal(j.ExtraFields, []string{"CODE_FILE"}) {
 				t.Errorf("journal settings wrong: %+v", j)
+			}
+		}},
+		{"ebpf off by default", nil, nil, func(t *testing.T, c *Config) {
+			if c.EBPF.Enable || c.EBPF.Extras {
+				t.Errorf("eBPF = %+v, want off", c.EBPF)
+			}
+		}},
+		{"ebpf from file, flag wins", []string{"--config.file=" + writeFile(t, "ebpf.yml", "ebpf:\n  enable: true\n  extras: true\n"), "--no-ebpf.extras"}, nil, func(t *testing.T, c *Config) {
+			if !c.EBPF.Enable || c.EBPF.Extras {
+				t.Errorf("eBPF = %+v, want enable from the file and extras off from the flag", c.EBPF)
 			}
 		}},
 		{"empty file is no settings", []string{"--config.file=" + writeFile(t, "empty.yml", "")}, nil, func(t *testing.T, c *Config) {

@@ -75,6 +75,10 @@ type fileConfig struct {
 		MetricsInterval    *fileDuration `yaml:"metrics_interval"`
 		Events             *bool         `yaml:"events"`
 	} `yaml:"otlp"`
+	EBPF struct {
+		Enable *bool `yaml:"enable"`
+		Extras *bool `yaml:"extras"`
+	} `yaml:"ebpf"`
 	Collectors map[string]*bool `yaml:"collectors"`
 }
 

@@ -96,6 +96,8 @@ func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
 	pick(set["state.directory"], &c.State.Directory, fc.State.Directory)
 	pick(set["log.level"], &c.Log.Level, fc.Log.Level)
 	pick(set["log.format"], &c.Log.Format, fc.Log.Format)
+	pick(set["ebpf.enable"], &c.EBPF.Enable, fc.EBPF.Enable)
+	pick(set["ebpf.extras"], &c.EBPF.Extras, fc.EBPF.Extras)
 	for name, on := range fc.Collectors {
 		if _, known := c.Collectors[name]; !known {
 			return &Error{
@@ -196,6 +198,9 @@ func (c *Config) validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		return &Error{Setting: "--log.level", Problem: fmt.Sprintf("%q is not a level", c.Log.Level), Fix: "use debug, info, warn or error"}
+	}
+	if c.EBPF.Extras && !c.EBPF.Enable {
+		return &Error{Setting: "--ebpf.extras", Problem: "given without --ebpf.enable", Fix: "add --ebpf.enable (ebpf.enable: true in the file), or leave --ebpf.extras out"}
 	}
 	if !slices.Contains([]string{"logfmt", "json"}, c.Log.Format) {
 		return &Error{Setting: "--log.format", Problem: fmt.Sprintf("%q is not a format", c.Log.Format), Fix: "use logfmt or json"}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/podexporter/podexporter/bpf"
+	"github.com/podexporter/podexporter/collectors"
+	"github.com/podexporter/podexporter/collectors/podman"
+	"github.com/podexporter/podexporter/internal/config"
+)
+
+// ebpfSource builds the eBPF network counting when --ebpf.enable is given. The
+// programs are attached here, before any source runs, so that the Podman engine's
+// first stats poll already reads eBPF counters and a container's counters never
+// switch source. A failure only disables it (logged once, podexporter_ebpf_enabled 0).
+func ebpfSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) []source {
+	if !cfg.EBPF.Enable {
+		return nil
+	}
+	src := bpf.NewSource(bpf.Options{Extras: cfg.EBPF.Extras, Logger: logger})
+	deps.EBPF = src
+	return []source{{name: "ebpf", run: src.Run}}
+}
+
+// netCounters gives the Podman engine the eBPF counters; nil when eBPF is off.
+func netCounters(deps *collectors.Deps) podman.NetCounters {
+	src, ok := deps.EBPF.(*bpf.Source)
+	if !ok || !src.Enabled() {
+		return nil
+	}
+	return ebpfNetCounters{src}
+}
+
+type ebpfNetCounters struct{ src *bpf.Source }
+
+func (n ebpfNetCounters) Container(fullID string) (*podman.NetworkCounters, bool) {
+	c, ok := n.src.Container(fullID)
+	if !ok {
+		return nil, false
+	}
+	return &podman.NetworkCounters{Source: "ebpf", RxBytes: c.RxBytes, RxPackets: c.RxPackets, TxBytes: c.TxBytes, TxPackets: c.TxPackets}, true
+}

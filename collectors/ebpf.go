@@ -1,0 +1,93 @@
+package collectors
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podexporter/podexporter/bpf"
+	"github.com/podexporter/podexporter/internal/catalog"
+)
+
+// EBPFStats is what the ebpf collector reads: the eBPF source's state, program costs
+// and the per-container extras. Bytes and packets reach the metrics through the Podman
+// snapshot instead (podman.Options.NetCounters).
+type EBPFStats interface {
+	Enabled() bool
+	ExtrasEnabled() bool
+	ProgramStats() []bpf.ProgramStats
+	ContainerExtras(fullID string) (retransmits uint64, drops map[string]uint64, ok bool)
+}
+
+func init() {
+	register("ebpf", "eBPF network counting: whether it is on, program run time, and with --ebpf.extras TCP retransmits and drops per container.", true, newEBPFCollector)
+}
+
+type ebpfCollector struct {
+	src       EBPFStats
+	pods      Snapshots
+	nameLabel bool
+	retrans   *prometheus.Desc
+	drops     *prometheus.Desc
+}
+
+func newEBPFCollector(d Deps) (Collector, error) {
+	c := &ebpfCollector{src: d.EBPF, pods: d.Podman}
+	if d.Config != nil {
+		c.nameLabel = d.Config.Podman.NameLabel
+	}
+	// The per-container families carry the name label as the container collector's do.
+	withName := func(m *catalog.Metric) *prometheus.Desc {
+		labels := m.Labels
+		if c.nameLabel {
+			labels = append(append([]string(nil), labels...), "name")
+		}
+		return prometheus.NewDesc(m.Name, m.Help, labels, nil)
+	}
+	c.retrans, c.drops = withName(catalog.ContainerTCPRetransmits), withName(catalog.ContainerPacketDrops)
+	return c, nil
+}
+
+func (c *ebpfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	e := emitter{ch}
+	if c.src == nil || !c.src.Enabled() {
+		e.emit(catalog.EBPFEnabled, 0)
+		e.emit(catalog.EBPFExtrasEnabled, 0)
+		return nil
+	}
+	e.emit(catalog.EBPFEnabled, 1)
+	extras := c.src.ExtrasEnabled()
+	e.emit(catalog.EBPFExtrasEnabled, boolValue(extras))
+	for _, p := range c.src.ProgramStats() {
+		e.emit(catalog.EBPFProgramRunTime, p.Runtime.Seconds(), p.Name)
+		e.emit(catalog.EBPFProgramRuns, float64(p.Runs), p.Name)
+	}
+	if !extras || c.pods == nil {
+		return nil
+	}
+	for _, s := range c.pods.Snapshots() {
+		for i := range s.Containers {
+			k := &s.Containers[i]
+			if k.State != "running" {
+				continue
+			}
+			retrans, drops, ok := c.src.ContainerExtras(k.ID)
+			if !ok {
+				continue
+			}
+			labels := []string{shortContainerID(k.ID), k.PodID, k.PodName, s.Service}
+			if c.nameLabel {
+				labels = append(labels, k.Name)
+			}
+			ch <- prometheus.MustNewConstMetric(c.retrans, prometheus.CounterValue, float64(retrans), labels...)
+			for reason, n := range drops {
+				l := append(append([]string(nil), labels[:4]...), reason)
+				if c.nameLabel {
+					l = append(l, k.Name)
+				}
+				ch <- prometheus.MustNewConstMetric(c.drops, prometheus.CounterValue, float64(n), l...)
+			}
+		}
+	}
+	return nil
+}
