@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +21,12 @@ import (
 // the link headers.
 func TestEBPFCountersInMetrics(t *testing.T) {
 	p := testenv.RequirePodman(t)
+	// --ebpf.extras needs tracefs, which systemd mounts and a bare test VM may not have.
+	if _, err := os.Stat("/sys/kernel/tracing/events"); err != nil {
+		if err := syscall.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+			t.Fatalf("mount tracefs: %v", err)
+		}
+	}
 	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.stats-interval=1s", "--ebpf.enable", "--ebpf.extras", "--journal.sink=none")
 	if v := scrapeValue(t, d.addr, "podexporter_ebpf_enabled", nil); v != 1 {
 		t.Fatalf("podexporter_ebpf_enabled = %v as root, want 1\n%s", v, d.stderr)
