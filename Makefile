@@ -66,3 +66,9 @@ generate:
 
 clean:
 	rm -rf bin
+
+# image builds localhost/podexporter:latest offline from bin/podexporter and this host's
+# libraries (the release image comes from the Containerfile, which needs registries).
+.PHONY: image
+image: build
+	scripts/image-offline.sh localhost/podexporter:latest
