@@ -72,7 +72,16 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	// These need the daemon watching: the OOM kill is recognised as it happens, and
 	// health checks are counted from the daemon's start.
 	p.Run(t, restarter, []string{"--restart", "on-failure"}, "sh", "-c", "sleep 1; exit 1")
-	p.Run(t, oom, []string{"--memory", "16m", "--memory-swap", "16m"}, "sh", "-c", `x=$(head -c 67108864 /dev/zero | tr "\0" a)`)
+	// conmon writes a file named oom into its working directory when the kernel kills
+	// the container, so this one is started from a temporary directory, not from the
+	// package's.
+	oomRun := exec.Command("podman", "run", "-d", "--name", oom, "--memory", "16m", "--memory-swap", "16m",
+		testenv.Image, "sh", "-c", `x=$(head -c 67108864 /dev/zero | tr "\0" a)`)
+	oomRun.Dir = t.TempDir()
+	t.Cleanup(func() { p.Remove(oom) })
+	if out, err := oomRun.CombinedOutput(); err != nil {
+		t.Fatalf("podman run %s: %v: %s", oom, err, out)
+	}
 	_ = exec.Command("podman", "healthcheck", "run", unhealthy).Run() // exits 1: the check fails, as meant
 
 	prom := startPrometheus(t, promBin, dir, addr, freeAddr(t))
