@@ -1,0 +1,77 @@
+package journald
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+// FuzzPartialLine: however conmon splits a line, the joined line is the pieces in order,
+// cut at the limit, and every piece is counted.
+func FuzzPartialLine(f *testing.F) {
+	f.Add([]byte("hello world"), uint8(3), uint16(8))
+	f.Add(bytes.Repeat([]byte{0xff, 0x00, 'a'}, 100), uint8(7), uint16(64))
+	f.Add([]byte(""), uint8(1), uint16(1))
+	f.Fuzz(func(t *testing.T, line []byte, cuts uint8, limit uint16) {
+		if limit == 0 {
+			limit = 1
+		}
+		n := int(cuts%16) + 1
+		var p partialLine
+		var want []byte
+		step := len(line)/n + 1
+		pieces := 0
+		for i := 0; i < len(line) || pieces == 0; i += step {
+			end := min(i+step, len(line))
+			piece := line[min(i, len(line)):end]
+			p.add(piece, int(limit))
+			want = append(want, piece...)
+			pieces++
+		}
+		if len(want) > int(limit) {
+			want = want[:limit]
+			if !p.cut {
+				t.Fatal("line longer than the limit but not marked cut")
+			}
+		}
+		if !bytes.Equal(p.buf, want) {
+			t.Fatalf("joined %q, want %q", p.buf, want)
+		}
+		if p.pieces != pieces {
+			t.Fatalf("counted %d pieces, added %d", p.pieces, pieces)
+		}
+	})
+}
+
+// FuzzCursorSeqnum: any cursor text is handled without panic, and a well-formed one
+// round-trips its sequence number.
+func FuzzCursorSeqnum(f *testing.F) {
+	f.Add("s=bbd61aa08fb0443faed2b6433fd49bd2;i=d3979;b=df0d;m=b67a7640;t=66159c42a507b;x=26f0b56d19033f3f")
+	f.Add("garbage")
+	f.Add("s=;i=zz")
+	f.Fuzz(func(t *testing.T, cursor string) {
+		id, seq, ok := cursorSeqnum(cursor)
+		if !ok {
+			return
+		}
+		again := fmt.Sprintf("s=%s;i=%x", id, seq)
+		if id2, seq2, ok2 := cursorSeqnum(again); !ok2 || id2 != id || seq2 != seq {
+			t.Fatalf("%q -> (%q, %d) does not round-trip", cursor, id, seq)
+		}
+	})
+}
+
+func FuzzParsePriority(f *testing.F) {
+	for _, s := range []string{"0", "7", "8", "", "-1", "66"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := parsePriority(b)
+		if p < -1 || p > 7 {
+			t.Fatalf("priority %d out of range", p)
+		}
+		if SeverityFromPriority(p) < 0 {
+			t.Fatal("negative severity")
+		}
+	})
+}
