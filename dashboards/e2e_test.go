@@ -33,6 +33,12 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	p := testenv.RequirePodman(t)
 	testenv.RequireJournald(t)
 	promBin := requireTool(t, "prometheus")
+	// --ebpf.extras needs tracefs, which systemd mounts and a bare test host may not have.
+	if _, err := os.Stat("/sys/kernel/tracing/events"); err != nil {
+		if err := syscall.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+			t.Fatalf("mount tracefs: %v", err)
+		}
+	}
 	dir := t.TempDir()
 	binary := buildDaemon(t, dir)
 	collector := testenv.StartCollector(t)
@@ -56,6 +62,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		"--podman.stats-interval=1s",
 		"--podman.socket="+p.Socket, "--podman.socket="+absent,
 		"--otlp.endpoint=http://"+collector.GRPCEndpoint, "--otlp.protocol=grpc", "--otlp.metrics.interval=1s",
+		"--ebpf.enable", "--ebpf.extras",
 	)
 	var daemonErr bytes.Buffer
 	daemon.Stderr = &daemonErr
@@ -109,6 +116,9 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		c := &check{q: q, expr: expr}
 		for _, name := range metricNames(t, q.Expr) {
 			if _, ok := knownGaps[name]; ok {
+				c.gap = name
+			}
+			if _, ok := cannotCause[name]; ok {
 				c.gap = name
 			}
 		}
@@ -166,24 +176,33 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		fired[k] = v
 	}
 
+	// The kernel picks which process of the OOM container dies; only the shell's death
+	// ends the container with 137, which is what podman_container_oom_killed reports.
+	if out, err := exec.Command("podman", "inspect", "--format", "exit {{.State.ExitCode}}, OOMKilled {{.State.OOMKilled}}, status {{.State.Status}}", oom).Output(); err == nil {
+		t.Logf("OOM container as podman sees it: %s", strings.TrimSpace(string(out)))
+	}
+
 	var report strings.Builder
 	fmt.Fprintf(&report, "dashboard queries against Prometheus (%d):\n", len(checks))
 	for _, c := range checks {
 		state := "DATA"
 		switch {
 		case c.seen:
-		case c.gap != "":
+		case knownGaps[c.gap] != "":
 			state = "GAP"
 			t.Logf("%s has no data: known gap in %s: %s", c.q, c.gap, knownGaps[c.gap])
+		case cannotCause[c.gap] != "":
+			state = "SKIPPED"
+			t.Logf("%s has no data, as expected: %s: %s", c.q, c.gap, cannotCause[c.gap])
 		default:
 			state = "NO DATA"
 			t.Errorf("%s returned no data: %s (%s)", c.q, c.expr, c.note)
 		}
-		fmt.Fprintf(&report, "  %-7s %s\n", state, c.q)
+		fmt.Fprintf(&report, "  %-8s %s\n", state, c.q)
 	}
 	fmt.Fprintf(&report, "alert rules:\n")
 	for _, r := range loadRules(t) {
-		state := "not fired (nothing in the test triggers it)"
+		state := "not fired"
 		if f, ok := fired[r.Alert]; ok {
 			state = "FIRED: " + f
 		}
@@ -205,6 +224,14 @@ var knownGaps = map[string]string{
 
 const logStatsBug = "journald.Reader.account deletes each new stream's counter right after creating it " +
 	"(the new lineCount's seen time is zero, so the idle sweep that follows removes it), so no stream is ever counted"
+
+// cannotCause are families that have series only after an event this test cannot
+// cause; panels that read them are reported, not failed.
+var cannotCause = map[string]string{
+	"podman_container_packet_drops_total": "series appear only once the kernel drops a packet that belongs to a container's socket; " +
+		"on loopback with busybox tools none does (a SYN to a closed port has no socket, a zero window and an RST were tried), " +
+		"and traffic beyond loopback is not allowed here; bpf/extras_test.go covers the counting",
+}
 
 // metricNames lists the metrics a dashboard query selects.
 func metricNames(t *testing.T, raw string) []string {
