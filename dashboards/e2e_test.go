@@ -217,13 +217,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 // knownGaps are metric families the daemon should serve in this test but does not, each
 // with the reason. Panels that read them are reported as gaps instead of failing the
 // test, and the test fails as soon as the family has data, so that the entry goes.
-var knownGaps = map[string]string{
-	"podman_container_log_lines_total": logStatsBug,
-	"podman_container_log_bytes_total": logStatsBug,
-}
-
-const logStatsBug = "journald.Reader.account deletes each new stream's counter right after creating it " +
-	"(the new lineCount's seen time is zero, so the idle sweep that follows removes it), so no stream is ever counted"
+var knownGaps = map[string]string{}
 
 // cannotCause are families that have series only after an event this test cannot
 // cause; panels that read them are reported, not failed.

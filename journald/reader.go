@@ -321,7 +321,7 @@ func (r *Reader) account(recs []Record) {
 		k := lineKey{rec.ContainerID, rec.ContainerName, rec.Stream}
 		c := r.lines[k]
 		if c == nil {
-			c = &lineCount{}
+			c = &lineCount{seen: now} // not idle: the sweep below must not take it
 			r.lines[k] = c
 			for k, c := range r.lines {
 				if now.Sub(c.seen) > lineIdle {

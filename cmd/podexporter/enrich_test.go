@@ -18,11 +18,11 @@ func TestLogsEnrichedFromPodman(t *testing.T) {
 	testenv.RequireJournald(t)
 	p := testenv.RequirePodman(t)
 	out := filepath.Join(t.TempDir(), "logs.jsonl")
-	startDaemon(t, nil, "--podman.socket="+p.Socket, "--journal.sink=jsonl", "--journal.output="+out,
+	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--journal.sink=jsonl", "--journal.output="+out,
 		"--journal.start=tail", "--podman.container-label=app")
 	name := testenv.UniqueName("enrich")
-	// Give the Podman source a moment to see the container before it logs.
-	p.Run(t, name, []string{"--label", "app=shop", "--label", "secret=x"}, "sh", "-c", "sleep 2; echo enriched-line; sleep 600")
+	// It logs at once: the reader must still learn its image and labels.
+	p.Run(t, name, []string{"--label", "app=shop", "--label", "secret=x"}, "sh", "-c", "echo enriched-line; sleep 600")
 
 	type line struct {
 		Body   string            `json:"body"`
@@ -53,4 +53,9 @@ func TestLogsEnrichedFromPodman(t *testing.T) {
 	if got.Labels["app"] != "shop" || got.Labels["secret"] != "" {
 		t.Errorf("labels = %v, want app=shop only", got.Labels)
 	}
+	// The line is counted per container and stream, as journalctl has it.
+	want := float64(len(testenv.Journal(t, "CONTAINER_NAME="+name)))
+	testenv.Eventually(t, 10*time.Second, "podman_container_log_lines_total to count the container's line", func() bool {
+		return scrapeValue(t, d.addr, "podman_container_log_lines_total", map[string]string{"name": name, "stream": "stdout"}) == want
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"github.com/podexporter/podexporter/collectors"
+	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/jsonl"
@@ -31,8 +32,8 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 		Checkpoint:     journald.NewCheckpoint(filepath.Join(cfg.State.Directory, "journal.cursor")),
 		Logger:         logger,
 	}
-	if deps.Podman != nil {
-		rc.Enricher = snapshotEnricher{deps.Podman}
+	if src, ok := deps.Podman.(*podman.Source); ok {
+		rc.Enricher = snapshotEnricher{src}
 		rc.Labels = cfg.Podman.ContainerLabels
 	}
 	// Validated by config, so compiling cannot fail here.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 
@@ -38,21 +39,21 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 }
 
 // snapshotEnricher lets the journal reader label records with what the Podman source
-// knows about their container, without either package knowing the other.
-type snapshotEnricher struct{ src collectors.Snapshots }
+// knows about their container, without either package knowing the other. A container
+// not yet in any snapshot (its first lines can beat its events) is inspected on demand.
+type snapshotEnricher struct{ src *podman.Source }
 
 func (e snapshotEnricher) Container(id string) (journald.ContainerInfo, bool) {
-	for _, s := range e.src.Snapshots() {
-		if c, ok := s.Find(id); ok {
-			return journald.ContainerInfo{
-				Image:       c.Image,
-				PodID:       c.PodID,
-				PodName:     c.PodName,
-				QuadletUnit: c.SystemdUnit,
-				Labels:      c.Labels,
-				Exited:      c.State != "running" && c.State != "paused" && c.State != "created" && c.State != "initialized",
-			}, true
-		}
+	_, c, ok := e.src.Lookup(context.Background(), id)
+	if !ok {
+		return journald.ContainerInfo{}, false
 	}
-	return journald.ContainerInfo{}, false
+	return journald.ContainerInfo{
+		Image:       c.Image,
+		PodID:       c.PodID,
+		PodName:     c.PodName,
+		QuadletUnit: c.SystemdUnit,
+		Labels:      c.Labels,
+		Exited:      c.State != "running" && c.State != "paused" && c.State != "created" && c.State != "initialized",
+	}, true
 }

@@ -103,6 +103,14 @@ type Engine struct {
 
 	reqMu    sync.Mutex
 	requests map[string]uint64
+
+	// lookups carries Lookup requests to the goroutine that owns the state.
+	lookups chan lookupReq
+}
+
+type lookupReq struct {
+	id   string
+	done chan struct{}
 }
 
 // New returns an Engine for one service; nothing happens until Run.
@@ -120,9 +128,33 @@ func New(o Options) *Engine {
 		oomKilled:    map[string]bool{},
 		errs:         map[string]uint64{},
 		requests:     map[string]uint64{},
+		lookups:      make(chan lookupReq),
 	}
 	e.snap.Store(&Snapshot{Service: e.service, URI: o.URI, Stale: true})
 	return e
+}
+
+// Lookup asks the engine to inspect a container it has not seen yet (a log line can
+// arrive before the container's events) and waits up to timeout for the result. It
+// returns the container when the service knows it.
+func (e *Engine) Lookup(ctx context.Context, id string, timeout time.Duration) (*Container, bool) {
+	if c, ok := e.Snapshot().Find(id); ok {
+		return c, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req := lookupReq{id: id, done: make(chan struct{})}
+	select {
+	case e.lookups <- req:
+	case <-ctx.Done():
+		return nil, false
+	}
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		return nil, false
+	}
+	return e.Snapshot().Find(id)
 }
 
 // Snapshot returns the current snapshot; it never blocks and never calls Podman.
@@ -322,6 +354,16 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 				return err
 			}
 			e.publish(true)
+		case req := <-e.lookups:
+			// A reader met a container before its events reached us: inspect it now.
+			if _, known := e.containers[req.id]; !known {
+				if err := e.inspect(conn, req.id); err != nil {
+					close(req.done)
+					return err
+				}
+				e.publish(true)
+			}
+			close(req.done)
 		}
 	}
 }
@@ -671,9 +713,12 @@ func (e *Engine) detectOOM(c *Container) {
 	case c.State == "running" || c.State == "created" || c.State == "initialized":
 		delete(e.oomKilled, c.ID)
 		e.opts.OOMLog.Forget(c.ID)
-	case c.OOMKilled || e.oomKilled[c.ID] || c.ExitCode != 137 || c.Finished.IsZero():
+	case c.OOMKilled || e.oomKilled[c.ID]:
 	case e.opts.OOMLog.Killed(c.ID):
+		// Whatever the exit code: the kernel may have killed a child, not the
+		// container's main process, which Podman also reports as OOMKilled.
 		e.oomKilled[c.ID] = true
+	case c.ExitCode != 137 || c.Finished.IsZero():
 	default:
 		var before *oomReading
 		for i := range e.oomSeen {
@@ -704,6 +749,15 @@ func (e *Engine) noteOOMCounter() {
 
 // publish builds an immutable snapshot from the engine's state and swaps it in.
 func (e *Engine) publish(up bool) {
+	// The kernel's OOM line can be read after the container's death was inspected.
+	for _, c := range e.containers {
+		if !c.OOMKilled && c.State != "running" && e.opts.OOMLog.Killed(c.ID) {
+			c.OOMKilled, e.oomKilled[c.ID] = true, true
+			if e.opts.OnEvent != nil {
+				e.opts.OnEvent(LifecycleEvent{Time: c.Finished, Action: "oom", Service: e.service, Container: *c, ExitCode: int(c.ExitCode)})
+			}
+		}
+	}
 	e.updated = time.Now()
 	s := &Snapshot{
 		Service:      e.service,
@@ -747,6 +801,7 @@ func (e *Engine) publish(up bool) {
 	}
 	s.Containers = cs
 	s.ContainersDropped = e.dropped
+	s.buildIndex()
 	e.snap.Store(s)
 }
 

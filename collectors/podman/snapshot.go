@@ -36,6 +36,8 @@ type Snapshot struct {
 	// HealthChecks counts health_status events per container id and result, since
 	// podexporter started.
 	HealthChecks map[string]map[string]uint64
+
+	index map[string]int // id -> position in Containers, see Find
 }
 
 // Container is what the list, inspect and stats calls say about one container.
@@ -144,13 +146,32 @@ type System struct {
 	APIVersion, BuildahVersion, ConmonVersion, RuntimeVersion string
 }
 
-// Find returns the container with the given full or 12-character id.
+// Find returns the container with the given full or 12-character id. The journal
+// reader asks once per log line, so it is a map lookup.
 func (s *Snapshot) Find(id string) (*Container, bool) {
-	for i := range s.Containers {
-		c := &s.Containers[i]
-		if c.ID == id || (len(id) == 12 && len(c.ID) >= 12 && c.ID[:12] == id) {
-			return c, true
+	if s.index == nil {
+		for i := range s.Containers {
+			c := &s.Containers[i]
+			if c.ID == id || (len(id) == 12 && len(c.ID) >= 12 && c.ID[:12] == id) {
+				return c, true
+			}
+		}
+		return nil, false
+	}
+	i, ok := s.index[id]
+	if !ok {
+		return nil, false
+	}
+	return &s.Containers[i], true
+}
+
+// buildIndex maps full and short ids to positions; called once before publishing.
+func (s *Snapshot) buildIndex() {
+	s.index = make(map[string]int, 2*len(s.Containers))
+	for i, c := range s.Containers {
+		s.index[c.ID] = i
+		if len(c.ID) > 12 {
+			s.index[c.ID[:12]] = i
 		}
 	}
-	return nil, false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Source runs one Engine per configured Podman service.
@@ -11,11 +12,14 @@ type Source struct {
 	engines []*Engine
 	oom     *OOMLog
 	logger  *slog.Logger
+
+	missMu sync.Mutex
+	misses map[string]time.Time
 }
 
 // NewSource builds an engine per URI with the shared options.
 func NewSource(uris []string, o Options) *Source {
-	s := &Source{oom: NewOOMLog(), logger: o.Logger}
+	s := &Source{oom: NewOOMLog(), logger: o.Logger, misses: map[string]time.Time{}}
 	for _, u := range uris {
 		eo := o
 		eo.URI = u
@@ -59,4 +63,33 @@ func (s *Source) Run(ctx context.Context, started func()) error {
 	})
 	wg.Wait()
 	return nil
+}
+
+// Lookup finds a container in any service, asking the services to inspect it when no
+// snapshot has it yet. Misses are remembered for a while, so ids that belong to no
+// service (another runtime's conmon) cost one round of inspects, not one per line.
+func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, bool) {
+	for _, e := range s.engines {
+		if c, ok := e.Snapshot().Find(id); ok {
+			return e.service, c, true
+		}
+	}
+	s.missMu.Lock()
+	if t, ok := s.misses[id]; ok && time.Since(t) < time.Minute {
+		s.missMu.Unlock()
+		return "", nil, false
+	}
+	s.missMu.Unlock()
+	for _, e := range s.engines {
+		if c, ok := e.Lookup(ctx, id, time.Second); ok {
+			return e.service, c, true
+		}
+	}
+	s.missMu.Lock()
+	if len(s.misses) > 10000 {
+		clear(s.misses)
+	}
+	s.misses[id] = time.Now()
+	s.missMu.Unlock()
+	return "", nil, false
 }
