@@ -70,6 +70,31 @@ type collectorProc struct {
 // skipped with the fix, or fails under CI=true.
 func StartCollector(t testing.TB) *Collector {
 	t.Helper()
+	return startCollector(t, nil)
+}
+
+// StartCollectorWithConfig starts the collector with the configuration config returns
+// for the two free loopback addresses it is given (host:port), instead of the JSON-lines
+// one: for running shipped example configurations as they are. Logs and Metrics then
+// read nothing; Output has what the collector printed.
+func StartCollectorWithConfig(t testing.TB, config func(grpcAddr, httpAddr string) string) *Collector {
+	t.Helper()
+	return startCollector(t, config)
+}
+
+// Output returns everything the collector printed so far (its own log and, with the
+// debug exporter, what it received).
+func (c *Collector) Output() string {
+	c.t.Helper()
+	b, err := os.ReadFile(c.stderrPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.t.Fatalf("collector: %v", err)
+	}
+	return string(b)
+}
+
+func startCollector(t testing.TB, custom func(grpcAddr, httpAddr string) string) *Collector {
+	t.Helper()
 	bin := collectorBinary(t)
 	dir := t.TempDir()
 	c := &Collector{
@@ -84,7 +109,11 @@ func StartCollector(t testing.TB) *Collector {
 	grpcAddr, httpAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	c.GRPCEndpoint = grpcAddr
 	c.HTTPEndpoint = "http://" + httpAddr
-	if err := os.WriteFile(c.config, []byte(collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath)), 0o644); err != nil {
+	config := collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath)
+	if custom != nil {
+		config = custom(grpcAddr, httpAddr)
+	}
+	if err := os.WriteFile(c.config, []byte(config), 0o644); err != nil {
 		t.Fatalf("write collector config: %v", err)
 	}
 	t.Cleanup(func() {

@@ -16,7 +16,10 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/batchprocessor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 )
@@ -32,8 +35,12 @@ func components() (otelcol.Factories, error) {
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](otlpreceiver.NewFactory()); err != nil {
 		return f, fmt.Errorf("receivers: %w", err)
 	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](newJSONFileFactory()); err != nil {
+	// debug and batch are here so that deploy/examples/otelcol.yaml runs as shipped.
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](newJSONFileFactory(), debugexporter.NewFactory()); err != nil {
 		return f, fmt.Errorf("exporters: %w", err)
+	}
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory()); err != nil {
+		return f, fmt.Errorf("processors: %w", err)
 	}
 	f.Telemetry = newTelemetryFactory()
 	return f, nil
