@@ -72,3 +72,8 @@ clean:
 .PHONY: image
 image: build
 	scripts/image-offline.sh localhost/podexporter:latest
+
+# fuzz runs every fuzz target for FUZZTIME (default 10s) and prints a table.
+.PHONY: fuzz
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),10s) scripts/fuzz.sh
