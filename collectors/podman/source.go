@@ -75,13 +75,13 @@ func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, boo
 		}
 	}
 	s.missMu.Lock()
-	if t, ok := s.misses[id]; ok && time.Since(t) < time.Minute {
+	if t, ok := s.misses[id]; ok && time.Since(t) < 5*time.Minute {
 		s.missMu.Unlock()
 		return "", nil, false
 	}
 	s.missMu.Unlock()
 	for _, e := range s.engines {
-		if c, ok := e.Lookup(ctx, id, time.Second); ok {
+		if c, ok := e.Lookup(ctx, id, 500*time.Millisecond); ok {
 			return e.service, c, true
 		}
 	}
