@@ -559,23 +559,9 @@ func TestQuadletFlags(t *testing.T) {
 					args[i] = "--podman.proc-root=/proc"
 				}
 			}
-			if slices.Contains(args, "--ebpf.enable") && !knowsFlag(t, "--ebpf.enable") {
-				// The flag arrives with the eBPF source (issue 6); until then the unit
-				// cannot start, which CI must not pass over.
-				if testenv.InCI() {
-					t.Fatal("podexporter does not know --ebpf.enable yet, which podexporter-ebpf.container uses")
-				}
-				t.Skip("podexporter does not know --ebpf.enable yet (issue 6); podexporter-ebpf.container needs it")
-			}
 			validateFlags(t, args)
 		})
 	}
-}
-
-func knowsFlag(t *testing.T, flag string) bool {
-	t.Helper()
-	out, _ := exec.Command(podexporter(t), "--help").CombinedOutput()
-	return strings.Contains(string(out), flag)
 }
 
 // validateFlags parses and validates args with the version subcommand, which exits 0
