@@ -77,3 +77,9 @@ image: build
 .PHONY: fuzz
 fuzz:
 	FUZZTIME=$(or $(FUZZTIME),10s) scripts/fuzz.sh
+
+# soak runs 50 logging containers with churn for DURATION (default 5m) and checks that
+# RSS, goroutines and open files stop growing; SOAK_REPORT=1 writes docs/reliability.md.
+.PHONY: soak
+soak: testhost
+	DURATION=$(or $(DURATION),5m) scripts/soak.sh
