@@ -122,15 +122,23 @@ func TestContainerEndToEnd(t *testing.T) {
 		{"journal records delivered (reader, machine-id)", regexp.MustCompile(`(?m)^podexporter_journal_records_delivered_total(\{[^}]*\})? [1-9]`)},
 	}
 	var body string
-	testenv.Eventually(t, 30*time.Second, "the target's metrics and journal lines", func() bool {
+	deadline := time.Now().Add(45 * time.Second)
+	for {
 		body = scrape(t, "http://"+addr+"/metrics")
+		var missing []string
 		for _, w := range want {
 			if !w.re.MatchString(body) {
-				return false
+				missing = append(missing, w.what)
 			}
 		}
-		return true
-	})
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 45 s /metrics still lacks: %s", strings.Join(missing, "; "))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	// HealthCmd: the JSON form, run by Podman inside the container.
 	if out, err := exec.Command("podman", "healthcheck", "run", name).CombinedOutput(); err != nil {

@@ -104,8 +104,10 @@ type Engine struct {
 	reqMu    sync.Mutex
 	requests map[string]uint64
 
-	// lookups carries Lookup requests to the goroutine that owns the state.
+	// lookups carries Lookup requests to the goroutine that owns the state, which
+	// answers them only while serving: connected and past the initial lists.
 	lookups chan lookupReq
+	serving atomic.Bool
 }
 
 type lookupReq struct {
@@ -140,6 +142,9 @@ func New(o Options) *Engine {
 func (e *Engine) Lookup(ctx context.Context, id string, timeout time.Duration) (*Container, bool) {
 	if c, ok := e.Snapshot().Find(id); ok {
 		return c, true
+	}
+	if !e.serving.Load() {
+		return nil, false // down or still listing: do not hold the caller up
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -275,6 +280,8 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 		*outage = false
 	}
 	started()
+	e.serving.Store(true)
+	defer e.serving.Store(false)
 
 	statsT := time.NewTicker(e.opts.StatsInterval)
 	defer statsT.Stop()

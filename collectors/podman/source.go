@@ -80,10 +80,15 @@ func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, boo
 		return "", nil, false
 	}
 	s.missMu.Unlock()
+	definite := true
 	for _, e := range s.engines {
+		definite = definite && e.serving.Load()
 		if c, ok := e.Lookup(ctx, id, 500*time.Millisecond); ok {
 			return e.service, c, true
 		}
+	}
+	if !definite {
+		return "", nil, false // a service could not be asked: ask again next time
 	}
 	s.missMu.Lock()
 	if len(s.misses) > 10000 {
