@@ -78,10 +78,10 @@ func TestEndpoint(t *testing.T) {
 
 func TestSplitRepoTag(t *testing.T) {
 	for in, want := range map[string][2]string{
-		"localhost/busybox:test":          {"localhost/busybox", "test"},
-		"registry:5000/team/app:1.2":      {"registry:5000/team/app", "1.2"},
-		"registry:5000/team/app":          {"registry:5000/team/app", "<none>"},
-		"docker.io/library/alpine:latest": {"docker.io/library/alpine", "latest"},
+		"localhost/busybox:test":                 {"localhost/busybox", "test"},
+		"registry:5000/team/app:1.2":             {"registry:5000/team/app", "1.2"},
+		"registry:5000/team/app":                 {"registry:5000/team/app", "<none>"},
+		"registry.example/library/alpine:latest": {"registry.example/library/alpine", "latest"},
 	} {
 		r, tag := splitRepoTag(in)
 		if r != want[0] || tag != want[1] {
