@@ -137,14 +137,15 @@ func New(o Options) *Engine {
 }
 
 // Lookup asks the engine to inspect a container it has not seen yet (a log line can
-// arrive before the container's events) and waits up to timeout for the result. It
-// returns the container when the service knows it.
-func (e *Engine) Lookup(ctx context.Context, id string, timeout time.Duration) (*Container, bool) {
+// arrive before the container's events) and waits up to timeout for the result. found
+// says the service knows the container; answered says the engine gave a definite answer
+// (false when it is down, still listing, or busy past the timeout).
+func (e *Engine) Lookup(ctx context.Context, id string, timeout time.Duration) (c *Container, found, answered bool) {
 	if c, ok := e.Snapshot().Find(id); ok {
-		return c, true
+		return c, true, true
 	}
 	if !e.serving.Load() {
-		return nil, false // down or still listing: do not hold the caller up
+		return nil, false, false // down or still listing: do not hold the caller up
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -152,14 +153,15 @@ func (e *Engine) Lookup(ctx context.Context, id string, timeout time.Duration) (
 	select {
 	case e.lookups <- req:
 	case <-ctx.Done():
-		return nil, false
+		return nil, false, false
 	}
 	select {
 	case <-req.done:
 	case <-ctx.Done():
-		return nil, false
+		return nil, false, false
 	}
-	return e.Snapshot().Find(id)
+	c, found = e.Snapshot().Find(id)
+	return c, found, true
 }
 
 // Snapshot returns the current snapshot; it never blocks and never calls Podman.

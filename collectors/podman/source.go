@@ -82,13 +82,15 @@ func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, boo
 	s.missMu.Unlock()
 	definite := true
 	for _, e := range s.engines {
-		definite = definite && e.serving.Load()
-		if c, ok := e.Lookup(ctx, id, 500*time.Millisecond); ok {
+		// A busy engine (a burst of events being inspected) may take a moment.
+		c, found, answered := e.Lookup(ctx, id, 2*time.Second)
+		if found {
 			return e.service, c, true
 		}
+		definite = definite && answered
 	}
 	if !definite {
-		return "", nil, false // a service could not be asked: ask again next time
+		return "", nil, false // a service could not answer: ask again next time
 	}
 	s.missMu.Lock()
 	if len(s.misses) > 10000 {
