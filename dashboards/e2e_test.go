@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,7 +51,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	p.Run(t, logger, nil, "sh", "-c", `i=0; while :; do echo "info line $i"; echo "error line $i" >&2; i=$((i+1)); sleep 0.1; done`)
 	p.Run(t, unhealthy, []string{"--health-cmd", "false", "--health-retries", "1", "--health-interval", "1h"}, "sleep", "600")
 
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	// A socket nobody serves: the Podman-unreachable alert and the stale panels.
 	absent := "unix://" + filepath.Join(dir, "absent.sock")
 	daemon := exec.Command(binary,
@@ -91,7 +90,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	}
 	_ = exec.Command("podman", "healthcheck", "run", unhealthy).Run() // exits 1: the check fails, as meant
 
-	prom := startPrometheus(t, promBin, dir, addr, freeAddr(t))
+	prom := startPrometheus(t, promBin, dir, addr, testenv.FreeAddr(t))
 
 	values := map[string]string{
 		"__rate_interval": "15s",
@@ -274,16 +273,6 @@ func requireTool(t *testing.T, name string) string {
 	return p
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startProcess starts cmd and stops it with SIGTERM (SIGKILL after 10 s) when the
 // test ends.
 func startProcess(t *testing.T, cmd *exec.Cmd, what string, stderr *bytes.Buffer) {
@@ -332,7 +321,7 @@ func startPrometheus(t *testing.T, bin, dir, target, listen string) *promServer 
 	if err := os.WriteFile(rulesFile, forRE.ReplaceAll(rules, []byte("${1}for: 0s")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dead := freeAddr(t) // closed again: nothing listens there
+	dead := testenv.FreeAddr(t) // closed again: nothing listens there
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s

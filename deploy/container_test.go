@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +46,7 @@ func TestContainerEndToEnd(t *testing.T) {
 
 	name := testenv.UniqueName("deploy-exporter")
 	volume := name + "-state"
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	argv := adaptForTest(t, r, name, volume, addr,
 		// Read the journal for real, through the read-only mounts and the machine-id,
 		// into a file on the state volume, only for the target container.
@@ -61,24 +58,7 @@ func TestContainerEndToEnd(t *testing.T) {
 	})
 
 	// Notify=true: systemd would hand podman a NOTIFY_SOCKET; this test is systemd.
-	notifyPath := filepath.Join(t.TempDir(), "notify.sock")
-	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer notify.Close()
-	messages := make(chan string, 16)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := notify.Read(buf)
-			if err != nil {
-				close(messages)
-				return
-			}
-			messages <- string(buf[:n])
-		}
-	}()
+	notifyPath, messages := testenv.NotifySocket(t)
 
 	run := exec.Command(argv[0], argv[1:]...)
 	run.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath)
@@ -235,16 +215,6 @@ func containerID(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 }
 
 func scrape(t *testing.T, url string) string {

@@ -86,7 +86,7 @@ func TestEBPFWithoutCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal("setpriv (util-linux) is missing")
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	var stderr bytes.Buffer
 	cmd := exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", binary,
 		"--web.listen-address="+addr, "--state.directory="+t.TempDir(), "--ebpf.enable", "--journal.sink=none",

@@ -40,16 +40,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 type daemonProc struct {
 	cmd    *exec.Cmd
 	addr   string
@@ -62,7 +52,7 @@ type daemonProc struct {
 // test did not stop it.
 func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	full := append([]string{"--web.listen-address=" + addr, "--state.directory=" + t.TempDir()}, args...)
 	d := &daemonProc{cmd: exec.Command(binary, full...), addr: addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	d.cmd.Env = append(os.Environ(), env...)
@@ -146,7 +136,7 @@ func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 }
 
 func TestExitCodes(t *testing.T) {
-	busy := freeAddr(t)
+	busy := testenv.FreeAddr(t)
 	l, err := net.Listen("tcp", busy)
 	if err != nil {
 		t.Fatal(err)
@@ -188,24 +178,7 @@ func TestExitCodes(t *testing.T) {
 
 // TestSdNotify listens on a real unixgram NOTIFY_SOCKET, as systemd and conmon do.
 func TestSdNotify(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "notify.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	msgs := make(chan string, 100)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				close(msgs)
-				return
-			}
-			msgs <- string(buf[:n])
-		}
-	}()
+	sock, msgs := testenv.NotifySocket(t)
 	// 200 ms watchdog: pings every 100 ms.
 	d := startDaemon(t, []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=200000"})
 
@@ -257,7 +230,7 @@ func TestHealthcheck(t *testing.T) {
 	if code := run(d.addr); code != 0 {
 		t.Errorf("healthcheck against a running daemon exited %d, want 0", code)
 	}
-	if code := run(freeAddr(t)); code != 1 {
+	if code := run(testenv.FreeAddr(t)); code != 1 {
 		t.Errorf("healthcheck against nothing exited %d, want 1", code)
 	}
 }

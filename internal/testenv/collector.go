@@ -106,7 +106,7 @@ func startCollector(t testing.TB, custom func(grpcAddr, httpAddr string) string)
 		failPath:    filepath.Join(dir, "fail"),
 		stderrPath:  filepath.Join(dir, "collector.log"),
 	}
-	grpcAddr, httpAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	grpcAddr, httpAddr := FreeAddr(t), FreeAddr(t)
 	c.GRPCEndpoint = grpcAddr
 	c.HTTPEndpoint = "http://" + httpAddr
 	config := collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath)
@@ -280,19 +280,6 @@ func (c *Collector) logTail() {
 	if s := c.tail(); s != "" {
 		c.t.Logf("collector log (end):\n%s", s)
 	}
-}
-
-// freeLoopbackAddr asks the kernel for a free port on 127.0.0.1. The port is released
-// before the collector binds it; the short window is the usual price of not being
-// able to hand a listener to another process's config.
-func freeLoopbackAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free loopback port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 var (

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -209,4 +210,43 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// FreeAddr asks the kernel for a free port on 127.0.0.1. The port is released before
+// the caller's process binds it; the short window is the usual price of not being able
+// to hand a listener to another process.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free loopback port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// NotifySocket listens on a real unixgram socket, as systemd (and conmon for
+// Notify=true) do, and returns its path for NOTIFY_SOCKET and the messages sent to it.
+// The socket closes when the test ends, which closes the channel.
+func NotifySocket(t testing.TB) (path string, messages <-chan string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatalf("notify socket: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	msgs := make(chan string, 100)
+	go func() {
+		defer close(msgs)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	return path, msgs
 }
