@@ -721,7 +721,7 @@ func (e *Engine) detectOOM(c *Container) {
 	switch {
 	case c.State == "running" || c.State == "created" || c.State == "initialized":
 		delete(e.oomKilled, c.ID)
-		e.opts.OOMLog.Forget(c.ID)
+		e.opts.OOMLog.ForgetBefore(c.ID, c.Started)
 	case c.OOMKilled || e.oomKilled[c.ID]:
 	case e.opts.OOMLog.Killed(c.ID):
 		// Whatever the exit code: the kernel may have killed a child, not the

@@ -41,13 +41,17 @@ func (l *OOMLog) Killed(id string) bool {
 	return ok
 }
 
-// Forget drops a container that was removed or started again.
-func (l *OOMLog) Forget(id string) {
+// ForgetBefore drops a kill logged before t: for a container started again at t it
+// belongs to the previous run. A kill after t stays, even while Podman still says
+// "running": the log line can beat Podman's own notice of the exit.
+func (l *OOMLog) ForgetBefore(id string, t time.Time) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
-	delete(l.killed, id)
+	if at, ok := l.killed[id]; ok && at.Before(t) {
+		delete(l.killed, id)
+	}
 	l.mu.Unlock()
 }
 
