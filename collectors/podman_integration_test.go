@@ -3,14 +3,19 @@ package collectors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -516,5 +521,72 @@ func TestScrapesCauseNoAPICalls(t *testing.T) {
 	t.Logf("%d scrapes, %v Podman API requests meanwhile", scrapes, made)
 	if made > scrapes/20 {
 		t.Fatalf("%v API requests during %d scrapes: scrapes must not call Podman", made, scrapes)
+	}
+}
+
+// breakContainer leaves a container the way a host crash does: Podman still records
+// it as running, but its processes and cgroups are gone, so Podman cannot give its
+// stats (and, before podexporter asked for containers one by one, a stats call for
+// all containers failed with it).
+func breakContainer(t *testing.T, name string) {
+	t.Helper()
+	out := podmanCLI(t, "inspect", "--format", "{{.Id}} {{.State.Pid}} {{.State.ConmonPid}}", name)
+	var id string
+	var pid, conmon int
+	if _, err := fmt.Sscan(out, &id, &pid, &conmon); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	for _, p := range []int{conmon, pid} {
+		if err := syscall.Kill(p, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", p, err)
+		}
+	}
+	var dirs []string
+	err := filepath.WalkDir("/sys/fs/cgroup", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if strings.Contains(d.Name(), id) {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no cgroup directory of container %s found (%v)", id, err)
+	}
+	testenv.Eventually(t, 5*time.Second, "the container's cgroups removed", func() bool {
+		left := 0
+		for _, d := range slices.Backward(dirs) {
+			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				left++
+			}
+		}
+		return left == 0
+	})
+}
+
+// TestPodmanStatsSurviveBrokenContainer: one container Podman cannot give stats for
+// must not take the others' resource metrics with it.
+func TestPodmanStatsSurviveBrokenContainer(t *testing.T) {
+	p := testenv.RequirePodman(t)
+	testenv.RequireRoot(t)
+	broken := testenv.UniqueName("stats-broken")
+	p.Run(t, broken, nil, "sleep", "600")
+	breakContainer(t, broken)
+	if got := strings.TrimSpace(podmanCLI(t, "inspect", "--format", "{{.State.Status}}", broken)); got != "running" {
+		t.Fatalf("broken container is %q to Podman, want running (the crash case)", got)
+	}
+	if out, err := exec.Command("podman", "stats", "--no-stream", broken).CombinedOutput(); err == nil {
+		t.Fatalf("podman stats works for the broken container, so this test proves nothing: %s", out)
+	}
+
+	h := startPodman(t, nil, p.Socket)
+	healthy := testenv.UniqueName("stats-healthy")
+	id := p.Run(t, healthy, nil, "sleep", "600")
+	testenv.Eventually(t, 15*time.Second, "CPU time of the healthy container next to a broken one", func() bool {
+		return h.value("podman_container_cpu_seconds_total", id12(id)) > 0
+	})
+	if got := h.value("podexporter_podman_errors_total", map[string]string{"call": "stats"}); got < 1 {
+		t.Errorf("stats errors = %v, want the broken container counted", got)
 	}
 }

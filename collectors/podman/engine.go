@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/bindings"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/bindings/images"
@@ -94,12 +97,17 @@ type Engine struct {
 	lastCheck    map[string]time.Time
 	sizes        map[string][2]int64
 	// oomKilled remembers kernel OOM kills Podman missed (see detectOOM).
-	oomKilled  map[string]bool
-	oomSeen    []oomReading
-	reconnects uint64
-	errs       map[string]uint64
-	dropped    uint64
-	updated    time.Time
+	oomKilled map[string]bool
+	oomSeen   []oomReading
+	// statsBroken holds running containers Podman cannot give stats for (one left
+	// "running" by a crash, whose cgroup is gone, say). Podman fails a stats call
+	// for all containers when one of them fails, so these are asked for one by one,
+	// outside the shared call, until they answer again or stop running.
+	statsBroken map[string]error
+	reconnects  uint64
+	errs        map[string]uint64
+	dropped     uint64
+	updated     time.Time
 
 	reqMu    sync.Mutex
 	requests map[string]uint64
@@ -128,6 +136,7 @@ func New(o Options) *Engine {
 		lastCheck:    map[string]time.Time{},
 		sizes:        map[string][2]int64{},
 		oomKilled:    map[string]bool{},
+		statsBroken:  map[string]error{},
 		errs:         map[string]uint64{},
 		requests:     map[string]uint64{},
 		lookups:      make(chan lookupReq),
@@ -612,31 +621,95 @@ func (e *Engine) refreshSizes(conn context.Context) error {
 // lacks: memory detail from the cgroup and network counters from the container's
 // network namespace when the API has none (Podman 4.x sends no per-interface map).
 func (e *Engine) refreshStats(conn context.Context) error {
-	running := false
-	for _, c := range e.containers {
-		running = running || c.State == "running"
+	var ids []string
+	for id, c := range e.containers {
+		if c.State == "running" && e.statsBroken[id] == nil {
+			ids = append(ids, id)
+		}
 	}
-	if !running {
-		return nil
+	for id := range e.statsBroken {
+		if c, ok := e.containers[id]; !ok || c.State != "running" {
+			delete(e.statsBroken, id)
+		}
 	}
+	wasBroken := len(e.statsBroken)
+	var all []define.ContainerStats
+	if len(ids) > 0 {
+		got, failed, err := e.stats(conn, ids)
+		if err != nil {
+			return err
+		}
+		if failed == nil {
+			all = got
+		} else {
+			// One container spoils the call for all: find it by asking each alone.
+			for _, id := range ids {
+				got, failed, err := e.stats(conn, []string{id})
+				if err != nil {
+					return err
+				}
+				if failed != nil {
+					e.statsBroken[id] = failed
+					continue
+				}
+				all = append(all, got...)
+			}
+		}
+	}
+	for id := range e.statsBroken {
+		if slices.Contains(ids, id) {
+			continue // asked just now
+		}
+		got, failed, err := e.stats(conn, []string{id})
+		if err != nil {
+			return err
+		}
+		if failed == nil {
+			delete(e.statsBroken, id)
+			all = append(all, got...)
+		}
+	}
+	switch {
+	case wasBroken == 0 && len(e.statsBroken) > 0:
+		id := slices.Min(slices.Collect(maps.Keys(e.statsBroken)))
+		e.opts.Logger.Warn("podman cannot give stats for some running containers; their resource metrics are missing until it can (counted in podexporter_podman_errors_total{call=\"stats\"})",
+			"podman_service", e.service, "containers", len(e.statsBroken), "example", e.containers[id].Name, "err", e.statsBroken[id])
+	case wasBroken > 0 && len(e.statsBroken) == 0:
+		e.opts.Logger.Info("podman gives stats for every running container again", "podman_service", e.service)
+	}
+	e.applyStats(all)
+	return nil
+}
+
+// stats asks for the given containers' stats. failed is Podman's refusal (counted);
+// err is a broken connection, which ends the session.
+func (e *Engine) stats(conn context.Context, ids []string) (_ []define.ContainerStats, failed, err error) {
 	stream := false
-	ch, err := containers.Stats(conn, nil, &containers.StatsOptions{Stream: &stream})
+	ch, err := containers.Stats(conn, ids, &containers.StatsOptions{Stream: &stream})
 	if err != nil {
-		return e.apiError("stats", err)
+		if err := e.apiError("stats", err); err != nil {
+			return nil, nil, err
+		}
+		return nil, errors.New("refused"), nil
 	}
 	report, ok := <-ch
 	for range ch {
 	}
 	if !ok {
-		return nil
+		e.errs["stats"]++
+		return nil, errors.New("no report"), nil
 	}
 	if report.Error != nil {
 		e.errs["stats"]++
-		e.opts.Logger.Debug("podman stats failed", "podman_service", e.service, "err", report.Error)
-		return nil
+		return nil, report.Error, nil
 	}
+	return report.Stats, nil, nil
+}
+
+// applyStats turns one round of stats into each container's Stats.
+func (e *Engine) applyStats(report []define.ContainerStats) {
 	now := time.Now()
-	for _, st := range report.Stats {
+	for _, st := range report {
 		c, ok := e.containers[st.ContainerID]
 		if !ok {
 			continue
@@ -680,7 +753,6 @@ func (e *Engine) refreshStats(conn context.Context) error {
 		}
 		c.Stats = s
 	}
-	return nil
 }
 
 // oomReading is the kernel's OOM kill count at one moment.
