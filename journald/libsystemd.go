@@ -62,6 +62,23 @@ static int pe_read(sd_journal *j, int advance, const char *wanted, const size_t 
 	return 1;
 }
 
+// pe_preceded_by says whether the matching entry before the current one is the
+// entry at cursor, and comes back to the current entry. It is 0 when that entry is
+// gone: libsystemd drops a file that was deleted under it (a vacuum) without an
+// error, so reading simply goes on in the next file.
+static int pe_preceded_by(sd_journal *j, const char *cursor) {
+	int r = sd_journal_previous(j);
+	if (r <= 0)
+		return r; // no previous entry: the position did not move
+	int same = sd_journal_test_cursor(j, cursor);
+	r = sd_journal_next(j);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	return same;
+}
+
 static int pe_open_files(sd_journal **j, char *paths, int n) {
 	const char **v = calloc(n + 1, sizeof(char *));
 	if (!v)
@@ -239,6 +256,18 @@ func (j *journal) testCursor(cursor string) (bool, error) {
 	r := C.sd_journal_test_cursor(j.j, c)
 	if r < 0 {
 		return false, fmt.Errorf("test journal cursor %q: %w", cursor, errno(r))
+	}
+	return r > 0, nil
+}
+
+// precededBy says whether the entry before the current one is the one at cursor;
+// the current entry stays current.
+func (j *journal) precededBy(cursor string) (bool, error) {
+	c := C.CString(cursor)
+	defer C.free(unsafe.Pointer(c))
+	r := C.pe_preceded_by(j.j, c)
+	if r < 0 {
+		return false, fmt.Errorf("check the journal entry before the current one: %w", errno(r))
 	}
 	return r > 0, nil
 }

@@ -235,7 +235,7 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	if err := t.open(); err != nil {
 		return err
 	}
-	defer func() { t.j.close() }()
+	defer func() { t.j.close(); t.del.close() }()
 	advance, err := t.position()
 	if err != nil {
 		return err
@@ -352,6 +352,14 @@ type tail struct {
 	intern     map[string]string
 	nameOK     map[string]bool
 	errors     int
+
+	// del reports deleted journal files; vanishing says one was deleted that
+	// libsystemd may not have noticed yet, so every jump must be looked at.
+	// unverified says the last entry read could not be found again and no entry
+	// came after it yet: the next one shows whether anything was lost.
+	del        *deletions
+	vanishing  bool
+	unverified bool
 }
 
 func (t *tail) open() error {
@@ -376,7 +384,41 @@ func (t *tail) open() error {
 	}
 	j.setFields(append(fixedFields[:], t.cfg.ExtraFields...))
 	t.j = j
+	t.watchDeletions()
 	return nil
+}
+
+// watchDeletions follows the directories of the open journal files. Without it
+// every jump in sequence numbers is looked at: correct, only slower.
+func (t *tail) watchDeletions() {
+	if t.del == nil {
+		d, err := newDeletions()
+		if err != nil {
+			t.r.log.Info("cannot watch journal directories; checking every jump in sequence numbers instead", "err", err)
+			return
+		}
+		t.del = d
+	}
+	if err := t.del.watch(); err != nil {
+		t.r.log.Info("cannot watch journal directories; checking every jump in sequence numbers instead", "err", err)
+		t.del.close()
+		t.del = nil
+	}
+}
+
+// wait waits for the journal to change. Deletions seen so far are libsystemd's
+// to notice in it (it then reports an invalidation and checkPosition looks back);
+// only those after this point still need looking at jumps.
+func (t *tail) wait(d time.Duration) (int, error) {
+	if t.del != nil {
+		t.del.seen()
+		t.vanishing = false
+	}
+	res, err := t.j.wait(d)
+	if err == nil && res == waitInvalidate && t.del != nil {
+		t.watchDeletions()
+	}
+	return res, err
 }
 
 // position places the journal before the first entry to deliver. It returns false
@@ -402,7 +444,9 @@ func (t *tail) position() (bool, error) {
 	t.lastCursor, t.sealed = saved, saved
 	ok, err := t.j.next()
 	if err != nil || !ok {
-		// Nothing at or after the cursor yet: new entries come after it.
+		// Nothing at or after the cursor yet: new entries come after it, and the
+		// first of them shows whether the cursor's entry is still there.
+		t.unverified = true
 		return true, err
 	}
 	same, err := t.j.testCursor(saved)
@@ -463,6 +507,7 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 	var sinceCheck int
 	for ctx.Err() == nil {
 		ok, err := t.j.read(advance, &t.e)
+		stepped := advance
 		advance = true
 		if err != nil {
 			if advance, err = t.recover(ctx, err); err != nil {
@@ -481,7 +526,7 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			if err := t.seal(ctx, batches); err != nil {
 				return nil
 			}
-			res, err := t.j.wait(waitTimeout)
+			res, err := t.wait(waitTimeout)
 			if err == nil && res == waitInvalidate {
 				advance, err = t.checkPosition()
 			}
@@ -495,6 +540,9 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 		if caughtUp {
 			caughtUp = false
 			t.r.caughtUp.Store(false)
+		}
+		if stepped {
+			t.checkStep()
 		}
 		t.handle(now)
 		if sinceCheck++; sinceCheck >= 4096 {
@@ -533,7 +581,7 @@ func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 			_, err := t.startFresh()
 			return true, err
 		}
-	} else if _, err := t.j.wait(0); err != nil {
+	} else if _, err := t.wait(0); err != nil {
 		return true, nil
 	}
 	advance, err := t.checkPosition()
@@ -555,6 +603,9 @@ func (t *tail) checkPosition() (bool, error) {
 	}
 	ok, err := t.j.next()
 	if err != nil || !ok {
+		// Nothing at or after it: whether it is gone shows only when the next
+		// entry comes, so look back from it.
+		t.unverified = true
 		return true, err
 	}
 	same, err := t.j.testCursor(t.lastCursor)
@@ -568,6 +619,40 @@ func (t *tail) checkPosition() (bool, error) {
 	n := t.gap(t.lastCursor, cur)
 	t.r.log.Warn("journal entries vanished before they were read (vacuum or rotation while behind)", "last_read", t.lastCursor, "resume", cur, "lost_entries_at_most", n)
 	return false, nil
+}
+
+// checkStep counts a gap when the entry just read does not follow the last one:
+// libsystemd drops a file deleted under it (a vacuum while behind) without an
+// error and goes on in the next file. Only a jump in sequence numbers after a
+// deletion can hide that, so only then is the entry before the current one
+// looked at.
+func (t *tail) checkStep() {
+	unverified := t.unverified
+	t.unverified = false
+	if t.lastCursor == "" {
+		return
+	}
+	id1, s1, ok1 := cursorSeqnum(t.lastCursor)
+	id2, s2, ok2 := cursorSeqnum(t.e.cursor)
+	if ok1 && ok2 && id1 == id2 && s2 == s1+1 {
+		return
+	}
+	if t.del != nil && !t.vanishing && !unverified {
+		if !t.del.seen() {
+			return
+		}
+		t.vanishing = true
+	}
+	same, err := t.j.precededBy(t.lastCursor)
+	if err != nil {
+		t.r.log.Warn("journal position check failed", "err", err)
+		return
+	}
+	if same {
+		return
+	}
+	n := t.gap(t.lastCursor, t.e.cursor)
+	t.r.log.Warn("journal entries vanished before they were read (vacuum while behind)", "last_read", t.lastCursor, "resume", t.e.cursor, "lost_entries_at_most", n)
 }
 
 // seal hands the current batch to the delivery goroutine, blocking while
