@@ -6,7 +6,11 @@ image=localhost/busybox:test
 start() {
 	local name=$1
 	shift
-	if [ "$(podman inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = "true" ]; then
+	# A container Podman still records as running after the host restarted without
+	# clearing its state has no process: start that one afresh.
+	local pid
+	pid=$(podman inspect -f '{{if .State.Running}}{{.State.Pid}}{{end}}' "$name" 2>/dev/null || true)
+	if [ -n "$pid" ] && [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null; then
 		return
 	fi
 	podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
