@@ -33,6 +33,7 @@ var logCounters = []struct {
 	{catalog.JournalEntriesRead, func(s *journald.Stats) uint64 { return s.EntriesRead }},
 	{catalog.JournalRecordsDelivered, func(s *journald.Stats) uint64 { return s.RecordsDelivered }},
 	{catalog.JournalCursorCommits, func(s *journald.Stats) uint64 { return s.CursorCommits }},
+	{catalog.JournalCursorErrors, func(s *journald.Stats) uint64 { return s.CursorSaveErrors }},
 	{catalog.JournalGaps, func(s *journald.Stats) uint64 { return s.Gaps }},
 	{catalog.JournalGapEntries, func(s *journald.Stats) uint64 { return s.GapEntries }},
 	{catalog.JournalPartialJoined, func(s *journald.Stats) uint64 { return s.PartialJoined }},

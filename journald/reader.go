@@ -116,6 +116,7 @@ type Reader struct {
 
 	entriesRead   atomic.Uint64
 	commits       atomic.Uint64
+	saveErrors    atomic.Uint64
 	gaps          atomic.Uint64
 	gapEntries    atomic.Uint64
 	partialJoined atomic.Uint64
@@ -172,6 +173,7 @@ type Stats struct {
 	EntriesRead      uint64
 	RecordsDelivered uint64
 	CursorCommits    uint64
+	CursorSaveErrors uint64
 	// Gaps counts the times entries were lost before they were read (cursor gone
 	// after vacuum or rotation, unusable checkpoint); GapEntries sums the
 	// sequence-number distance, which includes entries that would not have matched.
@@ -202,6 +204,7 @@ func (r *Reader) Stats() Stats {
 		EntriesRead:      r.entriesRead.Load(),
 		RecordsDelivered: r.delivered.Load(),
 		CursorCommits:    r.commits.Load(),
+		CursorSaveErrors: r.saveErrors.Load(),
 		Gaps:             r.gaps.Load(),
 		GapEntries:       r.gapEntries.Load(),
 		PartialJoined:    r.partialJoined.Load(),
@@ -269,6 +272,7 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 // most the batch that was being delivered.
 func (r *Reader) deliver(ctx context.Context, batches <-chan batch) error {
 	saved := ""
+	saveFailing := false
 	for b := range batches {
 		if len(b.records) > 0 {
 			backoff := 100 * time.Millisecond
@@ -295,9 +299,20 @@ func (r *Reader) deliver(ctx context.Context, batches <-chan batch) error {
 		if b.cursor == "" || b.cursor == saved || r.cfg.Checkpoint == nil {
 			continue
 		}
-		// Saved even when ctx has ended: the sink has these records.
+		// Saved even when ctx has ended: the sink has these records. A failed save
+		// (state directory full or read-only) stops nothing: the records are
+		// delivered, and only a restart before the next save sends them again.
 		if err := r.cfg.Checkpoint.Save(b.cursor); err != nil {
-			return err
+			r.saveErrors.Add(1)
+			if !saveFailing {
+				saveFailing = true
+				r.log.Warn("cannot save the journal cursor; delivery goes on, and a restart before it is saved again sends again what was delivered since", "err", err)
+			}
+			continue
+		}
+		if saveFailing {
+			saveFailing = false
+			r.log.Info("journal cursor saved again", "file", r.cfg.Checkpoint.Path())
 		}
 		saved = b.cursor
 		r.commits.Add(1)

@@ -1,6 +1,7 @@
 package journald
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -219,6 +220,38 @@ func TestCheckpointUnusable(t *testing.T) {
 				t.Errorf("gaps %d, want 1", g)
 			}
 		})
+	}
+}
+
+// TestCheckpointUnsaveable: a cursor that cannot be saved (state directory gone,
+// full or read-only) stops no delivery; it is counted, and saving resumes.
+func TestCheckpointUnsaveable(t *testing.T) {
+	var es []entry
+	for i := range 30 {
+		es = append(es, conmonEntry(i, "web", idWeb, fmt.Sprintf("line %d\n", i), "6"))
+	}
+	path := buildJournal(t, es)
+	state := filepath.Join(t.TempDir(), "state")
+	cp := NewCheckpoint(filepath.Join(state, "cursor"))
+	cfg := Config{Files: []string{path}, Start: StartHead, Checkpoint: cp, BatchSize: 10, PartialTimeout: 20 * time.Millisecond}
+	_, r := runReader(t, cfg, 30)
+	s := r.Stats()
+	if s.CursorSaveErrors == 0 || s.CursorCommits != 0 {
+		t.Fatalf("save errors %d, commits %d; want errors counted and no commit", s.CursorSaveErrors, s.CursorCommits)
+	}
+	// The directory is back: the next batch saves again.
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	es = append(es, conmonEntry(30, "web", idWeb, "line 30\n", "6"))
+	path = buildJournal(t, es)
+	cfg.Files = []string{path}
+	got, r := runReader(t, cfg, 31) // no cursor saved: from the head again
+	if saved, err := cp.Load(); err != nil || saved != journalctlCursors(t, path)[30] {
+		t.Fatalf("saved %q (%v), want the last entry's cursor", saved, err)
+	}
+	if r.Stats().CursorSaveErrors != 0 || got[30].Body != "line 30" {
+		t.Fatalf("second run: save errors %d, last body %q", r.Stats().CursorSaveErrors, got[30].Body)
 	}
 }
 

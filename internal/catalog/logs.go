@@ -49,6 +49,13 @@ var (
 		Help:  "Times the journal cursor was saved after the sink acknowledged a batch.",
 		Group: "logs",
 	})
+	JournalCursorErrors = register(Metric{
+		Name:  "podexporter_journal_cursor_save_errors_total",
+		Unit:  "{error}",
+		Kind:  Counter,
+		Help:  "Times the journal cursor could not be saved (state directory full or read-only); delivery goes on, and a restart meanwhile sends again what was delivered since the last save.",
+		Group: "logs",
+	})
 	JournalGaps = register(Metric{
 		Name:  "podexporter_journal_gaps_total",
 		Unit:  "{gap}",
