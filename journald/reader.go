@@ -276,16 +276,22 @@ func (r *Reader) deliver(ctx context.Context, batches <-chan batch) error {
 	for b := range batches {
 		if len(b.records) > 0 {
 			backoff := 100 * time.Millisecond
-			for {
+			for attempt := 1; ; attempt++ {
 				err := r.cfg.Sink.Deliver(ctx, b.records)
 				if err == nil {
+					if attempt > 1 {
+						r.log.Info("sink accepts batches again", "attempts", attempt)
+					}
 					break
 				}
 				if ctx.Err() != nil {
 					return nil
 				}
 				r.sinkRetries.Add(1)
-				r.log.Warn("sink refused a batch; retrying, journal reading paused", "records", len(b.records), "retry_in", backoff, "err", err)
+				if attempt == 1 {
+					// Once per outage: the retries are counted, not logged.
+					r.log.Warn("sink refused a batch; retrying, journal reading paused", "records", len(b.records), "err", err)
+				}
 				select {
 				case <-ctx.Done():
 					return nil

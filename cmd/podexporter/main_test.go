@@ -275,6 +275,51 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
+// TestRequestLimits sends the real daemon what no scraper sends: an oversized
+// header, other methods, a request body.
+func TestRequestLimits(t *testing.T) {
+	d := startDaemon(t, nil)
+	url := "http://" + d.addr + "/metrics"
+	tests := []struct {
+		name   string
+		method string
+		body   string
+		header int // bytes of one extra header's value
+		want   int
+	}{
+		{"plain scrape", http.MethodGet, "", 0, http.StatusOK},
+		{"header of 100 KiB", http.MethodGet, "", 100 << 10, http.StatusRequestHeaderFieldsTooLarge},
+		{"POST", http.MethodPost, "x=1", 0, http.StatusMethodNotAllowed},
+		{"DELETE", http.MethodDelete, "", 0, http.StatusMethodNotAllowed},
+		{"GET with a 1 MiB body", http.MethodGet, strings.Repeat("x", 1<<20), 0, http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, url, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.body == "" {
+				req.Body, req.ContentLength = nil, 0
+			}
+			if tc.header > 0 {
+				req.Header.Set("X-Padding", strings.Repeat("a", tc.header))
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+	if resp, err := http.Get("http://" + d.addr + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("daemon unhealthy after the refused requests: %v", err)
+	}
+}
+
 // TestMetricsPassPromtool checks the served exposition with Prometheus's own checker and
 // with client_golang's linter, on the bytes a scraper gets.
 func TestMetricsPassPromtool(t *testing.T) {

@@ -250,3 +250,47 @@ func TestOTLPOutage(t *testing.T) {
 		t.Errorf("RSS grew %d KiB during the outage; reading must stop, not buffer", peak-before)
 	}
 }
+
+// TestOTLPVerifiesCertificate: the OTLP client checks the receiver's certificate
+// and sends nothing to one it cannot verify, unless told to trust its CA or to
+// skip verification.
+func TestOTLPVerifiesCertificate(t *testing.T) {
+	certs := newCerts(t)
+	tests := []struct {
+		name      string
+		expired   bool
+		args      []string
+		delivered bool
+	}{
+		{"unknown CA", false, nil, false},
+		{"CA given", false, []string{"--otlp.ca-file=" + certs.caFile}, true},
+		{"verification skipped", false, []string{"--otlp.insecure-skip-verify"}, true},
+		{"expired certificate, CA given", true, []string{"--otlp.ca-file=" + certs.caFile}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cert, key := certs.serverCert, certs.serverKey
+			if tc.expired {
+				cert, key = certs.expiredServerCert, certs.expiredServerKey
+			}
+			c := testenv.StartCollectorTLS(t, cert, key)
+			args := append([]string{"--otlp.endpoint=https://" + c.GRPCEndpoint, "--otlp.protocol=grpc",
+				"--otlp.metrics.interval=1s", "--journal.sink=none", "--no-collector.podman"}, tc.args...)
+			d := startDaemon(t, nil, args...)
+			failed := map[string]string{"signal": "metrics"}
+			if tc.delivered {
+				testenv.Eventually(t, 20*time.Second, "metrics at the collector", func() bool { return len(c.Metrics()) > 0 })
+				return
+			}
+			testenv.Eventually(t, 20*time.Second, "a failed metrics export counted", func() bool {
+				return scrapeValue(t, d.addr, "podexporter_otlp_failed_total", failed) > 0
+			})
+			if n := len(c.Metrics()); n != 0 {
+				t.Fatalf("the collector received %d points over a connection the client should have refused", n)
+			}
+			if sent := scrapeValue(t, d.addr, "podexporter_otlp_sent_total", failed); sent != 0 {
+				t.Fatalf("podexporter_otlp_sent_total = %v, want 0", sent)
+			}
+		})
+	}
+}

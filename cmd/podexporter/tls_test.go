@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,6 +26,9 @@ type certs struct {
 	caFile                string
 	serverCert, serverKey string
 	client                tls.Certificate
+	// Signed by the same CA, but expired an hour ago.
+	expiredServerCert, expiredServerKey string
+	expiredClient                       tls.Certificate
 }
 
 // newCerts makes a CA, a server certificate for 127.0.0.1 and a client certificate,
@@ -59,9 +63,13 @@ func newCerts(t *testing.T) certs {
 	ca, _ := x509.ParseCertificate(caDER)
 	issue := func(serial int64, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
 		k := key()
+		notAfter := time.Now().Add(time.Hour)
+		if serial >= 100 {
+			notAfter = time.Now().Add(-time.Hour)
+		}
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "127.0.0.1"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
 			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{usage},
 			KeyUsage: x509.KeyUsageDigitalSignature,
 		}
@@ -73,12 +81,20 @@ func newCerts(t *testing.T) certs {
 	}
 	c := certs{caPool: x509.NewCertPool(), caFile: writePEM("ca.crt", "CERTIFICATE", caDER)}
 	c.caPool.AddCert(ca)
-	sDER, sKey := issue(2, x509.ExtKeyUsageServerAuth)
-	sKeyDER, _ := x509.MarshalECPrivateKey(sKey)
-	c.serverCert = writePEM("server.crt", "CERTIFICATE", sDER)
-	c.serverKey = writePEM("server.key", "EC PRIVATE KEY", sKeyDER)
-	cDER, cKey := issue(3, x509.ExtKeyUsageClientAuth)
-	c.client = tls.Certificate{Certificate: [][]byte{cDER}, PrivateKey: cKey}
+	// Serials from 100 on are expired.
+	server := func(serial int64, name string) (certFile, keyFile string) {
+		der, k := issue(serial, x509.ExtKeyUsageServerAuth)
+		keyDER, _ := x509.MarshalECPrivateKey(k)
+		return writePEM(name+".crt", "CERTIFICATE", der), writePEM(name+".key", "EC PRIVATE KEY", keyDER)
+	}
+	client := func(serial int64) tls.Certificate {
+		der, k := issue(serial, x509.ExtKeyUsageClientAuth)
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+	}
+	c.serverCert, c.serverKey = server(2, "server")
+	c.client = client(3)
+	c.expiredServerCert, c.expiredServerKey = server(100, "expired-server")
+	c.expiredClient = client(101)
 	return c
 }
 
@@ -165,7 +181,27 @@ func TestClientCertificates(t *testing.T) {
 	if got, err := status(t, tlsClient(c.caPool), url, "", ""); err == nil {
 		t.Errorf("no client certificate: status %d, want a TLS failure", got)
 	}
+	if got, err := status(t, tlsClient(c.caPool, c.expiredClient), url, "", ""); err == nil {
+		t.Errorf("expired client certificate: status %d, want a TLS failure", got)
+	}
 	if got, err := status(t, tlsClient(c.caPool, c.client), url, "", ""); err != nil || got != http.StatusOK {
 		t.Errorf("with a client certificate: status %d, err %v; want 200", got, err)
+	}
+}
+
+// TestExpiredServerCertificate: a scraper that verifies refuses the daemon's
+// expired certificate; nothing in podexporter masks it.
+func TestExpiredServerCertificate(t *testing.T) {
+	c := newCerts(t)
+	cfg := filepath.Join(t.TempDir(), "web.yml")
+	content := "tls_server_config:\n  cert_file: " + c.expiredServerCert + "\n  key_file: " + c.expiredServerKey + "\n"
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, nil, "--web.config.file="+cfg)
+	_, err := status(t, tlsClient(c.caPool), "https://"+d.addr+"/metrics", "", "")
+	var invalid x509.CertificateInvalidError
+	if !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+		t.Fatalf("scrape with the expired server certificate: %v; want an x509 expiry error", err)
 	}
 }

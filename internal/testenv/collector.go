@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"net"
@@ -73,13 +74,27 @@ func StartCollector(t testing.TB) *Collector {
 	return startCollector(t, nil)
 }
 
+// StartCollectorTLS is StartCollector with both receivers serving TLS with the
+// given PEM certificate and key.
+func StartCollectorTLS(t testing.TB, certFile, keyFile string) *Collector {
+	t.Helper()
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	tls := fmt.Sprintf("\n        tls:\n          cert_file: %s\n          key_file: %s", q(certFile), q(keyFile))
+	return startCollector(t, func(c *Collector, grpcAddr, httpAddr string) string {
+		return strings.Replace(strings.Replace(
+			collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath),
+			"endpoint: "+q(grpcAddr), "endpoint: "+q(grpcAddr)+tls, 1),
+			"endpoint: "+q(httpAddr), "endpoint: "+q(httpAddr)+tls, 1)
+	})
+}
+
 // StartCollectorWithConfig starts the collector with the configuration config returns
 // for the two free loopback addresses it is given (host:port), instead of the JSON-lines
 // one: for running shipped example configurations as they are. Logs and Metrics then
 // read nothing; Output has what the collector printed.
 func StartCollectorWithConfig(t testing.TB, config func(grpcAddr, httpAddr string) string) *Collector {
 	t.Helper()
-	return startCollector(t, config)
+	return startCollector(t, func(_ *Collector, grpcAddr, httpAddr string) string { return config(grpcAddr, httpAddr) })
 }
 
 // Output returns everything the collector printed so far (its own log and, with the
@@ -93,7 +108,7 @@ func (c *Collector) Output() string {
 	return string(b)
 }
 
-func startCollector(t testing.TB, custom func(grpcAddr, httpAddr string) string) *Collector {
+func startCollector(t testing.TB, custom func(c *Collector, grpcAddr, httpAddr string) string) *Collector {
 	t.Helper()
 	bin := collectorBinary(t)
 	dir := t.TempDir()
@@ -111,7 +126,7 @@ func startCollector(t testing.TB, custom func(grpcAddr, httpAddr string) string)
 	c.HTTPEndpoint = "http://" + httpAddr
 	config := collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath)
 	if custom != nil {
-		config = custom(grpcAddr, httpAddr)
+		config = custom(c, grpcAddr, httpAddr)
 	}
 	if err := os.WriteFile(c.config, []byte(config), 0o644); err != nil {
 		t.Fatalf("write collector config: %v", err)
@@ -490,8 +505,17 @@ type MetricPoint struct {
 // Logs returns every log record accepted so far, in arrival order.
 func (c *Collector) Logs() []LogRecord {
 	c.t.Helper()
+	recs, _ := c.LogsFrom(0)
+	return recs
+}
+
+// LogsFrom returns the log records accepted after byte offset off of the
+// collector's output and the offset to ask from next time, so that a caller
+// polling a busy collector reads each record once.
+func (c *Collector) LogsFrom(off int64) ([]LogRecord, int64) {
+	c.t.Helper()
 	var out []LogRecord
-	c.readLines(c.logsPath, func(line []byte) error {
+	next := c.readLinesFrom(c.logsPath, off, func(line []byte) error {
 		var doc otlpLogs
 		if err := json.Unmarshal(line, &doc); err != nil {
 			return err
@@ -528,7 +552,7 @@ func (c *Collector) Logs() []LogRecord {
 		}
 		return nil
 	})
-	return out
+	return out, next
 }
 
 // Metrics returns every data point accepted so far, in arrival order.
@@ -558,28 +582,44 @@ func (c *Collector) Metrics() []MetricPoint {
 // yet, and a last line without its newline is a write still in progress.
 func (c *Collector) readLines(path string, parse func([]byte) error) {
 	c.t.Helper()
-	b, err := os.ReadFile(path)
+	c.readLinesFrom(path, 0, parse)
+}
+
+// readLinesFrom is readLines from byte offset off; it returns the offset after
+// the last complete line.
+func (c *Collector) readLinesFrom(path string, off int64, parse func([]byte) error) int64 {
+	c.t.Helper()
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return
+		return off
 	}
 	if err != nil {
 		c.t.Fatalf("collector: read %s: %v", path, err)
 	}
-	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-		b = b[:i+1]
-	} else {
-		return
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		c.t.Fatalf("collector: seek %s: %v", path, err)
 	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		c.t.Fatalf("collector: read %s: %v", path, err)
+	}
+	i := bytes.LastIndexByte(b, '\n')
+	if i < 0 {
+		return off
+	}
+	b = b[:i+1]
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 256<<20)
 	for n := 1; sc.Scan(); n++ {
 		if err := parse(sc.Bytes()); err != nil {
-			c.t.Fatalf("collector: %s line %d is not OTLP/JSON: %v", filepath.Base(path), n, err)
+			c.t.Fatalf("collector: %s line %d after offset %d is not OTLP/JSON: %v", filepath.Base(path), n, off, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		c.t.Fatalf("collector: read %s: %v", path, err)
 	}
+	return off + int64(len(b))
 }
 
 // The types below decode OTLP/JSON (the protobuf JSON mapping the collector's

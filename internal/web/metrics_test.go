@@ -12,6 +12,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -121,5 +122,74 @@ func TestNegotiateEncoding(t *testing.T) {
 		if got := negotiateEncoding(accept); got != want {
 			t.Errorf("negotiateEncoding(%q) = %q, want %q", accept, got, want)
 		}
+	}
+}
+
+// blockingGatherer holds every Gather until released, as a slow scrape does.
+type blockingGatherer struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g blockingGatherer) Gather() ([]*dto.MetricFamily, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return nil, nil
+}
+
+func TestMetricsInFlightLimit(t *testing.T) {
+	g := blockingGatherer{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newMetricsHandler(g, cachedPart, 2, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan int, 2)
+	for range 2 {
+		go func() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			done <- rec.Code
+		}()
+		<-g.entered
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("third concurrent scrape: status %d, want 503", rec.Code)
+	}
+	close(g.release)
+	for range 2 {
+		if code := <-done; code != http.StatusOK {
+			t.Errorf("scrape within the limit: status %d", code)
+		}
+	}
+}
+
+func TestLimitRequests(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	h := limitRequests(ok)
+	tests := []struct {
+		name   string
+		method string
+		body   io.Reader
+		chunk  bool
+		want   int
+	}{
+		{"GET", http.MethodGet, nil, false, http.StatusOK},
+		{"HEAD", http.MethodHead, nil, false, http.StatusOK},
+		{"POST", http.MethodPost, nil, false, http.StatusMethodNotAllowed},
+		{"PUT with a body", http.MethodPut, strings.NewReader("x"), false, http.StatusMethodNotAllowed},
+		{"GET with a body", http.MethodGet, strings.NewReader(strings.Repeat("x", 1<<20)), false, http.StatusRequestEntityTooLarge},
+		{"GET with a chunked body", http.MethodGet, strings.NewReader("x"), true, http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "/metrics", tc.body)
+			if tc.chunk {
+				req.ContentLength = -1
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d", rec.Code, tc.want)
+			}
+		})
 	}
 }

@@ -83,7 +83,27 @@ func NewHandler(o Options) (http.Handler, error) {
 		return nil, fmt.Errorf("landing page: %w", err)
 	}
 	mux.Handle("/", landing)
-	return mux, nil
+	return limitRequests(mux), nil
+}
+
+// limitRequests refuses what no scraper or health check sends: methods other than
+// GET and HEAD, and request bodies. Headers are bounded by the server
+// (MaxHeaderBytes), concurrent scrapes by --web.max-requests.
+func limitRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "only GET and HEAD are served", http.StatusMethodNotAllowed)
+			return
+		}
+		if r.ContentLength != 0 {
+			// -1 (chunked) too. Closing spares reading a body nobody asked for.
+			w.Header().Set("Connection", "close")
+			http.Error(w, "request bodies are not accepted", http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // scrapeErrorLog keeps promhttp's errors but drops those a scraper causes by hanging
@@ -100,6 +120,9 @@ func (l scrapeErrorLog) Println(v ...any) {
 	}
 	l.logger.Error("serving metrics failed", "err", msg)
 }
+
+// maxHeaderBytes bounds a request's header: a scraper's is well under 1 KiB.
+const maxHeaderBytes = 64 << 10
 
 // Listen opens the listeners before anything is announced, so READY=1 is only sent
 // once a scraper can connect.
@@ -139,7 +162,12 @@ func Serve(ctx context.Context, ls []net.Listener, h http.Handler, fc *web.FlagC
 		servers[i] = &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
-			MaxHeaderBytes:    64 << 10,
+			ReadTimeout:       30 * time.Second,
+			// Longer than promhttp's 30 s gathering deadline, so a slow scrape
+			// still gets its error page.
+			WriteTimeout:   60 * time.Second,
+			IdleTimeout:    2 * time.Minute,
+			MaxHeaderBytes: maxHeaderBytes,
 		}
 		go func() { errc <- web.Serve(l, servers[i], fc, logger) }()
 	}
