@@ -19,6 +19,7 @@ packages=(
 	prometheus
 	clang llvm libbpf-dev bpftool
 	iproute2 procps wrk
+	uidmap
 )
 
 install_packages() {
@@ -114,6 +115,42 @@ build_busybox_image() {
 	rm -rf "$root"
 }
 
+# The least-privilege test runs podexporter as this user: a member of
+# systemd-journal with subordinate ids for rootless Podman and its own Podman API
+# service. Rootless containers use host networking (no /dev/net/tun for slirp4netns
+# on these VMs).
+rootless_user=podexporter-rootless
+
+start_rootless_service() {
+	if ! id "$rootless_user" >/dev/null 2>&1; then
+		log "adding user $rootless_user (group systemd-journal)"
+		useradd -m -s /usr/sbin/nologin -G systemd-journal "$rootless_user"
+	fi
+	grep -q "^$rootless_user:" /etc/subuid || echo "$rootless_user:300000:65536" >>/etc/subuid
+	grep -q "^$rootless_user:" /etc/subgid || echo "$rootless_user:300000:65536" >>/etc/subgid
+	local uid run sock
+	uid=$(id -u "$rootless_user")
+	run=/run/user/$uid
+	sock=$run/podman/podman.sock
+	install -d -m 700 -o "$rootless_user" -g "$rootless_user" "$run" "$run/podman"
+	as_rootless() { (cd / && runuser -u "$rootless_user" -- env XDG_RUNTIME_DIR="$run" HOME="/home/$rootless_user" "$@"); }
+	if ! as_rootless podman image exists localhost/busybox:test; then
+		log "loading localhost/busybox:test for $rootless_user"
+		podman save localhost/busybox:test 2>/dev/null | as_rootless podman load >/dev/null 2>&1
+	fi
+	if curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+		return
+	fi
+	log "starting $rootless_user's Podman API service on $sock"
+	as_rootless setsid podman system service --time=0 "unix://$sock" </dev/null >/var/log/podman-rootless-service.log 2>&1 &
+	for _ in $(seq 100); do
+		curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && return
+		sleep 0.1
+	done
+	log "$rootless_user's Podman API service did not answer on $sock; see /var/log/podman-rootless-service.log"
+	exit 1
+}
+
 need_root
 command -v curl >/dev/null || packages+=(curl)
 install_packages
@@ -121,4 +158,5 @@ write_containers_conf
 start_journald
 start_podman_service
 build_busybox_image
+start_rootless_service
 log "ready: journald pid $(pgrep -f /lib/systemd/systemd-journald | head -1), podman $(podman --version | awk '{print $3}')"
