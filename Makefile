@@ -78,6 +78,13 @@ image: build
 fuzz:
 	FUZZTIME=$(or $(FUZZTIME),10s) scripts/fuzz.sh
 
+# faults runs the fault matrix and prints its table (scripts/faults.sh): FAULTS=short
+# leaves out the 10-minute collector outage (CI runs that form); FAULTS_REPORT=1 writes
+# docs/reliability.md. It kills journald and the Podman service: test hosts only.
+.PHONY: faults
+faults: testhost
+	FAULTS=$(or $(FAULTS),full) scripts/faults.sh
+
 # soak runs 50 logging containers with churn for DURATION (default 5m) and checks that
 # RSS, goroutines and open files stop growing; SOAK_REPORT=1 writes docs/reliability.md.
 .PHONY: soak
