@@ -3,7 +3,9 @@ package journald
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzPartialLine: however conmon splits a line, the joined line is the pieces in order,
@@ -72,6 +74,65 @@ func FuzzParsePriority(f *testing.F) {
 		}
 		if SeverityFromPriority(p) < 0 {
 			t.Fatal("negative severity")
+		}
+	})
+}
+
+// FuzzEntryDecode feeds up to three journal entries of one container, each maybe a
+// partial piece, through the reader's decoding and joining: no panic, no record past
+// the line limit, and pieces joined in order.
+func FuzzEntryDecode(f *testing.F) {
+	f.Add([]byte("hello\n"), []byte("6"), "0123456789ab", "web", uint8(0), "1795894812762970")
+	f.Add([]byte("part"), []byte("3"), "0123456789ab", "web", uint8(3), "")
+	f.Add([]byte{0xff, 0xfe, 0, '\n'}, []byte("x"), "", "", uint8(1), "-5")
+	f.Fuzz(func(t *testing.T, msg, prio []byte, id, name string, partial uint8, sourceTime string) {
+		const limit = 64
+		sink := &collect{}
+		r, err := NewReader(Config{Sink: sink, MaxLineBytes: limit, Directory: "/nonexistent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl := &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, intern: map[string]string{}}
+		now := time.Now()
+		var joined []byte
+		for i := range 3 {
+			fields := make([][]byte, nFixed)
+			fields[fMessage] = msg
+			fields[fPriority] = prio
+			if id != "" {
+				fields[fContainerID] = []byte(id)
+			}
+			fields[fContainerName] = []byte(name)
+			fields[fSourceTime] = []byte(sourceTime)
+			last := i == 2
+			if !last && partial&(1<<i) != 0 {
+				fields[fPartial] = []byte("true")
+			}
+			tl.e = rawEntry{realtime: uint64(now.UnixMicro()), cursor: fmt.Sprintf("s=x;i=%x", i+1), fields: fields}
+			tl.handle(now)
+			joined = append(joined, msg...)
+			if fields[fPartial] == nil {
+				break
+			}
+		}
+		tl.flushPartials(now.Add(time.Hour))
+		for _, rec := range tl.batch {
+			if len(rec.Body) > limit {
+				t.Fatalf("record of %d bytes past the %d-byte limit", len(rec.Body), limit)
+			}
+			if rec.Severity < 0 || rec.Priority > 7 {
+				t.Fatalf("priority %d, severity %d", rec.Priority, rec.Severity)
+			}
+		}
+		if id == "" || len(tl.batch) != 1 {
+			return // conmon's own messages, or filtered out
+		}
+		want := bytes.TrimSuffix(joined, []byte("\n"))
+		if len(want) > limit {
+			want = want[:limit]
+		}
+		if got := tl.batch[0].Body; got != string(want) && !strings.HasPrefix(string(joined), got) {
+			t.Fatalf("body %q, want %q", got, want)
 		}
 	})
 }
