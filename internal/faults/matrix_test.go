@@ -585,7 +585,8 @@ func injectKill(m *matrix, r *rowRun) {
 }
 
 func injectPodman(m *matrix, r *rowRun) {
-	pid := pgrep(m.t, "podman system service")
+	// The rootful service: testhost.sh also runs a rootless user's own.
+	pid := pgrep(m.t, "podman system service .*unix://"+strings.TrimPrefix(m.p.Socket, "unix://")+"$")
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		m.t.Fatalf("kill the Podman service: %v", err)
 	}
@@ -603,7 +604,9 @@ func injectPodman(m *matrix, r *rowRun) {
 		return m.metric("podexporter_podman_up", nil) == 1
 	})
 	r.recovery = time.Since(r.faultEnd)
-	r.note("podman_up 0 during the outage, back to 1 after %.1f s", r.recovery.Seconds())
+	if down {
+		r.note("podman_up 0 during the outage, back to 1 after %.1f s", r.recovery.Seconds())
+	}
 }
 
 func injectJournald(m *matrix, r *rowRun) {
