@@ -3,10 +3,54 @@ package journald
 /*
 #cgo pkg-config: libsystemd
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <systemd/sd-journal.h>
+
+// Journal files are read through memory maps. journald and journalctl --vacuum
+// truncate a file as they delete it (to free the space even while readers hold
+// it), and touching a truncated page raises SIGBUS, which would kill the process.
+// journalctl survives this with a handler that maps a zero page over the faulting
+// address; libsystemd then finds the zeros invalid and reports an error, which the
+// reader recovers from like any failed read. This is that handler. File-backed
+// maps are libsystemd's alone in podexporter; any other SIGBUS (no page can be
+// mapped) goes on to the handler that was there before (the Go runtime's).
+static struct sigaction pe_old_sigbus;
+static volatile sig_atomic_t pe_sigbus_count;
+
+static void pe_sigbus(int sig, siginfo_t *info, void *uctx) {
+	long pg = sysconf(_SC_PAGESIZE);
+	void *page = (void *)((uintptr_t)info->si_addr & ~((uintptr_t)pg - 1));
+	if (info->si_addr != NULL && pg > 0 &&
+	    mmap(page, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+		pe_sigbus_count++;
+		return;
+	}
+	if (pe_old_sigbus.sa_flags & SA_SIGINFO) {
+		pe_old_sigbus.sa_sigaction(sig, info, uctx);
+	} else if (pe_old_sigbus.sa_handler != SIG_DFL && pe_old_sigbus.sa_handler != SIG_IGN) {
+		pe_old_sigbus.sa_handler(sig);
+	} else {
+		signal(SIGBUS, SIG_DFL);
+		raise(SIGBUS);
+	}
+}
+
+static int pe_sigbus_install(void) {
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = pe_sigbus;
+	// SA_ONSTACK: the Go runtime requires it of every handler it may run under.
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, &pe_old_sigbus) < 0 ? -errno : 0;
+}
+
+static long pe_sigbus_seen(void) { return pe_sigbus_count; }
 
 // pe_read reads the current entry (after advancing, when advance is set) in one
 // pass over its fields. conmon's entries carry a compressed _CMDLINE of about
@@ -99,6 +143,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -132,7 +177,22 @@ type source struct {
 
 func errno(r C.int) error { return syscall.Errno(-r) }
 
+var sigbusOnce sync.Once
+
+// sigbusSeen says how many truncated journal pages were read as zeros (see
+// pe_sigbus in the preamble).
+func sigbusSeen() int64 { return int64(C.pe_sigbus_seen()) }
+
 func openJournal(src source) (*journal, error) {
+	var installErr error
+	sigbusOnce.Do(func() {
+		if r := C.pe_sigbus_install(); r < 0 {
+			installErr = fmt.Errorf("install the SIGBUS handler for truncated journal files: %w", errno(r))
+		}
+	})
+	if installErr != nil {
+		return nil, installErr
+	}
 	var j *C.sd_journal
 	var r C.int
 	switch {

@@ -381,6 +381,7 @@ type tail struct {
 	del        *deletions
 	vanishing  bool
 	unverified bool
+	sigbus     int64 // truncated pages seen when last logged
 }
 
 func (t *tail) open() error {
@@ -586,7 +587,12 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 	t.r.readErrors.Add(1)
 	t.errors++
-	t.r.log.Warn("journal read failed; recovering", "err", cause, "attempt", t.errors)
+	if n := sigbusSeen(); n > t.sigbus {
+		t.sigbus = n
+		t.r.log.Warn("a journal file was truncated while being read (vacuum); its pages read as zeros and it is dropped", "err", cause)
+	} else {
+		t.r.log.Warn("journal read failed; recovering", "err", cause, "attempt", t.errors)
+	}
 	select {
 	case <-ctx.Done():
 		return true, nil
