@@ -21,9 +21,10 @@ package journald
 // mapped) goes on to the handler that was there before (the Go runtime's).
 static struct sigaction pe_old_sigbus;
 static volatile sig_atomic_t pe_sigbus_count;
+static long pe_page_size; // read at install: sysconf is not async-signal-safe
 
 static void pe_sigbus(int sig, siginfo_t *info, void *uctx) {
-	long pg = sysconf(_SC_PAGESIZE);
+	long pg = pe_page_size;
 	void *page = (void *)((uintptr_t)info->si_addr & ~((uintptr_t)pg - 1));
 	if (info->si_addr != NULL && pg > 0 &&
 	    mmap(page, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
@@ -41,6 +42,7 @@ static void pe_sigbus(int sig, siginfo_t *info, void *uctx) {
 }
 
 static int pe_sigbus_install(void) {
+	pe_page_size = sysconf(_SC_PAGESIZE);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = pe_sigbus;

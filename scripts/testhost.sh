@@ -82,21 +82,28 @@ CONF
 	journalctl --flush >/dev/null 2>&1 || true
 }
 
+podman_answers() { curl -fsS --unix-socket "$1" http://d/_ping >/dev/null 2>&1; }
+
+# wait_podman waits up to 10 s for the service on socket $1 (named $2, logging to $3).
+wait_podman() {
+	for _ in $(seq 100); do
+		podman_answers "$1" && return
+		sleep 0.1
+	done
+	log "$2 did not answer on $1; see $3"
+	exit 1
+}
+
 start_podman_service() {
 	local sock=/run/podman/podman.sock
-	if [ -S "$sock" ] && curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+	if [ -S "$sock" ] && podman_answers "$sock"; then
 		return
 	fi
 	log "starting the Podman API service on $sock"
 	mkdir -p /run/podman
 	rm -f "$sock"
 	setsid podman system service --time=0 "unix://$sock" </dev/null >/var/log/podman-service.log 2>&1 &
-	for _ in $(seq 100); do
-		curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && return
-		sleep 0.1
-	done
-	log "the Podman API service did not answer on $sock; see /var/log/podman-service.log"
-	exit 1
+	wait_podman "$sock" "the Podman API service" /var/log/podman-service.log
 }
 
 build_busybox_image() {
@@ -138,17 +145,12 @@ start_rootless_service() {
 		log "loading localhost/busybox:test for $rootless_user"
 		podman save localhost/busybox:test 2>/dev/null | as_rootless podman load >/dev/null 2>&1
 	fi
-	if curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
+	if podman_answers "$sock"; then
 		return
 	fi
 	log "starting $rootless_user's Podman API service on $sock"
 	as_rootless setsid podman system service --time=0 "unix://$sock" </dev/null >/var/log/podman-rootless-service.log 2>&1 &
-	for _ in $(seq 100); do
-		curl -fsS --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && return
-		sleep 0.1
-	done
-	log "$rootless_user's Podman API service did not answer on $sock; see /var/log/podman-rootless-service.log"
-	exit 1
+	wait_podman "$sock" "$rootless_user's Podman API service" /var/log/podman-rootless-service.log
 }
 
 need_root
