@@ -158,7 +158,7 @@ func (p *MetricPusher) Convert() ([]*metricdata.ResourceMetrics, error) {
 				labels[lp.GetName()] = lp.GetValue()
 			}
 			key, c := "host", (*Container)(nil)
-			if id := labels["id"]; id != "" && m.Group == "podman containers" {
+			if id := labels["id"]; id != "" && m.IDOf == catalog.SubjectContainer {
 				key = "c/" + id
 				p.lookupMu.Lock()
 				lookup := p.lookup
@@ -168,9 +168,16 @@ func (p *MetricPusher) Convert() ([]*metricdata.ResourceMetrics, error) {
 					meta, ok = lookup(id)
 				}
 				if !ok {
-					meta = Container{ID: id}
+					meta = Container{ID: id, Name: labels["name"]}
 				}
-				meta.PodID, meta.PodName, meta.Service = labels["pod_id"], labels["pod_name"], labels["podman_service"]
+				// Families outside the Podman collectors (logs, eBPF) carry no pod or
+				// service labels: what the lookup knows stays.
+				if v := labels["pod_id"]; v != "" {
+					meta.PodID, meta.PodName = v, labels["pod_name"]
+				}
+				if v := labels["podman_service"]; v != "" {
+					meta.Service = v
+				}
 				c = &meta
 			}
 			g := groupFor(key, c)
@@ -179,8 +186,11 @@ func (p *MetricPusher) Convert() ([]*metricdata.ResourceMetrics, error) {
 				if c != nil && resourceLabels[k] {
 					continue
 				}
-				if k == "podman_service" {
+				switch k {
+				case "podman_service":
 					k = "podman.service"
+				case "id":
+					k = m.IDOf.OTelIDAttribute()
 				}
 				attrs = append(attrs, attribute.String(k, v))
 			}

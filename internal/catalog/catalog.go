@@ -33,6 +33,33 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
+// Subject is what an "id" label identifies.
+type Subject string
+
+// The subjects of "id" labels.
+const (
+	SubjectContainer Subject = "container"
+	SubjectPod       Subject = "pod"
+	SubjectImage     Subject = "image"
+	SubjectNetwork   Subject = "network"
+)
+
+// OTelIDAttribute is the OpenTelemetry attribute for an id of this subject, following
+// the semantic conventions where they name one.
+func (s Subject) OTelIDAttribute() string {
+	switch s {
+	case SubjectContainer:
+		return "container.id"
+	case SubjectImage:
+		return "container.image.id"
+	case SubjectPod:
+		return "podman.pod.id"
+	case SubjectNetwork:
+		return "podman.network.id"
+	}
+	return "id"
+}
+
 // Metric is one metric family as both sinks see it.
 type Metric struct {
 	// Name is the Prometheus name, with its unit suffix and _total for counters.
@@ -46,8 +73,13 @@ type Metric struct {
 	Help string
 	// Labels are the Prometheus label names in the order values are given.
 	Labels []string
-	// Group names the collector or subsystem the metric belongs to, for the docs.
+	// Group names the collector or subsystem the metric belongs to, for the docs only.
 	Group string
+	// IDOf says what the "id" label identifies. A container's series describes that
+	// container, whatever collector made it: an OTLP push puts it on the container's
+	// resource rather than the host's. Other ids become OTLP attributes named for what
+	// they identify.
+	IDOf Subject
 	// Compat marks a family kept with prometheus-podman-exporter's name, labels and
 	// encoding so existing dashboards keep working; such names predate the unit-suffix
 	// conventions and are exempt from them.

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,19 @@ func TestLookup(t *testing.T) {
 	}
 	if _, ok := Lookup("nope"); ok {
 		t.Fatal("Lookup(nope) found something")
+	}
+}
+
+// TestIDSubjectsDeclared keeps IDOf honest: a family with an "id" label says what it
+// identifies, else a container's series would be pushed on the host's resource.
+func TestIDSubjectsDeclared(t *testing.T) {
+	for _, m := range All() {
+		hasID := slices.Contains(m.Labels, "id")
+		if hasID != (m.IDOf != "") {
+			t.Errorf("%s: id label %v but IDOf %q", m.Name, hasID, m.IDOf)
+		}
+		if m.IDOf != "" && m.IDOf.OTelIDAttribute() == "id" {
+			t.Errorf("%s: IDOf %q has no OpenTelemetry attribute", m.Name, m.IDOf)
+		}
 	}
 }

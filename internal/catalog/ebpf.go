@@ -12,10 +12,10 @@ var (
 		Help: "Time the kernel spent running the program, measured while BPF statistics are on (podexporter turns them on while it runs)."})
 	EBPFProgramRuns = register(Metric{Name: "podexporter_ebpf_program_runs_total", Kind: Counter, Unit: "{run}", Group: "ebpf", Labels: []string{"program"},
 		Help: "Times the kernel ran the program (once per packet for the cgroup_skb programs) while BPF statistics are on."})
-	ContainerTCPRetransmits = register(Metric{Name: "podman_container_tcp_retransmits_total", OTelName: "podman.container.tcp.retransmits", Kind: Counter, Unit: "{segment}", Group: "ebpf",
+	ContainerTCPRetransmits = register(Metric{Name: "podman_container_tcp_retransmits_total", OTelName: "podman.container.tcp.retransmits", Kind: Counter, Unit: "{segment}", Group: "ebpf", IDOf: SubjectContainer,
 		Labels: containerLabels,
 		Help:   "TCP segments the container's sockets retransmitted, from the tcp:tcp_retransmit_skb tracepoint (--ebpf.extras)."})
-	ContainerPacketDrops = register(Metric{Name: "podman_container_packet_drops_total", OTelName: "podman.container.network.packet.drops", Kind: Counter, Unit: "{packet}", Group: "ebpf",
+	ContainerPacketDrops = register(Metric{Name: "podman_container_packet_drops_total", OTelName: "podman.container.network.packet.drops", Kind: Counter, Unit: "{packet}", Group: "ebpf", IDOf: SubjectContainer,
 		Labels: append(append([]string(nil), containerLabels...), "reason"),
 		Help:   "Packets of the container's sockets the kernel dropped, by the kernel's drop reason name, from the skb:kfree_skb tracepoint (--ebpf.extras)."})
 )

@@ -11,6 +11,8 @@ var (
 		Help:     "Log lines a container wrote to a stream, as delivered to the log sink (split lines joined).",
 		Labels:   []string{"id", "name", "stream"},
 		Group:    "logs",
+		// Counted per container stream: on the container's resource in OTLP.
+		IDOf: SubjectContainer,
 	})
 	ContainerLogBytes = register(Metric{
 		Name:     "podman_container_log_bytes_total",
@@ -20,6 +22,8 @@ var (
 		Help:     "Bytes of log lines a container wrote to a stream, without line ends, as delivered to the log sink.",
 		Labels:   []string{"id", "name", "stream"},
 		Group:    "logs",
+		// Counted per container stream: on the container's resource in OTLP.
+		IDOf: SubjectContainer,
 	})
 	JournalEntriesRead = register(Metric{
 		Name:  "podexporter_journal_entries_read_total",

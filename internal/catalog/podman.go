@@ -17,12 +17,13 @@ func container(m Metric) *Metric {
 		m.Labels = containerLabels
 	}
 	m.Group = "podman containers"
+	m.IDOf = SubjectContainer
 	return register(m)
 }
 
 // Container families. Those marked Compat keep prometheus-podman-exporter's names.
 var (
-	ContainerInfo = register(Metric{Name: "podman_container_info", Kind: Info, Unit: "1", Group: "podman containers", Compat: true,
+	ContainerInfo = register(Metric{Name: "podman_container_info", Kind: Info, Unit: "1", Group: "podman containers", Compat: true, IDOf: SubjectContainer,
 		Labels: ContainerInfoLabels,
 		Help:   "Container information; join on id with group_left for names, image and systemd unit."})
 	ContainerState = container(Metric{Name: "podman_container_state", OTelName: "podman.container.state", Unit: "1", Kind: Gauge, Compat: true,
@@ -130,20 +131,20 @@ var (
 
 // Pod, image, volume, network and system families, all compatible.
 var (
-	PodInfo = register(Metric{Name: "podman_pod_info", Kind: Info, Unit: "1", Group: "podman pods", Compat: true,
+	PodInfo = register(Metric{Name: "podman_pod_info", Kind: Info, Unit: "1", Group: "podman pods", IDOf: SubjectPod, Compat: true,
 		Labels: []string{"id", "name", "infra_id", "podman_service"}, Help: "Pod information."})
-	PodState = register(Metric{Name: "podman_pod_state", OTelName: "podman.pod.state", Kind: Gauge, Unit: "1", Group: "podman pods", Compat: true, Labels: podLabels,
+	PodState = register(Metric{Name: "podman_pod_state", OTelName: "podman.pod.state", Kind: Gauge, Unit: "1", Group: "podman pods", IDOf: SubjectPod, Compat: true, Labels: podLabels,
 		Help: "Pods current state (-1=unknown,0=created,1=error,2=exited,3=paused,4=running,5=degraded,6=stopped)."})
-	PodContainers = register(Metric{Name: "podman_pod_containers", OTelName: "podman.pod.containers", Kind: Gauge, Unit: "{container}", Group: "podman pods", Compat: true, Labels: podLabels,
+	PodContainers = register(Metric{Name: "podman_pod_containers", OTelName: "podman.pod.containers", Kind: Gauge, Unit: "{container}", Group: "podman pods", IDOf: SubjectPod, Compat: true, Labels: podLabels,
 		Help: "Number of containers in a pod."})
-	PodCreated = register(Metric{Name: "podman_pod_created_seconds", OTelName: "podman.pod.created_time", Kind: Gauge, Unit: "s", Group: "podman pods", Compat: true, Labels: podLabels,
+	PodCreated = register(Metric{Name: "podman_pod_created_seconds", OTelName: "podman.pod.created_time", Kind: Gauge, Unit: "s", Group: "podman pods", IDOf: SubjectPod, Compat: true, Labels: podLabels,
 		Help: "Pods creation time in unixtime."})
 
-	ImageInfo = register(Metric{Name: "podman_image_info", Kind: Info, Unit: "1", Group: "podman images", Compat: true,
+	ImageInfo = register(Metric{Name: "podman_image_info", Kind: Info, Unit: "1", Group: "podman images", IDOf: SubjectImage, Compat: true,
 		Labels: []string{"id", "parent_id", "repository", "tag", "digest", "podman_service"}, Help: "Image information."})
-	ImageSize = register(Metric{Name: "podman_image_size", OTelName: "podman.image.size", Kind: Gauge, Unit: "By", Group: "podman images", Compat: true, Labels: imageLabels,
+	ImageSize = register(Metric{Name: "podman_image_size", OTelName: "podman.image.size", Kind: Gauge, Unit: "By", Group: "podman images", IDOf: SubjectImage, Compat: true, Labels: imageLabels,
 		Help: "Image size in bytes."})
-	ImageCreated = register(Metric{Name: "podman_image_created_seconds", OTelName: "podman.image.created_time", Kind: Gauge, Unit: "s", Group: "podman images", Compat: true, Labels: imageLabels,
+	ImageCreated = register(Metric{Name: "podman_image_created_seconds", OTelName: "podman.image.created_time", Kind: Gauge, Unit: "s", Group: "podman images", IDOf: SubjectImage, Compat: true, Labels: imageLabels,
 		Help: "Image creation time in unixtime."})
 
 	VolumeInfo = register(Metric{Name: "podman_volume_info", Kind: Info, Unit: "1", Group: "podman volumes", Compat: true,
@@ -151,7 +152,7 @@ var (
 	VolumeCreated = register(Metric{Name: "podman_volume_created_seconds", OTelName: "podman.volume.created_time", Kind: Gauge, Unit: "s", Group: "podman volumes", Compat: true,
 		Labels: []string{"name", "podman_service"}, Help: "Volume creation time in unixtime."})
 
-	NetworkInfo = register(Metric{Name: "podman_network_info", Kind: Info, Unit: "1", Group: "podman networks", Compat: true,
+	NetworkInfo = register(Metric{Name: "podman_network_info", Kind: Info, Unit: "1", Group: "podman networks", IDOf: SubjectNetwork, Compat: true,
 		Labels: []string{"id", "name", "driver", "interface", "labels", "podman_service"}, Help: "Network information."})
 
 	SystemAPIVersion = register(Metric{Name: "podman_system_api_version", Kind: Gauge, Unit: "1", Group: "podman system", Compat: true,
