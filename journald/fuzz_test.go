@@ -115,7 +115,7 @@ func FuzzEntryDecode(f *testing.F) {
 				break
 			}
 		}
-		tl.flushPartials(now.Add(time.Hour))
+		tl.flushPartialsLive(now.Add(time.Hour))
 		for _, rec := range tl.batch {
 			if len(rec.Body) > limit {
 				t.Fatalf("record of %d bytes past the %d-byte limit", len(rec.Body), limit)

@@ -53,12 +53,18 @@ type liveReader struct {
 
 func startLive(t *testing.T, cfg Config, sink Sink) *liveReader {
 	t.Helper()
-	c, _ := sink.(*collect)
 	cfg.Sink = sink
 	r, err := NewReader(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runLive(t, r, sink)
+}
+
+// runLive runs r, whose sink is sink, until the test ends.
+func runLive(t *testing.T, r *Reader, sink Sink) *liveReader {
+	t.Helper()
+	c, _ := sink.(*collect)
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &liveReader{r: r, sink: c, cancel: cancel, done: make(chan error, 1)}
 	started := make(chan struct{})

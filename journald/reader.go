@@ -129,6 +129,10 @@ type Reader struct {
 
 	mu    sync.Mutex
 	lines map[lineKey]*lineCount
+
+	// checkEvery is how many entries the reader reads between looks at the lines it
+	// is joining (tests shorten it to cross many looks with a small journal).
+	checkEvery int
 }
 
 type lineKey struct{ id, name, stream string }
@@ -165,7 +169,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{cfg: cfg, log: log.With("source", "journal"), lines: map[lineKey]*lineCount{}}, nil
+	return &Reader{cfg: cfg, log: log.With("source", "journal"), lines: map[lineKey]*lineCount{}, checkEvery: 4096}, nil
 }
 
 // Stats is a snapshot of the reader's counters.
@@ -544,7 +548,7 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 				caughtUp = true
 				t.r.caughtUp.Store(true)
 			}
-			t.flushPartials(now)
+			t.flushPartialsLive(now)
 			if err := t.seal(ctx, batches); err != nil {
 				return nil
 			}
@@ -567,9 +571,9 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			t.checkStep()
 		}
 		t.handle(now)
-		if sinceCheck++; sinceCheck >= 4096 {
+		if sinceCheck++; sinceCheck >= t.r.checkEvery {
 			sinceCheck = 0
-			t.flushPartials(now)
+			t.flushPartialsBehind(t.e.realtime)
 		}
 		if len(t.batch) >= t.cfg.BatchSize || (len(t.batch) > 0 && now.Sub(t.batchStart) >= t.cfg.BatchAge) {
 			if err := t.seal(ctx, batches); err != nil {
@@ -784,6 +788,7 @@ func (t *tail) handle(now time.Time) {
 	p.add(f[fMessage], t.cfg.MaxLineBytes)
 	p.rec.Cursor = e.cursor
 	p.rec.Observed = now
+	p.lastUsec = e.realtime
 	if !partial {
 		t.flush(key, p)
 	}
@@ -934,11 +939,25 @@ func (t *tail) flush(key lineID, p *partialLine) {
 	t.add(rec)
 }
 
-// flushPartials emits lines whose next piece is overdue or whose container has
-// exited.
-func (t *tail) flushPartials(now time.Time) {
+// flushPartialsLive emits, once the reader has caught up, lines whose next piece is
+// overdue by the wall clock or whose container has exited: everything the journal
+// holds has been read, so what is missing was never written.
+func (t *tail) flushPartialsLive(now time.Time) {
 	for key, p := range t.pending {
 		if now.Sub(p.rec.Observed) >= t.cfg.PartialTimeout || t.exited(key.container) {
+			t.flush(key, p)
+		}
+	}
+}
+
+// flushPartialsBehind emits, while the reader is behind, only lines whose next piece
+// is overdue in the journal's own time (usec, the entry being read): the next piece
+// may be the very next entry, so neither the wall clock nor the container's present
+// state (exited long ago) says anything about it.
+func (t *tail) flushPartialsBehind(usec uint64) {
+	timeout := uint64(t.cfg.PartialTimeout.Microseconds())
+	for key, p := range t.pending {
+		if usec > p.lastUsec && usec-p.lastUsec >= timeout {
 			t.flush(key, p)
 		}
 	}
@@ -969,6 +988,8 @@ type partialLine struct {
 	// first piece's place in the read sequence.
 	resume string
 	order  uint64
+	// lastUsec is the journal's receive time of the latest piece.
+	lastUsec uint64
 }
 
 // add appends a piece, cutting at limit; pieces past the cut are still counted so
