@@ -36,6 +36,7 @@ var logCounters = []struct {
 	{catalog.JournalCursorErrors, func(s *journald.Stats) uint64 { return s.CursorSaveErrors }},
 	{catalog.JournalGaps, func(s *journald.Stats) uint64 { return s.Gaps }},
 	{catalog.JournalGapEntries, func(s *journald.Stats) uint64 { return s.GapEntries }},
+	{catalog.JournalForeignCursors, func(s *journald.Stats) uint64 { return s.ForeignCursors }},
 	{catalog.JournalPartialJoined, func(s *journald.Stats) uint64 { return s.PartialJoined }},
 	{catalog.JournalPartialCut, func(s *journald.Stats) uint64 { return s.PartialCut }},
 	{catalog.JournalReadErrors, func(s *journald.Stats) uint64 { return s.ReadErrors }},

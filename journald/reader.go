@@ -122,10 +122,12 @@ type Reader struct {
 	partialJoined atomic.Uint64
 	partialCut    atomic.Uint64
 	readErrors    atomic.Uint64
-	sinkRetries   atomic.Uint64
-	delivered     atomic.Uint64
-	newestUsec    atomic.Int64
-	caughtUp      atomic.Bool
+	// foreignCursors counts saved cursors from another journal.
+	foreignCursors atomic.Uint64
+	sinkRetries    atomic.Uint64
+	delivered      atomic.Uint64
+	newestUsec     atomic.Int64
+	caughtUp       atomic.Bool
 
 	mu    sync.Mutex
 	lines map[lineKey]*lineCount
@@ -181,12 +183,15 @@ type Stats struct {
 	// Gaps counts the times entries were lost before they were read (cursor gone
 	// after vacuum or rotation, unusable checkpoint); GapEntries sums the
 	// sequence-number distance, which includes entries that would not have matched.
-	Gaps          uint64
-	GapEntries    uint64
-	PartialJoined uint64
-	PartialCut    uint64
-	ReadErrors    uint64
-	SinkRetries   uint64
+	Gaps       uint64
+	GapEntries uint64
+	// ForeignCursors counts saved cursors whose sequence-number id no journal file
+	// knows: reading then started per Start, not at the oldest entry.
+	ForeignCursors uint64
+	PartialJoined  uint64
+	PartialCut     uint64
+	ReadErrors     uint64
+	SinkRetries    uint64
 	// Lag is now minus the newest entry's time while the reader is behind; 0 once
 	// it has caught up.
 	Lag        time.Duration
@@ -211,6 +216,7 @@ func (r *Reader) Stats() Stats {
 		CursorSaveErrors: r.saveErrors.Load(),
 		Gaps:             r.gaps.Load(),
 		GapEntries:       r.gapEntries.Load(),
+		ForeignCursors:   r.foreignCursors.Load(),
 		PartialJoined:    r.partialJoined.Load(),
 		PartialCut:       r.partialCut.Load(),
 		ReadErrors:       r.readErrors.Load(),
@@ -482,14 +488,40 @@ func (t *tail) position() (bool, error) {
 	if same {
 		return true, nil
 	}
+	if t.foreign(saved) {
+		t.r.foreignCursors.Add(1)
+		t.r.log.Warn("saved journal cursor belongs to no journal file here (another machine's journal, a restored backup, a moved state volume or a changed machine-id); starting per --journal.start rather than re-reading the whole journal",
+			"cursor", saved, "file", t.cfg.Checkpoint.Path())
+		return t.startFresh()
+	}
 	cur, err := t.j.cursor()
 	if err != nil {
 		return true, err
 	}
 	n := t.gap(saved, cur)
-	t.r.log.Warn("saved journal cursor is gone (vacuumed, rotated away or from another journal); resuming at the next entry the journal holds",
+	t.r.log.Warn("saved journal cursor is gone (vacuumed or rotated away); resuming at the oldest entry after it the journal holds",
 		"cursor", saved, "resume", cur, "lost_entries_at_most", n)
 	return false, nil
+}
+
+// foreign says no journal file this reader reads knows the cursor's sequence-number
+// id. A cursor that cannot be parsed is not called foreign: Checkpoint.Load refuses
+// those, and anything else keeps the lossless rule of resuming at the oldest entry.
+func (t *tail) foreign(cursor string) bool {
+	id, _, ok := cursorSeqnum(cursor)
+	if !ok {
+		return false
+	}
+	dirs, err := openJournalDirs("/proc/self/fd")
+	if err != nil {
+		t.r.log.Info("cannot list the open journal files; treating the saved cursor as vacuumed, not foreign", "err", err)
+		return false
+	}
+	if t.cfg.Directory != "" {
+		dirs = append(dirs, t.cfg.Directory)
+	}
+	known := knownSeqnumIDs(dirs, t.cfg.Files)
+	return len(known) > 0 && !known[id]
 }
 
 func (t *tail) startFresh() (bool, error) {

@@ -191,8 +191,11 @@ func TestResumeFixture(t *testing.T) {
 	}
 }
 
-// TestCheckpointUnusable covers a garbage checkpoint file and a cursor from
-// another journal: both start per the setting (head here) and count a gap.
+// TestCheckpointUnusable covers a garbage checkpoint file, a cursor from another
+// journal (its sequence-number id is in no file: start per the setting, count it as
+// foreign, not as a gap) and a cursor whose entry was vacuumed (a known id with an
+// older sequence number: resume at the oldest entry and count the gap), with real
+// journal files.
 func TestCheckpointUnusable(t *testing.T) {
 	var es []entry
 	for i := range 5 {
@@ -201,13 +204,23 @@ func TestCheckpointUnusable(t *testing.T) {
 	path := buildJournal(t, es)
 	other := buildJournal(t, es[:1])
 	foreign := journalctlCursors(t, other)[0]
+	if id1, _, _ := cursorSeqnum(foreign); id1 == mustSeqnumID(t, path) {
+		t.Fatalf("the two fixture journals share the sequence-number id %s", id1)
+	}
+	// The file's first entry has sequence number 1: a cursor of the same series at 0
+	// names an entry that was vacuumed.
+	vacuumed := regexp.MustCompile(`;i=[0-9a-f]+;`).ReplaceAllString(journalctlCursors(t, path)[0], ";i=0;")
 	tests := []struct {
-		name, content string
-		want          int
+		name, content       string
+		start               StartMode
+		want                int
+		gaps, foreignCounts uint64
 	}{
-		{"garbage", "not a cursor at all\n", 5},
-		{"foreign journal", foreign + "\n", 5},
-		{"empty", "", 5},
+		{"garbage", "not a cursor at all\n", StartHead, 5, 1, 0},
+		{"foreign journal, start head", foreign + "\n", StartHead, 5, 0, 1},
+		{"foreign journal, start tail", foreign + "\n", StartTail, 0, 0, 1},
+		{"vacuumed entry, start tail", vacuumed + "\n", StartTail, 5, 1, 0},
+		{"empty", "", StartHead, 5, 1, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,12 +228,21 @@ func TestCheckpointUnusable(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, r := runReader(t, Config{Files: []string{path}, Start: StartHead, Checkpoint: NewCheckpoint(p), PartialTimeout: 20 * time.Millisecond}, tc.want)
-			if g := r.Stats().Gaps; g != 1 {
-				t.Errorf("gaps %d, want 1", g)
+			_, r := runReader(t, Config{Files: []string{path}, Start: tc.start, Checkpoint: NewCheckpoint(p), PartialTimeout: 20 * time.Millisecond}, tc.want)
+			if s := r.Stats(); s.Gaps != tc.gaps || s.ForeignCursors != tc.foreignCounts {
+				t.Errorf("gaps %d, foreign cursors %d; want %d and %d", s.Gaps, s.ForeignCursors, tc.gaps, tc.foreignCounts)
 			}
 		})
 	}
+}
+
+func mustSeqnumID(t *testing.T, path string) string {
+	t.Helper()
+	id, err := fileSeqnumID(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // TestCheckpointUnsaveable: a cursor that cannot be saved (state directory gone,

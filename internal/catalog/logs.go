@@ -74,6 +74,13 @@ var (
 		Help:  "Journal sequence numbers skipped by gaps; an upper bound on lost lines, as it counts entries of every kind.",
 		Group: "logs",
 	})
+	JournalForeignCursors = register(Metric{
+		Name:  "podexporter_journal_cursor_foreign_total",
+		Unit:  "{cursor}",
+		Kind:  Counter,
+		Help:  "Times the saved cursor belonged to no journal file here (another machine's journal, a restored backup, a changed machine-id), so reading started per --journal.start.",
+		Group: "logs",
+	})
 	JournalPartialJoined = register(Metric{
 		Name:  "podexporter_journal_partial_lines_joined_total",
 		Unit:  "{line}",
