@@ -104,6 +104,7 @@ func (c *podmanSourceCollector) Update(_ context.Context, ch chan<- prometheus.M
 			e.emit(catalog.PodmanSnapshotAge, now.Sub(s.Updated).Seconds(), s.Service)
 		}
 		e.emit(catalog.PodmanReconnects, float64(s.Reconnects), s.Service)
+		e.emit(catalog.PodmanForeignEvents, float64(s.ForeignEvents), s.Service)
 		e.emit(catalog.PodmanContainersDropped, float64(s.ContainersDropped), s.Service)
 		for ep, n := range s.APIRequests {
 			e.emit(catalog.PodmanAPIRequests, float64(n), s.Service, ep)

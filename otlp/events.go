@@ -89,8 +89,9 @@ func (q *EventQueue) export(ctx context.Context, batch []Event) error {
 	for _, e := range batch {
 		c := e.Container
 		// Its own cache key: an event's resource also names the Podman service, which
-		// journal records do not know.
-		l := s.loggerFor("e/"+c.ID, &c)
+		// journal records do not know, and the key must too, or one service's resource
+		// would be taken for another's.
+		l := s.loggerFor("e/"+c.Service+"/"+c.ID, &c)
 		var rec log.Record
 		rec.SetTimestamp(e.Time)
 		rec.SetObservedTimestamp(time.Now())

@@ -68,6 +68,7 @@ CONF
 	fi
 	mkdir -p /var/log/journal
 	if pgrep -f /lib/systemd/systemd-journald >/dev/null && [ -S /run/systemd/journal/socket ]; then
+		journal_group_access
 		return
 	fi
 	log "starting systemd-journald"
@@ -80,6 +81,18 @@ CONF
 	# Without systemd nobody runs systemd-journal-flush.service: move to /var/log/journal
 	# ourselves so tests see a persistent journal as on a real host.
 	journalctl --flush >/dev/null 2>&1 || true
+	journal_group_access
+}
+
+# journal_group_access gives the systemd-journal group read access to the runtime
+# journal, as systemd-tmpfiles does on a real host (tmpfiles.d/systemd.conf): tests of
+# a reader or a rootless Podman whose user is in that group then see what they would.
+journal_group_access() {
+	[ -d /run/log/journal ] || return 0
+	chgrp -R systemd-journal /run/log/journal
+	chmod 2755 /run/log/journal
+	find /run/log/journal -mindepth 1 -type d -exec chmod 2750 {} +
+	find /run/log/journal -type f -exec chmod g+r {} +
 }
 
 podman_answers() { curl -fsS --unix-socket "$1" http://d/_ping >/dev/null 2>&1; }

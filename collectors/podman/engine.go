@@ -105,9 +105,23 @@ type Engine struct {
 	// outside the shared call, until they answer again or stop running.
 	statsBroken map[string]error
 	reconnects  uint64
-	errs        map[string]uint64
-	dropped     uint64
-	updated     time.Time
+	// Events are taken only for containers this service has. Podman before 4.4 reads
+	// events from the one journal without matching its user, so a rootless service
+	// whose user may read the journal reports the rootful service's events as its
+	// own (and the rootful one a rootless user's). gone keeps the containers this
+	// service removed, so their last events still resolve; foreign the ids it does
+	// not have, so their events cost one inspect, not one each.
+	gone          map[string]*Container
+	foreign       map[string]bool
+	foreignEvents uint64
+	// lastEventNano and lastEventKeys are where the event stream was: a new
+	// subscription after a reconnect starts there (Podman replays what happened
+	// meanwhile) and drops what it had already seen.
+	lastEventNano int64
+	lastEventKeys map[string]bool
+	errs          map[string]uint64
+	dropped       uint64
+	updated       time.Time
 
 	reqMu    sync.Mutex
 	requests map[string]uint64
@@ -129,17 +143,20 @@ func New(o Options) *Engine {
 		o.ProcRoot = "/proc"
 	}
 	e := &Engine{
-		opts:         o,
-		service:      ServiceName(o.URI),
-		containers:   map[string]*Container{},
-		healthChecks: map[string]map[string]uint64{},
-		lastCheck:    map[string]time.Time{},
-		sizes:        map[string][2]int64{},
-		oomKilled:    map[string]bool{},
-		statsBroken:  map[string]error{},
-		errs:         map[string]uint64{},
-		requests:     map[string]uint64{},
-		lookups:      make(chan lookupReq),
+		opts:          o,
+		service:       ServiceName(o.URI),
+		containers:    map[string]*Container{},
+		healthChecks:  map[string]map[string]uint64{},
+		lastCheck:     map[string]time.Time{},
+		sizes:         map[string][2]int64{},
+		oomKilled:     map[string]bool{},
+		statsBroken:   map[string]error{},
+		gone:          map[string]*Container{},
+		foreign:       map[string]bool{},
+		lastEventKeys: map[string]bool{},
+		errs:          map[string]uint64{},
+		requests:      map[string]uint64{},
+		lookups:       make(chan lookupReq),
 	}
 	e.snap.Store(&Snapshot{Service: e.service, URI: o.URI, Stale: true})
 	return e
@@ -255,10 +272,15 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 	events := make(chan types.Event, 256)
 	cancelEvents := make(chan bool)
 	stream := true
-	if err := system.Events(conn, events, cancelEvents, &system.EventsOptions{
+	opts := &system.EventsOptions{
 		Stream:  &stream,
 		Filters: map[string][]string{"type": {"container", "pod", "image", "volume", "network"}},
-	}); err != nil {
+	}
+	if e.lastEventNano > 0 {
+		since := time.Unix(0, e.lastEventNano).UTC().Format(time.RFC3339Nano)
+		opts.Since = &since
+	}
+	if err := system.Events(conn, events, cancelEvents, opts); err != nil {
 		return fmt.Errorf("subscribe to events: %w", err)
 	}
 	defer func() {
@@ -320,10 +342,21 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 				e.reconnects++
 				return errEventsClosed
 			}
+			if !e.firstSight(ev) {
+				continue
+			}
 			switch ev.Type {
 			case "container":
 				switch ev.Action {
 				case "exec", "exec_died", "attach", "checkpoint", "export", "import", "mount", "unmount", "commit", "sync", "history":
+					continue
+				}
+				owned, err := e.owns(conn, ev.Actor.ID)
+				if err != nil {
+					return err
+				}
+				if !owned {
+					e.foreignEvents++
 					continue
 				}
 				dirty[ev.Actor.ID] = true
@@ -430,7 +463,63 @@ func (e *Engine) relist(conn context.Context) error {
 	return e.listPods(conn)
 }
 
+// firstSight says whether the event is new: a subscription that resumes at the last
+// event's time replays the events of that same instant.
+func (e *Engine) firstSight(ev types.Event) bool {
+	key := string(ev.Type) + "/" + string(ev.Action) + "/" + ev.Actor.ID
+	switch {
+	case ev.TimeNano < e.lastEventNano:
+		return false
+	case ev.TimeNano == e.lastEventNano:
+		if e.lastEventKeys[key] {
+			return false
+		}
+	default:
+		e.lastEventNano = ev.TimeNano
+		clear(e.lastEventKeys)
+	}
+	e.lastEventKeys[key] = true
+	return true
+}
+
+// owns says whether the container is this service's: known, removed by it lately, or
+// found by inspecting it now, at its first event, while it most likely still exists.
+// A container removed before its first event arrived cannot be told from another
+// service's and is left out (counted in foreignEvents).
+func (e *Engine) owns(conn context.Context, id string) (bool, error) {
+	if _, ok := e.containers[id]; ok {
+		return true, nil
+	}
+	if _, ok := e.gone[id]; ok {
+		return true, nil
+	}
+	if e.foreign[id] {
+		return false, nil
+	}
+	if err := e.inspect(conn, id); err != nil {
+		return false, err
+	}
+	if _, ok := e.containers[id]; ok {
+		return true, nil
+	}
+	if len(e.foreign) >= maxRemembered {
+		clear(e.foreign)
+	}
+	e.foreign[id] = true
+	return false, nil
+}
+
+// maxRemembered bounds the gone and foreign sets; clearing them costs at most one
+// inspect per container that has events afterwards.
+const maxRemembered = 4096
+
 func (e *Engine) forget(id string) {
+	if c, ok := e.containers[id]; ok {
+		if len(e.gone) >= maxRemembered {
+			clear(e.gone)
+		}
+		e.gone[id] = c
+	}
 	delete(e.containers, id)
 	delete(e.healthChecks, id)
 	delete(e.lastCheck, id)
@@ -772,6 +861,8 @@ func (e *Engine) lifecycle(ev types.Event) {
 	c := Container{ID: ev.Actor.ID, Name: ev.Actor.Attributes["name"], Image: ev.Actor.Attributes["image"]}
 	if known, ok := e.containers[ev.Actor.ID]; ok {
 		c = *known
+	} else if gone, ok := e.gone[ev.Actor.ID]; ok {
+		c = *gone
 	}
 	le := LifecycleEvent{Time: time.Unix(0, ev.TimeNano), Action: string(ev.Action), Service: e.service, Container: c}
 	if le.Action == "died" {
@@ -841,19 +932,20 @@ func (e *Engine) publish(up bool) {
 	}
 	e.updated = time.Now()
 	s := &Snapshot{
-		Service:      e.service,
-		URI:          e.opts.URI,
-		Up:           up,
-		Updated:      e.updated,
-		Reconnects:   e.reconnects,
-		APIRequests:  e.requestCounts(),
-		Errors:       cloneCounts(e.errs),
-		Pods:         e.pods,
-		Images:       e.images,
-		Volumes:      e.volumes,
-		Networks:     e.networks,
-		System:       e.system,
-		HealthChecks: map[string]map[string]uint64{},
+		Service:       e.service,
+		URI:           e.opts.URI,
+		Up:            up,
+		Updated:       e.updated,
+		Reconnects:    e.reconnects,
+		ForeignEvents: e.foreignEvents,
+		APIRequests:   e.requestCounts(),
+		Errors:        cloneCounts(e.errs),
+		Pods:          e.pods,
+		Images:        e.images,
+		Volumes:       e.volumes,
+		Networks:      e.networks,
+		System:        e.system,
+		HealthChecks:  map[string]map[string]uint64{},
 	}
 	cs := make([]Container, 0, len(e.containers))
 	for _, c := range e.containers {

@@ -20,6 +20,9 @@ type Snapshot struct {
 	// Updated is when the data last changed from a successful API call.
 	Updated    time.Time
 	Reconnects uint64
+	// ForeignEvents counts container events left out because the container is not
+	// this service's (see Engine.owns).
+	ForeignEvents uint64
 	// APIRequests counts calls made to the service, by endpoint.
 	APIRequests map[string]uint64
 	// Errors counts failed refreshes, by what failed (list, inspect, stats, events, ...).

@@ -175,6 +175,8 @@ var (
 		Help: "1 while the service is unreachable and the last known data is served."})
 	PodmanReconnects = register(Metric{Name: "podexporter_podman_event_stream_reconnects_total", Kind: Counter, Unit: "{reconnect}", Group: "podman source", Labels: serviceLabels,
 		Help: "Times the Podman event stream ended and was reconnected."})
+	PodmanForeignEvents = register(Metric{Name: "podexporter_podman_foreign_events_total", Kind: Counter, Unit: "{event}", Group: "podman source", Labels: serviceLabels,
+		Help: "Container events in the service's stream about containers it does not have, left out: another service's, read from the shared journal (Podman before 4.4), or removed before podexporter could look."})
 	PodmanAPIRequests = register(Metric{Name: "podexporter_podman_api_requests_total", Kind: Counter, Unit: "{request}", Group: "podman source",
 		Labels: []string{"podman_service", "endpoint"}, Help: "Podman API requests made, by endpoint; scrapes add none."})
 	PodmanErrors = register(Metric{Name: "podexporter_podman_errors_total", Kind: Counter, Unit: "{error}", Group: "podman source",

@@ -72,6 +72,8 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "readonly", title: "state directory read-only for 15 s", fault: 15 * time.Second, inject: injectStateReadOnly},
 		{name: "garbage", title: "one 5 MiB line, invalid UTF-8, binary bytes", fault: 2 * time.Second, inject: injectGarbage},
 		{name: "many", title: "200 containers started at once", fault: 30 * time.Second, inject: injectMany},
+		{name: "split-lagging", title: "an exited container's split lines read while podexporter lags", fault: 20 * time.Second, inject: injectSplitLagging},
+		{name: "foreign-cursor", title: "restart with a saved cursor from another journal", fault: 3 * time.Second, inject: injectForeignCursor},
 	}
 	var results []result
 	for i := range rows {
@@ -210,21 +212,22 @@ func (m *matrix) poll(ctx context.Context, done chan struct{}) {
 	}
 }
 
-func (m *matrix) startDaemon() {
+// startDaemon starts podexporter; extra flags come last, so they win.
+func (m *matrix) startDaemon(extra ...string) {
 	m.t.Helper()
 	addr := testenv.FreeAddr(m.t)
 	d := &daemon{addr: addr, log: &lineLog{}, done: make(chan struct{})}
-	d.cmd = exec.Command(m.bin,
-		"--web.listen-address="+addr,
-		"--state.directory="+m.state,
-		"--podman.socket="+m.p.Socket,
-		"--otlp.endpoint=http://"+m.col.GRPCEndpoint,
+	d.cmd = exec.Command(m.bin, append([]string{
+		"--web.listen-address=" + addr,
+		"--state.directory=" + m.state,
+		"--podman.socket=" + m.p.Socket,
+		"--otlp.endpoint=http://" + m.col.GRPCEndpoint,
 		"--otlp.protocol=grpc",
 		"--journal.start=tail",
-		"--journal.include-container=^fm-"+m.run+"-",
+		"--journal.include-container=^fm-" + m.run + "-",
 		fmt.Sprintf("--journal.batch-size=%d", batchSize),
 		"--podman.stats-interval=2s",
-	)
+	}, extra...)...)
 	d.cmd.Stderr = d.log
 	if err := d.cmd.Start(); err != nil {
 		m.t.Fatalf("start podexporter: %v", err)

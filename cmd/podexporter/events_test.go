@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podexporter/podexporter/internal/testenv"
+)
+
+// podmanEvent is one line of `podman events --format json`.
+type podmanEvent struct {
+	Name   string `json:"Name"`
+	Status string `json:"Status"`
+	Type   string `json:"Type"`
+}
+
+// referenceEvents returns, by container name, the lifecycle statuses `podman events`
+// of one service shows since t: the independent count the records are held to.
+func referenceEvents(t *testing.T, run func(args ...string) (string, error), since time.Time, names []string) map[string][]string {
+	t.Helper()
+	args := []string{"events", "--stream=false", "--format", "json", "--filter", "type=container",
+		"--since", since.Format(time.RFC3339Nano), "--until", time.Now().Add(time.Second).Format(time.RFC3339Nano)}
+	out, err := run(args...)
+	if err != nil {
+		t.Fatalf("podman %v: %v: %s", args, err, out)
+	}
+	got := map[string][]string{}
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var ev podmanEvent
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("podman events output: %v: %s", err, out)
+		}
+		if slices.Contains(names, ev.Name) && lifecycleStatuses[ev.Status] {
+			got[ev.Name] = append(got[ev.Name], ev.Status)
+		}
+	}
+	return got
+}
+
+// lifecycleStatuses are the Podman event statuses podexporter passes on as they come.
+var lifecycleStatuses = map[string]bool{"start": true, "died": true, "stop": true, "pause": true, "unpause": true, "restart": true, "remove": true}
+
+func rootfulPodman(args ...string) (string, error) {
+	var stderr bytes.Buffer
+	c := exec.Command("podman", args...)
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		return stderr.String(), err
+	}
+	return string(out), nil
+}
+
+// TestEventsOncePerService runs one daemon against the rootful service and a rootless
+// user's, whose user may read the whole journal (systemd-journal), as on many hosts.
+// Podman before 4.4 then shows each service's container events in the other's stream.
+// Each container's events must arrive exactly once, on the resource of the service
+// that owns the container, and as many as that service's `podman events` lists.
+func TestEventsOncePerService(t *testing.T) {
+	testenv.RequireJournald(t)
+	p := testenv.RequirePodman(t)
+	rl := testenv.RequireRootlessPodman(t)
+	c := testenv.StartCollector(t)
+	since := time.Now().Add(-time.Second)
+	startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+rl.Socket,
+		"--otlp.endpoint="+c.HTTPEndpoint, "--otlp.protocol=http/protobuf", "--journal.start=tail",
+		"--podman.stats-interval=1s")
+	time.Sleep(time.Second) // both event streams subscribed
+
+	rootful := map[string]string{} // name -> what it does
+	exited := testenv.UniqueName("ev-exit")
+	p.Run(t, exited, nil, "sh", "-c", "sleep 0.5; exit 7")
+	rootful[exited] = "exits 7"
+	restarter := testenv.UniqueName("ev-restart")
+	p.Run(t, restarter, []string{"--restart", "on-failure:2"}, "sh", "-c", "sleep 0.3; exit 1")
+	rootful[restarter] = "restarted twice"
+	sick := testenv.UniqueName("ev-sick")
+	p.Run(t, sick, []string{"--health-cmd", "test ! -f /bad", "--health-interval", "1h", "--health-retries", "1"}, "sh", "-c", "touch /bad; sleep 600")
+	rootful[sick] = "unhealthy"
+	oom := testenv.UniqueName("ev-oom")
+	p.Run(t, oom, []string{"--memory", "16m", "--memory-swap", "16m"}, "sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 600")
+	rootful[oom] = "OOM-killed"
+	removed := testenv.UniqueName("ev-rm")
+	p.Run(t, removed, nil, "sh", "-c", "sleep 0.3")
+	rootful[removed] = "removed"
+	rootless := map[string]string{}
+	rlExited := testenv.UniqueName("ev-rl-exit")
+	rl.Run(t, rlExited, nil, "sh", "-c", "sleep 0.5; exit 3")
+	rootless[rlExited] = "exits 3"
+	rlRemoved := testenv.UniqueName("ev-rl-rm")
+	rl.Run(t, rlRemoved, nil, "sh", "-c", "sleep 0.3")
+	rootless[rlRemoved] = "removed"
+
+	for _, n := range []string{sick} {
+		_ = exec.Command("podman", "healthcheck", "run", n).Run()
+	}
+	testenv.Eventually(t, 30*time.Second, "the containers to finish", func() bool {
+		out, _ := rootfulPodman("inspect", "--format", "{{.State.Status}} {{.RestartCount}}", exited, restarter, oom, removed)
+		f := strings.Fields(out)
+		return len(f) == 8 && f[0] == "exited" && f[2] == "exited" && f[3] == "2" && f[4] == "exited" && f[6] == "exited"
+	})
+	if out, err := exec.Command("podman", "rm", removed).CombinedOutput(); err != nil {
+		t.Fatalf("podman rm: %v %s", err, out)
+	}
+	testenv.Eventually(t, 30*time.Second, "the rootless containers to finish", func() bool {
+		out, _ := rl.Podman("inspect", "--format", "{{.State.Status}}", rlExited, rlRemoved)
+		return strings.Count(out, "exited") == 2
+	})
+	if out, err := rl.Podman("rm", rlRemoved); err != nil {
+		t.Fatalf("podman rm (rootless): %v %s", err, out)
+	}
+
+	// The precondition of the test: the rootless service's own stream shows the
+	// rootful containers' events (Podman 4.3 and a user who may read the journal).
+	crossTalk := referenceEvents(t, rl.Podman, since, []string{exited})
+	if len(crossTalk[exited]) == 0 {
+		t.Logf("the rootless service does not list the rootful containers' events (Podman >= 4.4 or a journal its user cannot read): only the counts are checked")
+	}
+
+	services := []struct {
+		service string
+		names   map[string]string
+		run     func(args ...string) (string, error)
+	}{
+		{"rootful", rootful, rootfulPodman},
+		{fmt.Sprintf("rootless-%d", rl.UID), rootless, rl.Podman},
+	}
+	for _, s := range services {
+		names := make([]string, 0, len(s.names))
+		for n := range s.names {
+			names = append(names, n)
+		}
+		want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, s.run, since, names) })
+		for _, n := range names {
+			recs := eventRecords(c, n, "")
+			var got []string
+			for _, r := range recs {
+				if r.Resource["podman.service"] != s.service {
+					t.Errorf("%s (%s): %s on the resource of %v, want %s", n, s.names[n], r.EventName, r.Resource["podman.service"], s.service)
+				}
+				if a := strings.TrimPrefix(r.EventName, "container."); lifecycleStatuses[a] {
+					got = append(got, a)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want[n])
+			if !slices.Equal(got, want[n]) {
+				t.Errorf("%s (%s, %s): records %v, podman events %v", n, s.names[n], s.service, got, want[n])
+			} else {
+				t.Logf("%s (%s, %s): %d records, as podman events lists: %v", n, s.names[n], s.service, len(got), got)
+			}
+		}
+	}
+
+	// Derived events, once each.
+	testenv.Eventually(t, 20*time.Second, "the unhealthy and OOM events", func() bool {
+		return len(eventRecords(c, sick, "container.health_status")) > 0 && len(eventRecords(c, oom, "container.oom")) > 0
+	})
+	time.Sleep(2 * time.Second)
+	if n := len(eventRecords(c, sick, "container.health_status")); n != 1 {
+		t.Errorf("%d container.health_status records for one change to unhealthy", n)
+	}
+	if n := len(eventRecords(c, oom, "container.oom")); n != 1 {
+		t.Errorf("%d container.oom records for one OOM kill", n)
+	}
+}
+
+// awaitEvents waits until the collector holds, for each named container, at least as
+// many event records as the reference lists, then a little longer so that a
+// duplicate would show; it returns the reference.
+func awaitEvents(t *testing.T, c *testenv.Collector, names []string, reference func() map[string][]string) map[string][]string {
+	t.Helper()
+	var want map[string][]string
+	testenv.Eventually(t, 30*time.Second, "every event at the collector", func() bool {
+		want = reference()
+		for _, n := range names {
+			if len(eventRecords(c, n, "")) < len(want[n]) {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(2 * time.Second)
+	return want
+}
+
+// eventRecords returns the event records of the named container, of one event name
+// or of all when name is empty.
+func eventRecords(c *testenv.Collector, container, name string) []testenv.LogRecord {
+	var out []testenv.LogRecord
+	for _, r := range recordsOf(c, container) {
+		if r.EventName != "" && (name == "" || r.EventName == name) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestEventsThroughOutages: events before, during and after an outage of the receiver
+// and of the Podman service arrive exactly once. The engine subscribes again where the
+// stream stopped, so Podman replays what happened while it was down, and the event
+// queue holds events until the receiver takes them.
+func TestEventsThroughOutages(t *testing.T) {
+	testenv.RequireJournald(t)
+	testenv.RequirePodman(t)
+	sock := t.TempDir() + "/podman.sock"
+	uri := "unix://" + sock
+	startService := func() *exec.Cmd {
+		os.Remove(sock)
+		cmd := exec.Command("podman", "system", "service", "--time=0", uri)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		testenv.Eventually(t, 10*time.Second, "the service socket", func() bool { _, err := os.Stat(sock); return err == nil })
+		return cmd
+	}
+	svc := startService()
+	c := testenv.StartCollector(t)
+	since := time.Now().Add(-time.Second)
+	d := startDaemon(t, nil, "--podman.socket="+uri, "--otlp.endpoint="+c.HTTPEndpoint,
+		"--otlp.protocol=http/protobuf", "--journal.start=tail")
+	up := func(want float64) func() bool {
+		return func() bool {
+			return scrapeValue(t, d.addr, "podexporter_podman_up", map[string]string{"podman_service": uri}) == want
+		}
+	}
+	testenv.Eventually(t, 15*time.Second, "the private Podman service up", up(1))
+	time.Sleep(500 * time.Millisecond)
+
+	// Start and die each side of the outages: while the receiver is down, and while
+	// both are down.
+	before := testenv.UniqueName("ev-before")
+	runExited(t, before, "exit 4")
+	c.Stop()
+	duringReceiver := testenv.UniqueName("ev-norecv")
+	runExited(t, duringReceiver, "exit 5")
+	_ = svc.Process.Kill()
+	_ = svc.Wait()
+	testenv.Eventually(t, 10*time.Second, "the daemon to see the service down", up(0))
+	duringBoth := testenv.UniqueName("ev-noservice")
+	runExited(t, duringBoth, "exit 6")
+	startService()
+	testenv.Eventually(t, 45*time.Second, "the daemon to reconnect", up(1))
+	c.Start()
+	after := testenv.UniqueName("ev-after")
+	runExited(t, after, "exit 8")
+
+	names := []string{before, duringReceiver, duringBoth, after}
+	want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
+	for _, n := range names {
+		if !slices.Contains(want[n], "start") || !slices.Contains(want[n], "died") {
+			t.Fatalf("podman events lists %v for %s; want a start and a died", want[n], n)
+		}
+	}
+	for _, n := range names {
+		var got []string
+		for _, r := range eventRecords(c, n, "") {
+			got = append(got, strings.TrimPrefix(r.EventName, "container."))
+		}
+		slices.Sort(got)
+		slices.Sort(want[n])
+		if !slices.Equal(got, want[n]) {
+			t.Errorf("%s: records %v, podman events %v", n, got, want[n])
+		}
+	}
+}
+
+// runExited runs a container that executes script and waits until it has exited.
+func runExited(t *testing.T, name, script string) {
+	t.Helper()
+	if out, err := exec.Command("podman", "run", "--name", name, testenv.Image, "sh", "-c", script).CombinedOutput(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("podman run: %v %s", err, out)
+		}
+	}
+	t.Cleanup(func() { _ = exec.Command("podman", "rm", "-f", "-t", "0", name).Run() })
+}
