@@ -468,6 +468,14 @@ func (t *tail) position() (bool, error) {
 	if saved == "" {
 		return t.startFresh()
 	}
+	// Before seeking: libsystemd places a foreign cursor by its time and boot, which
+	// says nothing about where this journal's unread entries begin.
+	if t.foreign(saved) {
+		t.r.foreignCursors.Add(1)
+		t.r.log.Warn("saved journal cursor belongs to no journal file here (another machine's journal, a restored backup, a moved state volume or a changed machine-id); starting per --journal.start rather than re-reading the whole journal",
+			"cursor", saved, "file", t.cfg.Checkpoint.Path())
+		return t.startFresh()
+	}
 	if err := t.j.seekCursor(saved); err != nil {
 		t.r.gaps.Add(1)
 		t.r.log.Warn("saved journal cursor cannot be sought; starting per --journal.start", "cursor", saved, "err", err)
@@ -487,12 +495,6 @@ func (t *tail) position() (bool, error) {
 	}
 	if same {
 		return true, nil
-	}
-	if t.foreign(saved) {
-		t.r.foreignCursors.Add(1)
-		t.r.log.Warn("saved journal cursor belongs to no journal file here (another machine's journal, a restored backup, a moved state volume or a changed machine-id); starting per --journal.start rather than re-reading the whole journal",
-			"cursor", saved, "file", t.cfg.Checkpoint.Path())
-		return t.startFresh()
 	}
 	cur, err := t.j.cursor()
 	if err != nil {

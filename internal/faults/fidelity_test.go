@@ -90,11 +90,11 @@ func injectForeignCursor(m *matrix, r *rowRun) {
 		m.t.Fatalf("write the foreign cursor: %v", err)
 	}
 	time.Sleep(2 * time.Second)
-	// Back to one second before the stop: nothing written since is missed, and what
-	// is read twice stays within a batch.
-	back := int((time.Since(stopped) + time.Second).Seconds()) + 1
+	// Back to half a second before the stop: the reader keeps up closer than that, so
+	// nothing written since is missed, and what is read twice stays within a batch.
+	back := (time.Since(stopped) + 500*time.Millisecond).Round(time.Millisecond)
 	restarted := time.Now()
-	m.startDaemon(fmt.Sprintf("--journal.start=%ds", back))
+	m.startDaemon("--journal.start=" + back.String())
 	r.faultEnd = time.Now()
 	r.stayedUp = "stopped; restarted"
 	if n := m.metric("podexporter_journal_cursor_foreign_total", nil); n != 1 {
@@ -117,7 +117,7 @@ func injectForeignCursor(m *matrix, r *rowRun) {
 	if reshipped > 0 {
 		r.fail("%d lines of earlier rows shipped again after the restart", reshipped)
 	}
-	r.note("foreign cursor counted; restarted with --journal.start=%ds; %d lines of earlier rows shipped again", back, reshipped)
+	r.note("foreign cursor counted; restarted with --journal.start=%s; %d lines of earlier rows shipped again", back, reshipped)
 }
 
 // foreignCursor copies a few entries of this journal into a new journal file with

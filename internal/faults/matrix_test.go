@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,12 +213,12 @@ func (m *matrix) poll(ctx context.Context, done chan struct{}) {
 	}
 }
 
-// startDaemon starts podexporter; extra flags come last, so they win.
+// startDaemon starts podexporter; an extra --flag=value replaces the default one.
 func (m *matrix) startDaemon(extra ...string) {
 	m.t.Helper()
 	addr := testenv.FreeAddr(m.t)
 	d := &daemon{addr: addr, log: &lineLog{}, done: make(chan struct{})}
-	d.cmd = exec.Command(m.bin, append([]string{
+	args := slices.DeleteFunc([]string{
 		"--web.listen-address=" + addr,
 		"--state.directory=" + m.state,
 		"--podman.socket=" + m.p.Socket,
@@ -227,7 +228,11 @@ func (m *matrix) startDaemon(extra ...string) {
 		"--journal.include-container=^fm-" + m.run + "-",
 		fmt.Sprintf("--journal.batch-size=%d", batchSize),
 		"--podman.stats-interval=2s",
-	}, extra...)...)
+	}, func(arg string) bool {
+		name, _, _ := strings.Cut(arg, "=")
+		return slices.ContainsFunc(extra, func(e string) bool { return strings.HasPrefix(e, name+"=") })
+	})
+	d.cmd = exec.Command(m.bin, append(args, extra...)...)
 	d.cmd.Stderr = d.log
 	if err := d.cmd.Start(); err != nil {
 		m.t.Fatalf("start podexporter: %v", err)
