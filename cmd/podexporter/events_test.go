@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -70,7 +71,7 @@ func TestEventsOncePerService(t *testing.T) {
 	rl := testenv.RequireRootlessPodman(t)
 	c := testenv.StartCollector(t)
 	since := time.Now().Add(-time.Second)
-	startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+rl.Socket,
+	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+rl.Socket,
 		"--otlp.endpoint="+c.HTTPEndpoint, "--otlp.protocol=http/protobuf", "--journal.start=tail",
 		"--podman.stats-interval=1s")
 	time.Sleep(time.Second) // both event streams subscribed
@@ -156,6 +157,21 @@ func TestEventsOncePerService(t *testing.T) {
 				t.Errorf("%s (%s, %s): records %v, podman events %v", n, s.names[n], s.service, got, want[n])
 			} else {
 				t.Logf("%s (%s, %s): %d records, as podman events lists: %v", n, s.names[n], s.service, len(got), got)
+			}
+		}
+	}
+
+	// The snapshots: each container under its own service only.
+	for _, s := range services {
+		for n := range s.names {
+			if n == removed || n == rlRemoved {
+				continue
+			}
+			for _, other := range services {
+				v := scrapeValue(t, d.addr, "podman_container_info", map[string]string{"name": n, "podman_service": other.service})
+				if has := !math.IsNaN(v); has != (other.service == s.service) {
+					t.Errorf("%s (%s's) in %s's snapshot: %v", n, s.service, other.service, has)
+				}
 			}
 		}
 	}
