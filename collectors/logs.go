@@ -38,7 +38,7 @@ var logCounters = []struct {
 	{catalog.JournalGapEntries, func(s *journald.Stats) uint64 { return s.GapEntries }},
 	{catalog.JournalForeignCursors, func(s *journald.Stats) uint64 { return s.ForeignCursors }},
 	{catalog.JournalPartialJoined, func(s *journald.Stats) uint64 { return s.PartialJoined }},
-	{catalog.JournalPartialCut, func(s *journald.Stats) uint64 { return s.PartialCut }},
+	{catalog.JournalLinesCut, func(s *journald.Stats) uint64 { return s.LinesCut }},
 	{catalog.JournalReadErrors, func(s *journald.Stats) uint64 { return s.ReadErrors }},
 	{catalog.JournalSinkRetries, func(s *journald.Stats) uint64 { return s.SinkRetries }},
 }

@@ -21,11 +21,11 @@ type Snapshots interface {
 func init() {
 	register("podman", "Podman source health: up, snapshot age, reconnects, API requests.", true, newPodmanSourceCollector)
 	register("container", "Podman containers: state, health, lifecycle, CPU, memory, block and network I/O.", true, newContainerCollector)
-	register("pod", "Podman pods.", true, podmanCollectorFactory(collectPods))
-	register("image", "Podman images.", true, podmanCollectorFactory(collectImages))
-	register("volume", "Podman volumes.", true, podmanCollectorFactory(collectVolumes))
-	register("network", "Podman networks.", true, podmanCollectorFactory(collectNetworks))
-	register("system", "Podman component versions.", true, podmanCollectorFactory(collectSystem))
+	register("pod", "Podman pods.", true, inventoryFactory(collectPods))
+	register("image", "Podman images.", true, inventoryFactory(collectImages))
+	register("volume", "Podman volumes.", true, inventoryFactory(collectVolumes))
+	register("network", "Podman networks.", true, inventoryFactory(collectNetworks))
+	register("system", "Podman component versions.", true, inventoryFactory(collectSystem))
 }
 
 // PodmanCollectorNames are the collectors that read the Podman source; the daemon runs
@@ -38,7 +38,8 @@ type inventoryCollector struct {
 	collect func(s *podman.Snapshot, ch chan<- prometheus.Metric)
 }
 
-func podmanCollectorFactory(collect func(*podman.Snapshot, chan<- prometheus.Metric)) func(Deps) (Collector, error) {
+// inventoryFactory makes a collector for one kind of inventory (pods, images, ...).
+func inventoryFactory(collect func(*podman.Snapshot, chan<- prometheus.Metric)) func(Deps) (Collector, error) {
 	return func(Deps) (Collector, error) {
 		return &inventoryCollector{collect: collect}, nil
 	}

@@ -111,8 +111,8 @@ func TestReadFixture(t *testing.T) {
 	if s.EntriesRead != 13 {
 		t.Errorf("entries read %d, want all 13", s.EntriesRead)
 	}
-	if s.PartialJoined != 1 || s.PartialCut != 0 {
-		t.Errorf("joined %d cut %d, want 1 0", s.PartialJoined, s.PartialCut)
+	if s.PartialJoined != 1 || s.LinesCut != 0 {
+		t.Errorf("joined %d cut %d, want 1 0", s.PartialJoined, s.LinesCut)
 	}
 }
 
@@ -146,8 +146,8 @@ func TestFixtureFilters(t *testing.T) {
 					t.Errorf("record %d: %q, want %q", i, b, tc.want[i])
 				}
 			}
-			if s := r.Stats(); s.PartialJoined != tc.joins || s.PartialCut != tc.cuts {
-				t.Errorf("joined %d cut %d, want %d %d", s.PartialJoined, s.PartialCut, tc.joins, tc.cuts)
+			if s := r.Stats(); s.PartialJoined != tc.joins || s.LinesCut != tc.cuts {
+				t.Errorf("joined %d cut %d, want %d %d", s.PartialJoined, s.LinesCut, tc.joins, tc.cuts)
 			}
 			if tc.cfg.MaxLineBytes == 1<<20 && len(got[5].Body) != 1<<20 || (tc.cfg.MaxLineBytes == 1<<20 && !got[5].Truncated) {
 				t.Errorf("2 MiB line: %d bytes, truncated %v; want %d, true", len(got[5].Body), got[5].Truncated, 1<<20)

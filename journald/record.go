@@ -97,7 +97,7 @@ type ContainerInfo struct {
 }
 
 // Enricher looks up containers by id (the full id when the entry has it, else the
-// 12-character one). The Podman collector implements it; the reader works without.
+// 12-character one). The daemon wires one over the Podman snapshots; the reader works without.
 type Enricher interface {
 	Container(id string) (ContainerInfo, bool)
 }

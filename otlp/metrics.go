@@ -17,7 +17,7 @@ import (
 )
 
 // ContainerLookup resolves the 12-character id on a series to what the container's
-// resource says; the Podman source implements it.
+// resource says; the daemon builds one over the Podman snapshots (cmd/podexporter).
 type ContainerLookup func(id12 string) (Container, bool)
 
 // MetricPusher exports, every interval, the same series /metrics serves, renamed and

@@ -56,6 +56,19 @@ events_logger = "journald"
 CONF
 }
 
+# host_journald_pid prints the pid of this host's journald: a container booted with
+# systemd (make systemd-e2e) runs its own, visible here but in another mount namespace.
+host_journald_pid() {
+	local pid ns
+	ns=$(readlink /proc/self/ns/mnt)
+	for pid in $(pgrep -f '^/lib/systemd/systemd-journald'); do
+		if [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ns" ]; then
+			echo "$pid"
+			return
+		fi
+	done
+}
+
 start_journald() {
 	mkdir -p /etc/systemd/journald.conf.d
 	if [ ! -f /etc/systemd/journald.conf.d/podexporter-testhost.conf ]; then
@@ -67,7 +80,7 @@ RateLimitIntervalSec=0
 CONF
 	fi
 	mkdir -p /var/log/journal
-	if pgrep -f /lib/systemd/systemd-journald >/dev/null && [ -S /run/systemd/journal/socket ]; then
+	if [ -n "$(host_journald_pid)" ] && [ -S /run/systemd/journal/socket ]; then
 		journal_group_access
 		return
 	fi
@@ -174,4 +187,4 @@ start_journald
 start_podman_service
 build_busybox_image
 start_rootless_service
-log "ready: journald pid $(pgrep -f /lib/systemd/systemd-journald | head -1), podman $(podman --version | awk '{print $3}')"
+log "ready: journald pid $(host_journald_pid), podman $(podman --version | awk '{print $3}')"

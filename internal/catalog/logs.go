@@ -88,7 +88,7 @@ var (
 		Help:  "Lines joined from pieces conmon split (CONTAINER_PARTIAL_MESSAGE).",
 		Group: "logs",
 	})
-	JournalPartialCut = register(Metric{
+	JournalLinesCut = register(Metric{
 		Name:  "podexporter_journal_lines_cut_total",
 		Unit:  "{line}",
 		Kind:  Counter,

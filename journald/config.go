@@ -1,0 +1,77 @@
+package journald
+
+import (
+	"log/slog"
+	"regexp"
+	"time"
+)
+
+// StartMode says where a reader without a usable checkpoint begins.
+type StartMode int
+
+const (
+	// StartTail reads only entries written after the reader started.
+	StartTail StartMode = iota
+	// StartHead reads everything the journal still holds.
+	StartHead
+	// StartSince reads entries from Config.Since ago on.
+	StartSince
+)
+
+// Config says what a Reader reads and where it hands the records.
+type Config struct {
+	// Source: Files (for fixtures), else Directory, else Namespace, else the local
+	// journal.
+	Files     []string
+	Directory string
+	Namespace string
+
+	// Units are systemd units whose every message is read, besides container lines.
+	Units []string
+	// Container filters, by CONTAINER_NAME; nil lets everything through.
+	IncludeContainer *regexp.Regexp
+	ExcludeContainer *regexp.Regexp
+	// Unit filters for container lines, by the entry's _SYSTEMD_UNIT or else the
+	// container's Quadlet unit from the Enricher.
+	IncludeUnit *regexp.Regexp
+	ExcludeUnit *regexp.Regexp
+	// MaxPriority drops entries whose PRIORITY is above it or missing; nil keeps
+	// all.
+	MaxPriority *int
+
+	Start StartMode
+	Since time.Duration
+
+	// MaxLineBytes caps a line, joined or not; longer ones are cut and counted.
+	MaxLineBytes int
+	// PartialTimeout flushes a line whose last piece never came (conmon flags a
+	// final line without newline as partial too).
+	PartialTimeout time.Duration
+	// BatchSize and BatchAge bound a batch: it is handed to the sink when full,
+	// when it is BatchAge old, or when the reader has caught up.
+	BatchSize int
+	BatchAge  time.Duration
+	// InFlight is how many sealed batches may wait for the sink before reading
+	// stops.
+	InFlight int
+	// ExtraFields are journal fields copied into Record.Extra when present.
+	ExtraFields []string
+	// Labels is the allowlist of container labels copied from the Enricher.
+	Labels []string
+
+	// Checkpoint keeps the cursor across restarts; nil starts per Start each time.
+	Checkpoint *Checkpoint
+	Sink       Sink
+	// Enricher is optional.
+	Enricher Enricher
+	Logger   *slog.Logger
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxLineBytes   = 1 << 20
+	DefaultPartialTimeout = 2 * time.Second
+	DefaultBatchSize      = 1000
+	DefaultBatchAge       = time.Second
+	DefaultInFlight       = 4
+)

@@ -1,0 +1,233 @@
+package journald
+
+import (
+	"strconv"
+	"time"
+)
+
+// Fields the reader always reads, by index into rawEntry.fields.
+const (
+	fMessage = iota
+	fPriority
+	fContainerIDFull
+	fContainerID
+	fContainerName
+	fContainerTag
+	fPartial
+	fSourceTime
+	fHostname
+	fBootID
+	fUnit
+	fIdentifier
+	nFixed
+)
+
+var fixedFields = [nFixed]string{
+	"MESSAGE", "PRIORITY", "CONTAINER_ID_FULL", "CONTAINER_ID", "CONTAINER_NAME", "CONTAINER_TAG",
+	"CONTAINER_PARTIAL_MESSAGE", "_SOURCE_REALTIME_TIMESTAMP", "_HOSTNAME", "_BOOT_ID", "_SYSTEMD_UNIT", "SYSLOG_IDENTIFIER",
+}
+
+// intern returns b as a string, one string per distinct value for the fields that
+// repeat on every entry of a container (ids, names, hostname), so that a batch holds
+// one copy of each rather than one per record.
+func (t *tail) intern(b []byte) string {
+	if b == nil {
+		return ""
+	}
+	if s, ok := t.interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(t.interned) < 4096 {
+		t.interned[s] = s
+	}
+	return s
+}
+
+func parsePriority(b []byte) int {
+	if len(b) == 1 && b[0] >= '0' && b[0] <= '7' {
+		return int(b[0] - '0')
+	}
+	return -1
+}
+
+// handle turns the current entry into a record, or into a piece of one.
+func (t *tail) handle(now time.Time) {
+	e := &t.e
+	f := e.fields
+	prevCursor := t.lastCursor
+	t.lastCursor = e.cursor
+	t.order++
+	t.r.entriesRead.Add(1)
+	t.r.newestUsec.Store(int64(e.realtime))
+
+	prio := parsePriority(f[fPriority])
+	// Like journalctl -p, a priority filter drops entries that have no PRIORITY.
+	if mp := t.cfg.MaxPriority; mp != nil && (prio > *mp || prio < 0) {
+		return
+	}
+	id := f[fContainerIDFull]
+	if id == nil {
+		id = f[fContainerID]
+	}
+	if id == nil {
+		// conmon's own messages have no container; only selected units' are wanted.
+		if f[fUnit] == nil || !t.unitSelected(f[fUnit]) {
+			return
+		}
+		t.emit(t.record(now, prio), f[fMessage])
+		return
+	}
+	// stdout and stderr pieces interleave: conmon reads the two pipes apart.
+	key := lineID{t.intern(id), prio}
+	p := t.pending[key]
+	partial := string(f[fPartial]) == "true"
+	if p == nil && !partial {
+		rec := t.record(now, prio)
+		if !t.wanted(&rec) {
+			return
+		}
+		t.emit(rec, f[fMessage])
+		return
+	}
+	if p == nil {
+		rec := t.record(now, prio)
+		if !t.wanted(&rec) {
+			return
+		}
+		p = &partialLine{rec: rec, resume: prevCursor, order: t.order}
+		t.pending[key] = p
+	}
+	p.add(f[fMessage], t.cfg.MaxLineBytes)
+	p.rec.Cursor = e.cursor
+	p.rec.Observed = now
+	p.lastUsec = e.realtime
+	if !partial {
+		t.flush(key, p)
+	}
+}
+
+func (t *tail) unitSelected(unit []byte) bool {
+	for _, u := range t.cfg.Units {
+		if u == string(unit) {
+			return true
+		}
+	}
+	return false
+}
+
+// wanted applies the container and unit filters, remembering name decisions
+// since regular expressions are the costliest thing per entry.
+func (t *tail) wanted(rec *Record) bool {
+	if t.cfg.IncludeContainer != nil || t.cfg.ExcludeContainer != nil {
+		ok, seen := t.nameOK[rec.ContainerName]
+		if !seen {
+			ok = (t.cfg.IncludeContainer == nil || t.cfg.IncludeContainer.MatchString(rec.ContainerName)) &&
+				(t.cfg.ExcludeContainer == nil || !t.cfg.ExcludeContainer.MatchString(rec.ContainerName))
+			if t.nameOK == nil || len(t.nameOK) > 4096 {
+				t.nameOK = map[string]bool{}
+			}
+			t.nameOK[rec.ContainerName] = ok
+		}
+		if !ok {
+			return false
+		}
+	}
+	if t.cfg.IncludeUnit != nil || t.cfg.ExcludeUnit != nil {
+		unit := rec.Unit
+		if unit == "" {
+			unit = rec.QuadletUnit
+		}
+		if t.cfg.IncludeUnit != nil && !t.cfg.IncludeUnit.MatchString(unit) {
+			return false
+		}
+		if t.cfg.ExcludeUnit != nil && t.cfg.ExcludeUnit.MatchString(unit) {
+			return false
+		}
+	}
+	return true
+}
+
+// record builds a record from the current entry, without its body.
+func (t *tail) record(now time.Time, prio int) Record {
+	e := &t.e
+	f := e.fields
+	rec := Record{
+		Observed:        now,
+		Priority:        prio,
+		Severity:        SeverityFromPriority(prio),
+		ContainerIDFull: t.intern(f[fContainerIDFull]),
+		ContainerID:     t.intern(f[fContainerID]),
+		ContainerName:   t.intern(f[fContainerName]),
+		ContainerTag:    t.intern(f[fContainerTag]),
+		Unit:            t.intern(f[fUnit]),
+		Identifier:      t.intern(f[fIdentifier]),
+		Hostname:        t.intern(f[fHostname]),
+		BootID:          t.intern(f[fBootID]),
+		Cursor:          e.cursor,
+		Pieces:          1,
+	}
+	usec := int64(e.realtime)
+	if v, err := strconv.ParseInt(string(f[fSourceTime]), 10, 64); err == nil && v > 0 {
+		usec = v
+	}
+	rec.Time = time.UnixMicro(usec)
+	if rec.ContainerID == "" && len(rec.ContainerIDFull) >= 12 {
+		rec.ContainerID = rec.ContainerIDFull[:12]
+	}
+	if rec.ContainerID != "" {
+		switch prio {
+		case 6:
+			rec.Stream = "stdout"
+		case 3:
+			rec.Stream = "stderr"
+		}
+	}
+	for i, name := range t.cfg.ExtraFields {
+		if v := f[nFixed+i]; v != nil {
+			if rec.Extra == nil {
+				rec.Extra = map[string]string{}
+			}
+			rec.Extra[name] = string(v)
+		}
+	}
+	if t.cfg.Enricher != nil && rec.ContainerID != "" {
+		id := rec.ContainerIDFull
+		if id == "" {
+			id = rec.ContainerID
+		}
+		if info, ok := t.cfg.Enricher.Container(id); ok {
+			rec.Image, rec.PodID, rec.PodName, rec.QuadletUnit = info.Image, info.PodID, info.PodName, info.QuadletUnit
+			for _, l := range t.cfg.Labels {
+				if v, ok := info.Labels[l]; ok {
+					if rec.Labels == nil {
+						rec.Labels = map[string]string{}
+					}
+					rec.Labels[l] = v
+				}
+			}
+		}
+	}
+	return rec
+}
+
+// emit adds a one-entry line.
+func (t *tail) emit(rec Record, msg []byte) {
+	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
+		msg = msg[:len(msg)-1]
+	}
+	if len(msg) > t.cfg.MaxLineBytes {
+		msg = msg[:t.cfg.MaxLineBytes]
+		rec.Truncated = true
+		t.r.linesCut.Add(1)
+	}
+	rec.Body = string(msg)
+	t.add(rec)
+}
+
+func (t *tail) add(rec Record) {
+	if len(t.batch) == 0 {
+		t.batchStart = rec.Observed
+	}
+	t.batch = append(t.batch, rec)
+}

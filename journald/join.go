@@ -1,0 +1,90 @@
+package journald
+
+import "time"
+
+// flush emits a joined line.
+func (t *tail) flush(key lineID, p *partialLine) {
+	delete(t.pending, key)
+	rec := p.rec
+	body := p.buf
+	if len(body) > 0 && body[len(body)-1] == '\n' && !p.cut {
+		body = body[:len(body)-1]
+	}
+	rec.Body = string(body)
+	rec.Pieces = p.pieces
+	rec.Truncated = p.cut
+	if p.pieces > 1 {
+		t.r.partialJoined.Add(1)
+	}
+	if p.cut {
+		t.r.linesCut.Add(1)
+	}
+	t.add(rec)
+}
+
+// flushPartialsLive emits, once the reader has caught up, lines whose next piece is
+// overdue by the wall clock or whose container has exited: everything the journal
+// holds has been read, so what is missing was never written.
+func (t *tail) flushPartialsLive(now time.Time) {
+	for key, p := range t.pending {
+		if now.Sub(p.rec.Observed) >= t.cfg.PartialTimeout || t.exited(key.container) {
+			t.flush(key, p)
+		}
+	}
+}
+
+// flushPartialsBehind emits, while the reader is behind, only lines whose next piece
+// is overdue in the journal's own time (usec, the entry being read): the next piece
+// may be the very next entry, so neither the wall clock nor the container's present
+// state (exited long ago) says anything about it.
+func (t *tail) flushPartialsBehind(usec uint64) {
+	timeout := uint64(t.cfg.PartialTimeout.Microseconds())
+	for key, p := range t.pending {
+		if usec > p.lastUsec && usec-p.lastUsec >= timeout {
+			t.flush(key, p)
+		}
+	}
+}
+
+func (t *tail) exited(id string) bool {
+	if t.cfg.Enricher == nil {
+		return false
+	}
+	info, ok := t.cfg.Enricher.Container(id)
+	return ok && info.Exited
+}
+
+// lineID names a line being joined: a container's stream, told apart by priority.
+type lineID struct {
+	container string
+	priority  int
+}
+
+// partialLine is a container line being joined from CONTAINER_PARTIAL_MESSAGE
+// pieces.
+type partialLine struct {
+	rec    Record
+	buf    []byte
+	pieces int
+	cut    bool
+	// resume is the cursor of the entry read before the first piece, order the
+	// first piece's place in the read sequence.
+	resume string
+	order  uint64
+	// lastUsec is the journal's receive time of the latest piece.
+	lastUsec uint64
+}
+
+// add appends a piece, cutting at limit; pieces past the cut are still counted so
+// that the line ends at its real last piece, not in the middle.
+func (p *partialLine) add(piece []byte, limit int) {
+	p.pieces++
+	if p.cut {
+		return
+	}
+	if room := limit - len(p.buf); len(piece) > room {
+		piece = piece[:room]
+		p.cut = true
+	}
+	p.buf = append(p.buf, piece...)
+}

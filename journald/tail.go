@@ -1,0 +1,223 @@
+package journald
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// waitTimeout bounds each sd_journal_wait: the owning goroutine checks its context
+// in between, and nothing else may touch the handle.
+const waitTimeout = 200 * time.Millisecond
+
+// tail is the read loop's state, owned by the goroutine in Run.
+type tail struct {
+	r   *Reader
+	cfg *Config
+	j   *journal
+	e   rawEntry
+
+	// lastCursor is the entry read last; sealed the cursor of the last sealed batch.
+	lastCursor string
+	sealed     string
+	batch      []Record
+	batchStart time.Time
+	order      uint64
+	pending    map[lineID]*partialLine
+	interned   map[string]string
+	nameOK     map[string]bool
+	errors     int
+
+	// del reports deleted journal files; vanishing says one was deleted that
+	// libsystemd may not have noticed yet, so every jump must be looked at.
+	// unverified says the last entry read could not be found again and no entry
+	// came after it yet: the next one shows whether anything was lost.
+	del        *deletions
+	vanishing  bool
+	unverified bool
+	sigbus     int64 // truncated pages seen when last logged
+}
+
+func (t *tail) open() error {
+	j, err := openJournal(source{Files: t.cfg.Files, Directory: t.cfg.Directory, Namespace: t.cfg.Namespace})
+	if err != nil {
+		return err
+	}
+	// conmon's entries, or the whole of a selected unit. Matches on different
+	// fields AND unless separated by a disjunction.
+	err = j.addMatch("_COMM=conmon")
+	if err == nil && len(t.cfg.Units) > 0 {
+		err = j.addDisjunction()
+		for _, u := range t.cfg.Units {
+			if err == nil {
+				err = j.addMatch("_SYSTEMD_UNIT=" + u)
+			}
+		}
+	}
+	if err != nil {
+		j.close()
+		return err
+	}
+	j.setFields(append(fixedFields[:], t.cfg.ExtraFields...))
+	t.j = j
+	t.watchDeletions()
+	return nil
+}
+
+// watchDeletions follows the directories of the open journal files. Without it
+// every jump in sequence numbers is looked at: correct, only slower.
+func (t *tail) watchDeletions() {
+	if t.del == nil {
+		d, err := newDeletions()
+		if err != nil {
+			t.r.log.Info("cannot watch journal directories; checking every jump in sequence numbers instead", "err", err)
+			return
+		}
+		t.del = d
+	}
+	if err := t.del.watch(); err != nil {
+		t.r.log.Info("cannot watch journal directories; checking every jump in sequence numbers instead", "err", err)
+		t.del.close()
+		t.del = nil
+	}
+}
+
+// wait waits for the journal to change. Deletions seen so far are libsystemd's
+// to notice in it (it then reports an invalidation and checkPosition looks back);
+// only those after this point still need looking at jumps.
+func (t *tail) wait(d time.Duration) (int, error) {
+	if t.del != nil {
+		t.del.seen()
+		t.vanishing = false
+	}
+	res, err := t.j.wait(d)
+	if err == nil && res == waitInvalidate && t.del != nil {
+		t.watchDeletions()
+	}
+	return res, err
+}
+
+func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) error {
+	caughtUp := false
+	var sinceCheck int
+	for ctx.Err() == nil {
+		ok, err := t.j.read(advance, &t.e)
+		stepped := advance
+		advance = true
+		if err != nil {
+			if advance, err = t.recover(ctx, err); err != nil {
+				return err
+			}
+			continue
+		}
+		t.errors = 0
+		now := time.Now()
+		if !ok {
+			if !caughtUp {
+				caughtUp = true
+				t.r.caughtUp.Store(true)
+			}
+			t.flushPartialsLive(now)
+			if err := t.seal(ctx, batches); err != nil {
+				return nil
+			}
+			res, err := t.wait(waitTimeout)
+			if err == nil && res == waitInvalidate {
+				advance, err = t.checkPosition()
+			}
+			if err != nil {
+				if advance, err = t.recover(ctx, err); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if caughtUp {
+			caughtUp = false
+			t.r.caughtUp.Store(false)
+		}
+		if stepped {
+			t.checkStep()
+		}
+		t.handle(now)
+		if sinceCheck++; sinceCheck >= t.r.checkEvery {
+			sinceCheck = 0
+			t.flushPartialsBehind(t.e.realtime)
+		}
+		if len(t.batch) >= t.cfg.BatchSize || (len(t.batch) > 0 && now.Sub(t.batchStart) >= t.cfg.BatchAge) {
+			if err := t.seal(ctx, batches); err != nil {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// recover handles a failed read. EBADMSG after a vacuum, rotation or a journald
+// restart are expected: wait (which makes libsystemd drop vanished files and add
+// new ones), go back to the last entry read, and count what was lost. Repeated
+// failures reopen the journal.
+func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
+	t.r.readErrors.Add(1)
+	t.errors++
+	if n := sigbusSeen(); n > t.sigbus {
+		t.sigbus = n
+		t.r.log.Warn("a journal file was truncated while being read (vacuum); its pages read as zeros and it is dropped", "err", cause)
+	} else {
+		t.r.log.Warn("journal read failed; recovering", "err", cause, "attempt", t.errors)
+	}
+	select {
+	case <-ctx.Done():
+		return true, nil
+	case <-time.After(min(time.Duration(t.errors)*100*time.Millisecond, 2*time.Second)):
+	}
+	if t.errors%5 == 0 {
+		t.j.close()
+		if err := t.open(); err != nil {
+			// Without a handle nothing can go on; the daemon restarts us.
+			return true, fmt.Errorf("reopen journal: %w", err)
+		}
+		if t.lastCursor == "" {
+			_, err := t.startFresh()
+			return true, err
+		}
+	} else if _, err := t.wait(0); err != nil {
+		return true, nil
+	}
+	advance, err := t.checkPosition()
+	if err != nil {
+		t.r.log.Warn("journal position check failed", "err", err)
+	}
+	return advance, nil
+}
+
+// seal hands the current batch to the delivery goroutine, blocking while
+// InFlight batches wait: that is the backpressure that stops reading.
+func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
+	c := t.safeCursor()
+	if len(t.batch) == 0 && c == t.sealed {
+		return nil
+	}
+	select {
+	case batches <- batch{records: t.batch, cursor: c}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	t.batch = make([]Record, 0, min(t.cfg.BatchSize, 1024))
+	t.sealed = c
+	return nil
+}
+
+// safeCursor is the last entry read, or when a line is still being joined, the
+// entry before its first piece: a restart then reads the whole line again rather
+// than half of it.
+func (t *tail) safeCursor() string {
+	c := t.lastCursor
+	var first uint64 = 1<<64 - 1
+	for _, p := range t.pending {
+		if p.order < first {
+			first, c = p.order, p.resume
+		}
+	}
+	return c
+}
