@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/podexporter/podexporter/internal/statefile"
 )
 
 // Checkpoint stores the cursor of the last entry a sink acknowledged, in one file.
@@ -40,37 +41,10 @@ func (c *Checkpoint) Load() (string, error) {
 	return cur, nil
 }
 
-// Save replaces the saved cursor so that a crash at any point leaves either the
-// old or the new cursor on disk, never a torn file: write a temporary file, sync
-// it, rename it over the old one, and sync the directory so the rename survives.
+// Save replaces the saved cursor; a crash at any point leaves the old or the new one.
 func (c *Checkpoint) Save(cursor string) error {
-	dir := filepath.Dir(c.path)
-	f, err := os.CreateTemp(dir, ".cursor-*")
-	if err != nil {
+	if err := statefile.Write(c.path, []byte(cursor+"\n")); err != nil {
 		return fmt.Errorf("save journal checkpoint: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.WriteString(cursor + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, c.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save journal checkpoint %s: %w", c.path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync journal checkpoint directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync journal checkpoint directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -32,7 +32,12 @@ type EventQueue struct {
 	sink    *LogSink
 	ch      chan Event
 	dropped atomic.Uint64
+	onAck   func([]Event)
 }
+
+// OnAck sets what is called, from Run's goroutine, with each batch the receiver has
+// taken (or refused as invalid, which no retry changes); set it before Run.
+func (q *EventQueue) OnAck(f func([]Event)) { q.onAck = f }
 
 // Events returns a queue that exports through s's exporter.
 func (s *LogSink) Events(buffer int) *EventQueue {
@@ -77,8 +82,14 @@ func (q *EventQueue) Run(ctx context.Context, started func()) error {
 			}
 		}
 		timer.Stop()
-		if err := q.export(ctx, batch); err != nil && ctx.Err() != nil {
-			return nil
+		if err := q.export(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
+		}
+		if q.onAck != nil {
+			q.onAck(batch)
 		}
 	}
 }

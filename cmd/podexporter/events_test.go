@@ -100,9 +100,12 @@ func TestEventsOncePerService(t *testing.T) {
 	rl.Run(t, rlRemoved, nil, "sh", "-c", "sleep 0.3")
 	rootless[rlRemoved] = "removed"
 
-	for _, n := range []string{sick} {
-		_ = exec.Command("podman", "healthcheck", "run", n).Run()
-	}
+	// The change to unhealthy is an event only for a container podexporter has seen
+	// in another state first.
+	testenv.Eventually(t, 20*time.Second, sick+" in the snapshot", func() bool {
+		return !math.IsNaN(scrapeValue(t, d.addr, "podman_container_info", map[string]string{"name": sick, "podman_service": "rootful"}))
+	})
+	_ = exec.Command("podman", "healthcheck", "run", sick).Run()
 	testenv.Eventually(t, 30*time.Second, "the containers to finish", func() bool {
 		out, _ := rootfulPodman("inspect", "--format", "{{.State.Status}} {{.RestartCount}}", exited, restarter, oom, removed)
 		f := strings.Fields(out)
@@ -177,8 +180,11 @@ func TestEventsOncePerService(t *testing.T) {
 	}
 
 	// Derived events, once each.
-	testenv.Eventually(t, 20*time.Second, "the unhealthy and OOM events", func() bool {
-		return len(eventRecords(c, sick, "container.health_status")) > 0 && len(eventRecords(c, oom, "container.oom")) > 0
+	testenv.Eventually(t, 20*time.Second, "the unhealthy event", func() bool {
+		return len(eventRecords(c, sick, "container.health_status")) > 0
+	})
+	testenv.Eventually(t, 20*time.Second, "the OOM event", func() bool {
+		return len(eventRecords(c, oom, "container.oom")) > 0
 	})
 	time.Sleep(2 * time.Second)
 	if n := len(eventRecords(c, sick, "container.health_status")); n != 1 {
@@ -299,4 +305,41 @@ func runExited(t *testing.T, name, script string) {
 		}
 	}
 	t.Cleanup(func() { _ = exec.Command("podman", "rm", "-f", "-t", "0", name).Run() })
+}
+
+// TestEventsReplayedAfterRestart: podexporter keeps where each service's events were
+// acknowledged, so events that happen while it is down (killed) arrive after it starts
+// again, and those it had delivered do not come twice.
+func TestEventsReplayedAfterRestart(t *testing.T) {
+	testenv.RequireJournald(t)
+	p := testenv.RequirePodman(t)
+	c := testenv.StartCollector(t)
+	state := t.TempDir()
+	since := time.Now().Add(-time.Second)
+	args := []string{"--state.directory=" + state, "--podman.socket=" + p.Socket, "--otlp.endpoint=" + c.HTTPEndpoint,
+		"--otlp.protocol=http/protobuf", "--journal.start=tail"}
+	d := startDaemon(t, nil, args...)
+	time.Sleep(time.Second)
+	before := testenv.UniqueName("ev-prekill")
+	runExited(t, before, "exit 2")
+	awaitEvents(t, c, []string{before}, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, []string{before}) })
+
+	d.kill()
+	down := testenv.UniqueName("ev-whiledown")
+	runExited(t, down, "exit 9")
+	startDaemon(t, nil, args...)
+
+	names := []string{before, down}
+	want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
+	for _, n := range names {
+		var got []string
+		for _, r := range eventRecords(c, n, "") {
+			got = append(got, strings.TrimPrefix(r.EventName, "container."))
+		}
+		slices.Sort(got)
+		slices.Sort(want[n])
+		if !slices.Equal(got, want[n]) {
+			t.Errorf("%s: records %v, podman events %v", n, got, want[n])
+		}
+	}
 }

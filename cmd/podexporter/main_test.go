@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +54,11 @@ type daemonProc struct {
 func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 	t.Helper()
 	addr := testenv.FreeAddr(t)
-	full := append([]string{"--web.listen-address=" + addr, "--state.directory=" + t.TempDir()}, args...)
+	full := []string{"--web.listen-address=" + addr}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--state.directory=") }) {
+		full = append(full, "--state.directory="+t.TempDir())
+	}
+	full = append(full, args...)
 	d := &daemonProc{cmd: exec.Command(binary, full...), addr: addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stderr = d.stderr
@@ -111,6 +116,13 @@ func (d *daemonProc) stop(t *testing.T) (time.Duration, error) {
 		t.Fatal("podexporter did not exit within 15 s of SIGTERM")
 	}
 	return 0, nil
+}
+
+// kill sends SIGKILL, as a crash would, and waits for the exit.
+func (d *daemonProc) kill() {
+	_ = d.cmd.Process.Kill()
+	err := <-d.done
+	d.done <- err // for the cleanup
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {

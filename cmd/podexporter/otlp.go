@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +104,38 @@ func (s *otlpSinks) onEvent(allow []string) func(podman.LifecycleEvent) {
 		}
 		s.events.Add(ev)
 	}
+}
+
+// eventPositions keeps where each Podman service's events were acknowledged by the
+// receiver, in the state directory, so that a restart replays what happened while
+// podexporter was down; nil when events are not sent.
+func (s *otlpSinks) eventPositions(cfg *config.Config, logger *slog.Logger) *podman.EventPositions {
+	if s == nil || s.events == nil {
+		return nil
+	}
+	pos, err := podman.LoadEventPositions(filepath.Join(cfg.State.Directory, "podman-events.json"))
+	if err != nil {
+		logger.Warn("cannot read where the Podman event streams were acknowledged; events start from now", "err", err)
+	}
+	failing := false
+	s.events.OnAck(func(batch []otlp.Event) {
+		last := map[string]int64{}
+		for _, e := range batch {
+			last[e.Container.Service] = max(last[e.Container.Service], e.Time.UnixNano())
+		}
+		for service, at := range last {
+			err := pos.Ack(service, at)
+			switch {
+			case err != nil && !failing:
+				failing = true
+				logger.Warn("cannot save where the Podman event stream was acknowledged; a restart meanwhile may miss or repeat events", "err", err)
+			case err == nil && failing:
+				failing = false
+				logger.Info("Podman event positions saved again")
+			}
+		}
+	})
+	return pos
 }
 
 // otlpContainer is the resource view of a container: allowlisted labels only.

@@ -13,7 +13,7 @@ import (
 )
 
 // podmanSource builds the Podman source when any collector reads it.
-func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, onEvent func(podman.LifecycleEvent)) []source {
+func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, onEvent func(podman.LifecycleEvent), positions *podman.EventPositions) []source {
 	if !slices.ContainsFunc(collectors.PodmanCollectorNames, func(n string) bool { return cfg.Collectors[n] }) {
 		return nil
 	}
@@ -32,6 +32,7 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 		Cgroups:       mounts,
 		Logger:        logger,
 		OnEvent:       onEvent,
+		Positions:     positions,
 		NetCounters:   netCounters(deps),
 	})
 	deps.Podman = src

@@ -28,7 +28,7 @@ func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors
 	}
 	var srcs []source
 	srcs = append(srcs, ebpfSource(cfg, logger, &deps)...) // before Podman, which reads its counters
-	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(cfg.Podman.ContainerLabels))...)
+	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(cfg.Podman.ContainerLabels), ot.eventPositions(cfg, logger))...)
 	logs, err := logsSource(cfg, logger, &deps, ot)
 	if err != nil {
 		return nil, deps, nil, err

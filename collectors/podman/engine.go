@@ -50,6 +50,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// OOMLog, when set, says exactly which containers the kernel OOM-killed.
 	OOMLog *OOMLog
+	// Positions, when set, says where each service's event stream was acknowledged
+	// before a restart: the first subscription resumes there.
+	Positions *EventPositions
 	// OnEvent, when set, is called with each container lifecycle event, from the
 	// engine's goroutine: it must not block.
 	OnEvent func(LifecycleEvent)
@@ -157,6 +160,12 @@ func New(o Options) *Engine {
 		errs:          map[string]uint64{},
 		requests:      map[string]uint64{},
 		lookups:       make(chan lookupReq),
+	}
+	if o.Positions != nil {
+		// Past the acknowledged event itself: it was delivered.
+		if at := o.Positions.Since(e.service); at > 0 {
+			e.lastEventNano = at + 1
+		}
 	}
 	e.snap.Store(&Snapshot{Service: e.service, URI: o.URI, Stale: true})
 	return e
