@@ -214,6 +214,23 @@ func awaitEvents(t *testing.T, c *testenv.Collector, names []string, reference f
 	return want
 }
 
+// sameEvents compares each named container's event records with what podman events
+// listed for it, as multisets.
+func sameEvents(t *testing.T, c *testenv.Collector, names []string, want map[string][]string) {
+	t.Helper()
+	for _, n := range names {
+		var got []string
+		for _, r := range eventRecords(c, n, "") {
+			got = append(got, strings.TrimPrefix(r.EventName, "container."))
+		}
+		slices.Sort(got)
+		slices.Sort(want[n])
+		if !slices.Equal(got, want[n]) {
+			t.Errorf("%s: records %v, podman events %v", n, got, want[n])
+		}
+	}
+}
+
 // eventRecords returns the event records of the named container, of one event name
 // or of all when name is empty.
 func eventRecords(c *testenv.Collector, container, name string) []testenv.LogRecord {
@@ -283,17 +300,7 @@ func TestEventsThroughOutages(t *testing.T) {
 			t.Fatalf("podman events lists %v for %s; want a start and a died", want[n], n)
 		}
 	}
-	for _, n := range names {
-		var got []string
-		for _, r := range eventRecords(c, n, "") {
-			got = append(got, strings.TrimPrefix(r.EventName, "container."))
-		}
-		slices.Sort(got)
-		slices.Sort(want[n])
-		if !slices.Equal(got, want[n]) {
-			t.Errorf("%s: records %v, podman events %v", n, got, want[n])
-		}
-	}
+	sameEvents(t, c, names, want)
 }
 
 // runExited runs a container that executes script and waits until it has exited.
@@ -331,15 +338,5 @@ func TestEventsReplayedAfterRestart(t *testing.T) {
 
 	names := []string{before, down}
 	want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
-	for _, n := range names {
-		var got []string
-		for _, r := range eventRecords(c, n, "") {
-			got = append(got, strings.TrimPrefix(r.EventName, "container."))
-		}
-		slices.Sort(got)
-		slices.Sort(want[n])
-		if !slices.Equal(got, want[n]) {
-			t.Errorf("%s: records %v, podman events %v", n, got, want[n])
-		}
-	}
+	sameEvents(t, c, names, want)
 }
