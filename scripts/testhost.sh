@@ -45,16 +45,25 @@ write_containers_conf() {
 	mkdir -p /etc/containers
 	# network_backend is pinned: with netavark installed (for Podman 5, below), a 4.3 on
 	# fresh storage would pick netavark instead of the CNI it has always used here.
-	write_if_changed "$conf" <<'CONF'
-# written by podexporter scripts/testhost.sh
+	containers_conf "" 'network_backend = "cni"' "" | write_if_changed "$conf"
+}
+
+# containers_conf prints the containers.conf of one test service: what both services
+# share (the ulimits this VM allows, journald for logs and events, runc: crun refuses
+# hybrid cgroups), the [network] lines $2 and more [engine] lines $3; $1 ends the
+# header comment.
+containers_conf() {
+	cat <<CONF
+# written by podexporter scripts/testhost.sh$1
 [containers]
 default_ulimits = ["nofile=1024:1024","nproc=1024:1024"]
 log_driver = "journald"
 [network]
-network_backend = "cni"
+$2
 [engine]
 runtime = "runc"
 events_logger = "journald"
+$3
 CONF
 }
 
@@ -192,23 +201,14 @@ podman5_cli=/usr/local/bin/podman5
 setup_podman5() {
 	local dir
 	dir=$("$(dirname "$0")/podman5-build.sh")
-	write_if_changed "$podman5_conf" <<'CONF'
-# written by podexporter scripts/testhost.sh: the Podman 5 test service only
-[containers]
-default_ulimits = ["nofile=1024:1024","nproc=1024:1024"]
-log_driver = "journald"
-[network]
-network_backend = "netavark"
+	containers_conf ": the Podman 5 test service only" \
+		'network_backend = "netavark"
 network_config_dir = "/etc/containers/podman5/networks"
 default_subnet = "10.90.0.0/16"
-default_subnet_pools = [{"base" = "10.91.0.0/16", "size" = 24}]
-[engine]
-runtime = "runc"
-events_logger = "journald"
-cgroup_manager = "cgroupfs"
+default_subnet_pools = [{"base" = "10.91.0.0/16", "size" = 24}]' \
+		'cgroup_manager = "cgroupfs"
 tmp_dir = "/run/podman5/libpod"
-lock_type = "file"
-CONF
+lock_type = "file"' | write_if_changed "$podman5_conf"
 	# The CLI for the tests and for people: the same binary, configuration and storage
 	# as the service, so `podman5 ps` shows the service's containers.
 	write_if_changed "$podman5_cli" 755 <<WRAPPER
