@@ -22,9 +22,13 @@ build:
 	$(GO) build -tags '$(GO_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/podexporter
 
 # testhost prepares the machine only when something is missing, so it is cheap to repeat.
+# Journald and the Podman 5 service are asked, not just looked for: a socket file
+# outlives its service, and a systemd container's journald is visible here too.
 testhost:
-	@if ! pgrep -f /lib/systemd/systemd-journald >/dev/null || ! [ -S /run/podman/podman.sock ] \
-		|| ! command -v promtool >/dev/null || ! podman image exists localhost/busybox:test 2>/dev/null; then \
+	@if ! systemd-cat true 2>/dev/null || ! [ -S /run/podman/podman.sock ] \
+		|| ! command -v promtool >/dev/null || ! podman image exists localhost/busybox:test 2>/dev/null \
+		|| ! curl -fsS --unix-socket /run/podman5/podman.sock http://d/_ping >/dev/null 2>&1 \
+		|| ! podman5 image exists localhost/busybox:test 2>/dev/null; then \
 		scripts/testhost.sh; \
 	fi
 

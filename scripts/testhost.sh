@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine as a real podexporter test host: Debian packages, containers.conf,
-# a running journald (rate limit off), the Podman API service, and the offline busybox image.
+# a running journald (rate limit off), the Podman API service, and the offline busybox image;
+# beside Debian's Podman 4.3, a Podman 5 API service on its own storage (setup_podman5).
 # Idempotent: every step checks before it acts, so running it twice is safe and fast.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ packages=(
 	clang llvm libbpf-dev bpftool
 	iproute2 procps wrk
 	uidmap
+	netavark aardvark-dns
 )
 
 install_packages() {
@@ -41,18 +43,27 @@ install_packages() {
 write_containers_conf() {
 	local conf=/etc/containers/containers.conf
 	mkdir -p /etc/containers
-	if grep -q 'podexporter scripts/testhost.sh' "$conf" 2>/dev/null; then
-		return
-	fi
-	log "writing $conf"
-	cat >"$conf" <<'CONF'
-# written by podexporter scripts/testhost.sh
+	# network_backend is pinned: with netavark installed (for Podman 5, below), a 4.3 on
+	# fresh storage would pick netavark instead of the CNI it has always used here.
+	containers_conf "" 'network_backend = "cni"' "" | write_if_changed "$conf"
+}
+
+# containers_conf prints the containers.conf of one test service: what both services
+# share (the ulimits this VM allows, journald for logs and events, runc: crun refuses
+# hybrid cgroups), the [network] lines $2 and more [engine] lines $3; $1 ends the
+# header comment.
+containers_conf() {
+	cat <<CONF
+# written by podexporter scripts/testhost.sh$1
 [containers]
 default_ulimits = ["nofile=1024:1024","nproc=1024:1024"]
 log_driver = "journald"
+[network]
+$2
 [engine]
 runtime = "runc"
 events_logger = "journald"
+$3
 CONF
 }
 
@@ -67,6 +78,21 @@ host_journald_pid() {
 			return
 		fi
 	done
+}
+
+# write_if_changed writes stdin to $1 (mode $2, default 644) unless it already holds
+# exactly that, so a rerun changes nothing and an older version is replaced.
+write_if_changed() {
+	local want
+	want=$(cat)
+	if [ -f "$1" ] && [ "$(cat "$1")" = "$want" ]; then
+		return
+	fi
+	log "writing $1"
+	mkdir -p "$(dirname "$1")"
+	printf '%s\n' "$want" >"$1.tmp"
+	chmod "${2:-644}" "$1.tmp"
+	mv "$1.tmp" "$1"
 }
 
 start_journald() {
@@ -179,6 +205,78 @@ start_rootless_service() {
 	wait_podman "$sock" "$rootless_user's Podman API service" /var/log/podman-rootless-service.log
 }
 
+# Podman 5 runs as a second rootful API service beside Debian's 4.3, so that the
+# integration tests check podexporter against both. Nothing of 4.3 is shared: its own
+# storage (--root/--runroot), its own containers.conf (CONTAINERS_CONF replaces the
+# system one), its own libpod tmp_dir, and file locks in it (the default SHM lock
+# segment /libpod_lock is the one 4.3 allocates its locks from). Logs and events go to
+# the same journald as 4.3's, as they do on a host that runs both.
+#
+# Network backend: netavark (Debian's netavark and aardvark-dns 1.4), Podman 5's
+# default and the only backend upstream still supports; CNI is deprecated in 5 and
+# works only because podman5-build.sh builds with the cni tag. Netavark 1.4 is older
+# than what 5.7 ships with, but 5.7 passes it only options 1.4 knows (no plugin
+# directories for the built-in bridge driver) and sets up the bridge and iptables
+# rules here; the integration tests prove it (stats, /proc/PID/net/dev, container to
+# container HTTP). The default network gets its own subnet and the netavark bridge
+# (podman0) differs from CNI's (cni-podman0), so the two never route over each other.
+podman5_sock=/run/podman5/podman.sock
+podman5_conf=/etc/containers/podman5/containers.conf
+podman5_cli=/usr/local/bin/podman5
+
+setup_podman5() {
+	local dir
+	dir=$("$(dirname "$0")/podman5-build.sh")
+	containers_conf ": the Podman 5 test service only" \
+		'network_backend = "netavark"
+network_config_dir = "/etc/containers/podman5/networks"
+default_subnet = "10.90.0.0/16"
+default_subnet_pools = [{"base" = "10.91.0.0/16", "size" = 24}]' \
+		'cgroup_manager = "cgroupfs"
+tmp_dir = "/run/podman5/libpod"
+lock_type = "file"' | write_if_changed "$podman5_conf"
+	# The CLI for the tests and for people: the same binary, configuration and storage
+	# as the service, so `podman5 ps` shows the service's containers.
+	write_if_changed "$podman5_cli" 755 <<WRAPPER
+#!/bin/sh
+# written by podexporter scripts/testhost.sh: Podman 5 on the second test service's storage
+export CONTAINERS_CONF=$podman5_conf
+# hybrid cgroups count as v1 to Podman 5, which warns on every command
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+exec $dir/podman --root /var/lib/podman5/storage --runroot /run/podman5/runroot "\$@"
+WRAPPER
+	mkdir -p /run/podman5 /etc/containers/podman5/networks
+	if ! podman_answers "$podman5_sock" || ! podman5_current; then
+		log "starting the Podman 5 API service on $podman5_sock"
+		podman5_stop
+		rm -f "$podman5_sock"
+		# From /, so that the service does not hold the checkout as its working directory.
+		(cd / && exec setsid "$podman5_cli" system service --time=0 "unix://$podman5_sock" </dev/null >/var/log/podman5-service.log 2>&1) &
+		wait_podman "$podman5_sock" "the Podman 5 API service" /var/log/podman5-service.log
+	fi
+	if ! "$podman5_cli" image exists localhost/busybox:test; then
+		log "loading localhost/busybox:test into Podman 5"
+		podman save localhost/busybox:test | "$podman5_cli" load -q >/dev/null
+	fi
+}
+
+# podman5_current says whether the service on the socket runs the binary built for
+# the version go.mod pins now (after a bump the old service must go).
+podman5_current() {
+	local want
+	want=$("$podman5_cli" --version | awk '{print $3}')
+	curl -fsS --unix-socket "$podman5_sock" http://d/version 2>/dev/null | grep -q "\"Version\":\"$want\""
+}
+
+# podman5_stop ends a Podman 5 service left from an earlier run (by its pid, only
+# the one serving our socket), so that the new one can bind the socket.
+podman5_stop() {
+	local pid
+	for pid in $(pgrep -f "system service --time=0 unix://$podman5_sock" || true); do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+
 need_root
 command -v curl >/dev/null || packages+=(curl)
 install_packages
@@ -187,4 +285,5 @@ start_journald
 start_podman_service
 build_busybox_image
 start_rootless_service
-log "ready: journald pid $(host_journald_pid), podman $(podman --version | awk '{print $3}')"
+setup_podman5
+log "ready: journald pid $(host_journald_pid), podman $(podman --version | awk '{print $3}') and $("$podman5_cli" --version | awk '{print $3}')"

@@ -30,24 +30,26 @@ func TestOOMLineMatches(t *testing.T) {
 	}
 }
 
-// TestOOMLogSeesRealKill: a container that the kernel OOM-kills is named by the log.
+// TestOOMLogSeesRealKill: a container that the kernel OOM-kills is named by the log,
+// whichever Podman started it.
 func TestOOMLogSeesRealKill(t *testing.T) {
-	p := testenv.RequirePodman(t)
-	l := NewOOMLog()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+	testenv.EachPodman(t, func(t *testing.T, p *testenv.Podman) {
+		l := NewOOMLog()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}()
+		time.Sleep(200 * time.Millisecond) // Run seeks to the end first
+		name := testenv.UniqueName("oomlog")
+		id := p.Run(t, name, []string{"--memory", "16m", "--memory-swap", "16m"}, "sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a)")
+		testenv.Eventually(t, 20*time.Second, "the kernel's OOM line for the container", func() bool { return l.Killed(id) })
+		if out, _ := exec.Command("dmesg").Output(); !strings.Contains(string(out), "libpod-"+id) {
+			t.Fatal("dmesg does not name the container, yet the log did")
 		}
-	}()
-	time.Sleep(200 * time.Millisecond) // Run seeks to the end first
-	name := testenv.UniqueName("oomlog")
-	id := p.Run(t, name, []string{"--memory", "16m", "--memory-swap", "16m"}, "sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a)")
-	testenv.Eventually(t, 20*time.Second, "the kernel's OOM line for the container", func() bool { return l.Killed(id) })
-	if out, _ := exec.Command("dmesg").Output(); !strings.Contains(string(out), "libpod-"+id) {
-		t.Fatal("dmesg does not name the container, yet the log did")
-	}
+	})
 }

@@ -7,12 +7,10 @@ package testenv
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,9 +26,6 @@ const BuildTags = "remote exclude_graphdriver_btrfs exclude_graphdriver_devicema
 
 // Image is the busybox image scripts/testhost.sh builds offline.
 const Image = "localhost/busybox:test"
-
-// PodmanSocket is the rootful API socket the test host serves.
-const PodmanSocket = "/run/podman/podman.sock"
 
 const fixHost = "run 'sudo scripts/testhost.sh' (or 'make testhost')"
 
@@ -99,69 +94,11 @@ func requireJournald(t testing.TB) {
 	}
 }
 
-// Podman is a reachable Podman API service plus a way to start test containers.
-type Podman struct {
-	// Socket is the URI podexporter's --podman.socket takes.
-	Socket string
-	// Client talks HTTP to the service over its unix socket, for assertions that
-	// compare podexporter's view with the API's own.
-	Client *http.Client
-}
-
-// RequirePodman needs the Podman API service answering on the rootful socket and the
-// test image present.
-func RequirePodman(t testing.TB) *Podman {
-	t.Helper()
-	RequireRoot(t)
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", PodmanSocket)
-		}},
-	}
-	resp, err := client.Get("http://podman/_ping")
-	if err != nil {
-		missing(t, "the Podman API service does not answer on "+PodmanSocket+": "+err.Error(), fixHost)
-		return nil
-	}
-	resp.Body.Close()
-	if err := exec.Command("podman", "image", "exists", Image).Run(); err != nil {
-		missing(t, "the test image "+Image+" is missing", fixHost)
-		return nil
-	}
-	return &Podman{Socket: "unix://" + PodmanSocket, Client: client}
-}
-
 // UniqueName returns a container name no other test or run uses.
 func UniqueName(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "podexporter-test-" + prefix + "-" + hex.EncodeToString(b)
-}
-
-// Run starts a detached container from the test image with podman run, and removes
-// it when the test ends. args go before the image (podman run options); cmd after it.
-// It returns the full container id.
-func (p *Podman) Run(t testing.TB, name string, args []string, cmd ...string) string {
-	t.Helper()
-	full := append([]string{"run", "-d", "--name", name}, args...)
-	full = append(full, Image)
-	full = append(full, cmd...)
-	var stderr bytes.Buffer
-	c := exec.Command("podman", full...)
-	c.Stderr = &stderr
-	out, err := c.Output()
-	if err != nil {
-		t.Fatalf("podman %s: %v: %s", strings.Join(full, " "), err, stderr.String())
-	}
-	t.Cleanup(func() { p.Remove(name) })
-	return strings.TrimSpace(string(out))
-}
-
-// Remove removes a container at once, ignoring one that is already gone.
-func (p *Podman) Remove(name string) {
-	_ = exec.Command("podman", "rm", "-f", "-t", "0", name).Run()
 }
 
 // Journal returns the MESSAGE of every journal entry matching the journalctl matches
