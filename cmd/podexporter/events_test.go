@@ -49,29 +49,37 @@ func referenceEvents(t *testing.T, run func(args ...string) (string, error), sin
 // lifecycleStatuses are the Podman event statuses podexporter passes on as they come.
 var lifecycleStatuses = map[string]bool{"start": true, "died": true, "stop": true, "pause": true, "unpause": true, "restart": true, "remove": true}
 
-func rootfulPodman(args ...string) (string, error) {
-	var stderr bytes.Buffer
-	c := exec.Command("podman", args...)
-	c.Stderr = &stderr
-	out, err := c.Output()
-	if err != nil {
-		return stderr.String(), err
+// cliRunner runs the podman CLI of a test service, as rootfulPodman does.
+func cliRunner(p *testenv.Podman) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		var stderr bytes.Buffer
+		c := p.Command(args...)
+		c.Stderr = &stderr
+		out, err := c.Output()
+		if err != nil {
+			return stderr.String(), err
+		}
+		return string(out), nil
 	}
-	return string(out), nil
 }
 
-// TestEventsOncePerService runs one daemon against the rootful service and a rootless
-// user's, whose user may read the whole journal (systemd-journal), as on many hosts.
-// Podman before 4.4 then shows each service's container events in the other's stream.
+// rootfulPodman runs the Debian Podman CLI, the rootful 4.3 service's.
+var rootfulPodman = cliRunner(&testenv.Podman{CLI: "podman"})
+
+// TestEventsOncePerService runs one daemon against the rootful Podman 4.3 service, the
+// rootful Podman 5 one beside it, and a rootless user's, whose user may read the whole
+// journal (systemd-journal), as on many hosts. Rootful services, and rootless ones
+// before Podman 4.4, then show each other's container events in their own streams.
 // Each container's events must arrive exactly once, on the resource of the service
 // that owns the container, and as many as that service's `podman events` lists.
 func TestEventsOncePerService(t *testing.T) {
 	testenv.RequireJournald(t)
-	p := testenv.RequirePodman(t)
+	ps := testenv.RequirePodmanServices(t)
+	p, p5 := ps[0], ps[len(ps)-1]
 	rl := testenv.RequireRootlessPodman(t)
 	c := testenv.StartCollector(t)
 	since := time.Now().Add(-time.Second)
-	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+rl.Socket,
+	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+p5.Socket, "--podman.socket="+rl.Socket,
 		"--otlp.endpoint="+c.HTTPEndpoint, "--otlp.protocol=http/protobuf", "--journal.start=tail",
 		"--podman.stats-interval=1s")
 	time.Sleep(time.Second) // both event streams subscribed
@@ -122,6 +130,19 @@ func TestEventsOncePerService(t *testing.T) {
 		t.Fatalf("podman rm (rootless): %v %s", err, out)
 	}
 
+	v5 := map[string]string{}
+	v5Exited := testenv.UniqueName("ev-v5-exit")
+	p5.Run(t, v5Exited, nil, "sh", "-c", "sleep 0.5; exit 5")
+	v5[v5Exited] = "exits 5"
+	v5Removed := testenv.UniqueName("ev-v5-rm")
+	p5.Run(t, v5Removed, nil, "sh", "-c", "sleep 0.3")
+	v5[v5Removed] = "removed"
+	testenv.Eventually(t, 30*time.Second, "the Podman 5 containers to finish", func() bool {
+		out, _ := p5.Command("inspect", "--format", "{{.State.Status}}", v5Exited, v5Removed).Output()
+		return strings.Count(string(out), "exited") == 2
+	})
+	p5.Output(t, "rm", v5Removed)
+
 	// The precondition of the test: the rootless service's own stream shows the
 	// rootful containers' events (Podman 4.3 and a user who may read the journal).
 	crossTalk := referenceEvents(t, rl.Podman, since, []string{exited})
@@ -136,6 +157,7 @@ func TestEventsOncePerService(t *testing.T) {
 	}{
 		{"rootful", rootful, rootfulPodman},
 		{fmt.Sprintf("rootless-%d", rl.UID), rootless, rl.Podman},
+		{p5.Socket, v5, cliRunner(p5)},
 	}
 	for _, s := range services {
 		names := make([]string, 0, len(s.names))
@@ -167,7 +189,7 @@ func TestEventsOncePerService(t *testing.T) {
 	// The snapshots: each container under its own service only.
 	for _, s := range services {
 		for n := range s.names {
-			if n == removed || n == rlRemoved {
+			if n == removed || n == rlRemoved || n == v5Removed {
 				continue
 			}
 			for _, other := range services {
