@@ -11,7 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/podexporter/podexporter/collectors/podman"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // snapshotPart is implemented by collectors whose output, besides what Update sends,

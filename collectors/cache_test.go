@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/podman"
 )
 
 type swappable struct {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/catalog"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // Snapshots is what the Podman collectors read: the source's current snapshots.

@@ -13,9 +13,9 @@ import (
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/web"
+	"github.com/podexporter/podexporter/podman"
 )
 
 type staticSnapshots []*podman.Snapshot

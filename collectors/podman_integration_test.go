@@ -14,10 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/cgroupfs"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // podmanHarness runs the real Podman source against real services and gathers the

@@ -5,8 +5,8 @@ import (
 
 	"github.com/podexporter/podexporter/bpf"
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // ebpfSource builds the eBPF network counting when --ebpf.enable is given. The

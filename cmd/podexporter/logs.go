@@ -7,10 +7,10 @@ import (
 	"regexp"
 
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/jsonl"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // logsSource builds the journal reader when a log sink is configured; with

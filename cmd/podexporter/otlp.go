@@ -12,9 +12,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/otlp"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // otlpSinks holds the OTLP side when an endpoint is configured; its methods are safe

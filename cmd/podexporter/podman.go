@@ -6,10 +6,10 @@ import (
 	"slices"
 
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/collectors/podman"
 	"github.com/podexporter/podexporter/internal/cgroupfs"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // podmanSource builds the Podman source when any collector reads it.

@@ -46,3 +46,12 @@ func splitRepoTag(s string) (repo, tag string) {
 	}
 	return s, "<none>"
 }
+
+// shortID is the 12-character id form prometheus-podman-exporter uses in labels.
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,232 @@
+package podman
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/containers/podman/v5/pkg/domain/entities/types"
+	"github.com/docker/docker/api/types/events"
+)
+
+// The engine's logic against an in-memory Podman (fakeAPI): milliseconds per test.
+// The same behaviours are tested against the real services in collectors/ and
+// cmd/podexporter.
+
+func id(n int) string { return fmt.Sprintf("%064x", n) }
+
+// engineRun runs an engine on f until the test ends and records the events it emits.
+type engineRun struct {
+	e      *Engine
+	mu     sync.Mutex
+	events []LifecycleEvent
+}
+
+func startEngine(t *testing.T, f *fakeAPI, procRoot string) *engineRun {
+	t.Helper()
+	r := &engineRun{}
+	r.e = New(Options{
+		URI: "unix:///run/podman/podman.sock", Dial: f.dial, ProcRoot: procRoot,
+		StatsInterval: 50 * time.Millisecond, SlowInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnEvent: func(le LifecycleEvent) {
+			r.mu.Lock()
+			r.events = append(r.events, le)
+			r.mu.Unlock()
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	started := make(chan struct{})
+	var once sync.Once
+	go func() { defer close(done); _ = r.e.Run(ctx, func() { once.Do(func() { close(started) }) }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-started
+	return r
+}
+
+// eventsOf returns the actions emitted for container id.
+func (r *engineRun) eventsOf(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, le := range r.events {
+		if le.Container.ID == id {
+			out = append(out, le.Action)
+		}
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func procRoot(t *testing.T, oomKills int) string {
+	t.Helper()
+	dir := t.TempDir()
+	setOOMKills(t, dir, oomKills)
+	return dir
+}
+
+func setOOMKills(t *testing.T, dir string, n int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "vmstat"), fmt.Appendf(nil, "pgfault 1\noom_kill %d\n", n), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Events mark containers for a new look; the snapshot follows within a flush, and
+// lifecycle events go out once, with the container as the service knows it.
+func TestEngineEventsToSnapshot(t *testing.T) {
+	f := newFakeAPI()
+	f.put(id(1), "web", "running", 0, time.Time{})
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "web in the first snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(1)); return ok })
+
+	f.put(id(2), "db", "running", 0, time.Time{})
+	f.event("start", id(2), "db", time.Now())
+	waitFor(t, "db in the snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(2)); return ok })
+	if got := r.eventsOf(id(2)); len(got) != 1 || got[0] != "start" {
+		t.Fatalf("events of db: %v, want one start", got)
+	}
+
+	f.put(id(2), "db", "exited", 3, time.Now())
+	f.event("died", id(2), "db", time.Now())
+	waitFor(t, "db exited in the snapshot", func() bool { c, _ := r.e.Snapshot().Find(id(2)); return c != nil && c.State == "exited" })
+	r.mu.Lock()
+	last := r.events[len(r.events)-1]
+	r.mu.Unlock()
+	if last.Action != "died" || last.Container.Name != "db" || last.Service != "rootful" {
+		t.Fatalf("last event %+v, want db died on rootful", last)
+	}
+}
+
+// A container the service does not have (another service's, read from the shared
+// journal) costs one inspect, emits nothing and is counted; a container this service
+// removed still resolves for its last events.
+func TestEngineEventOwnership(t *testing.T) {
+	f := newFakeAPI()
+	f.put(id(1), "mine", "running", 0, time.Time{})
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "mine in the snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(1)); return ok })
+
+	now := time.Now()
+	for i, action := range []string{"start", "died", "remove"} {
+		f.event(action, id(9), "theirs", now.Add(time.Duration(i)*time.Millisecond))
+	}
+	f.mu.Lock()
+	delete(f.containers, id(1))
+	f.mu.Unlock()
+	f.event("died", id(1), "mine", now.Add(10*time.Millisecond))
+	f.event("remove", id(1), "mine", now.Add(11*time.Millisecond))
+	waitFor(t, "mine removed", func() bool { _, ok := r.e.Snapshot().Find(id(1)); return !ok })
+	waitFor(t, "the foreign events counted", func() bool { return r.e.Snapshot().ForeignEvents == 3 })
+
+	if got := r.eventsOf(id(9)); len(got) != 0 {
+		t.Fatalf("events of another service's container: %v", got)
+	}
+	if got := r.eventsOf(id(1)); strings.Join(got, ",") != "died,remove" {
+		t.Fatalf("events of mine: %v, want died,remove", got)
+	}
+	f.mu.Lock()
+	inspects := f.calls["inspect"]
+	f.mu.Unlock()
+	if inspects > 4 { // mine at the list, theirs once, mine after died (gone)
+		t.Fatalf("%d inspects; the foreign container should cost one", inspects)
+	}
+}
+
+// One container whose stats fail must not blank the others: Podman fails the shared
+// call, so the engine asks for the broken one alone.
+func TestEngineStatsFallback(t *testing.T) {
+	f := newFakeAPI()
+	f.put(id(1), "ok", "running", 0, time.Time{})
+	f.put(id(2), "broken", "running", 0, time.Time{})
+	f.mu.Lock()
+	f.statsFail[id(2)] = true
+	f.mu.Unlock()
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "stats of the healthy container", func() bool {
+		c, _ := r.e.Snapshot().Find(id(1))
+		return c != nil && c.Stats != nil && c.Stats.MemUsage == 1<<20
+	})
+	if c, _ := r.e.Snapshot().Find(id(2)); c == nil || c.Stats != nil {
+		t.Fatalf("the broken container: %+v, want no stats", c)
+	}
+	if r.e.Snapshot().Errors["stats"] == 0 {
+		t.Fatal("the failed stats calls are not counted")
+	}
+}
+
+// A container that died of SIGKILL while the kernel's OOM counter moved was
+// OOM-killed, although Podman (4.3 on cgroup v1) does not say so: one oom event.
+func TestEngineOOMInference(t *testing.T) {
+	f := newFakeAPI()
+	f.put(id(1), "hog", "running", 0, time.Time{})
+	proc := procRoot(t, 5)
+	r := startEngine(t, f, proc)
+	waitFor(t, "hog in the snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(1)); return ok })
+	time.Sleep(60 * time.Millisecond) // a counter reading from before the kill
+
+	setOOMKills(t, proc, 6)
+	f.put(id(1), "hog", "exited", 137, time.Now())
+	f.event("died", id(1), "hog", time.Now())
+	waitFor(t, "hog OOM-killed in the snapshot", func() bool { c, _ := r.e.Snapshot().Find(id(1)); return c != nil && c.OOMKilled })
+	if got := strings.Join(r.eventsOf(id(1)), ","); got != "died,oom" {
+		t.Fatalf("events %s, want died,oom", got)
+	}
+
+	// A SIGKILL without the counter moving is not an OOM kill.
+	f.put(id(2), "killed", "running", 0, time.Time{})
+	f.event("start", id(2), "killed", time.Now())
+	waitFor(t, "killed in the snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(2)); return ok })
+	time.Sleep(60 * time.Millisecond)
+	f.put(id(2), "killed", "exited", 137, time.Now())
+	f.event("died", id(2), "killed", time.Now())
+	waitFor(t, "killed exited", func() bool { c, _ := r.e.Snapshot().Find(id(2)); return c != nil && c.State == "exited" })
+	if c, _ := r.e.Snapshot().Find(id(2)); c.OOMKilled {
+		t.Fatal("a plain SIGKILL was taken for an OOM kill")
+	}
+}
+
+// A subscription that resumes at the last event's time gets that instant again:
+// what was seen is dropped, what is new at the same instant is not.
+func TestFirstSight(t *testing.T) {
+	e := New(Options{URI: "unix:///x.sock", Logger: slog.New(slog.DiscardHandler)})
+	ev := func(action, id string, nano int64) types.Event {
+		return types.Event{Message: events.Message{Type: "container", Action: events.Action(action), TimeNano: nano, Actor: events.Actor{ID: id}}}
+	}
+	steps := []struct {
+		ev   types.Event
+		want bool
+	}{
+		{ev("start", "a", 100), true},
+		{ev("died", "a", 200), true},
+		{ev("start", "b", 200), true},
+		// The resubscription replays from 200.
+		{ev("died", "a", 200), false},
+		{ev("start", "b", 200), false},
+		{ev("remove", "a", 200), true},
+		{ev("start", "a", 100), false},
+		{ev("remove", "b", 300), true},
+	}
+	for i, s := range steps {
+		if got := e.firstSight(s.ev); got != s.want {
+			t.Fatalf("step %d (%s %s at %d): new %v, want %v", i, s.ev.Action, s.ev.Actor.ID, s.ev.TimeNano, got, s.want)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package podman
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/containers/podman/v5/pkg/domain/entities/types"
+)
+
+// firstSight says whether the event is new: a subscription that resumes at the last
+// event's time replays the events of that same instant.
+func (e *Engine) firstSight(ev types.Event) bool {
+	key := string(ev.Type) + "/" + string(ev.Action) + "/" + ev.Actor.ID
+	switch {
+	case ev.TimeNano < e.lastEventNano:
+		return false
+	case ev.TimeNano == e.lastEventNano:
+		if e.lastEventKeys[key] {
+			return false
+		}
+	default:
+		e.lastEventNano = ev.TimeNano
+		clear(e.lastEventKeys)
+	}
+	e.lastEventKeys[key] = true
+	return true
+}
+
+// owns says whether the container is this service's: known, removed by it lately, or
+// found by inspecting it now, at its first event, while it most likely still exists.
+// A container removed before its first event arrived cannot be told from another
+// service's and is left out (counted in foreignEvents).
+func (e *Engine) owns(api API, id string) (bool, error) {
+	if _, ok := e.containers[id]; ok {
+		return true, nil
+	}
+	if _, ok := e.gone[id]; ok {
+		return true, nil
+	}
+	if e.foreign[id] {
+		return false, nil
+	}
+	if err := e.inspect(api, id); err != nil {
+		return false, err
+	}
+	if _, ok := e.containers[id]; ok {
+		return true, nil
+	}
+	if len(e.foreign) >= maxRemembered {
+		clear(e.foreign)
+	}
+	e.foreign[id] = true
+	return false, nil
+}
+
+// maxRemembered bounds the gone and foreign sets; clearing them costs at most one
+// inspect per container that has events afterwards.
+const maxRemembered = 4096
+
+// lifecycleActions are the event actions passed on to OnEvent as they arrive;
+// health_status and oom are derived from inspect instead (see inspect).
+var lifecycleActions = map[string]bool{"start": true, "died": true, "stop": true, "pause": true, "unpause": true, "restart": true, "remove": true}
+
+func (e *Engine) lifecycle(ev types.Event) {
+	if !lifecycleActions[string(ev.Action)] {
+		return
+	}
+	c := Container{ID: ev.Actor.ID, Name: ev.Actor.Attributes["name"], Image: ev.Actor.Attributes["image"]}
+	if known, ok := e.containers[ev.Actor.ID]; ok {
+		c = *known
+	} else if gone, ok := e.gone[ev.Actor.ID]; ok {
+		c = *gone
+	}
+	le := LifecycleEvent{Time: time.Unix(0, ev.TimeNano), Action: string(ev.Action), Service: e.service, Container: c}
+	if le.Action == "died" {
+		fmt.Sscan(ev.Actor.Attributes["containerExitCode"], &le.ExitCode)
+	}
+	e.emit(le)
+}
+
+// derive emits the events Podman has no event of its own for, from a container's
+// change between two looks: an OOM kill and a change of health status.
+func (e *Engine) derive(old, c *Container) {
+	if c.OOMKilled && !old.OOMKilled {
+		e.emit(LifecycleEvent{Time: c.Finished, Action: "oom", Service: e.service, Container: *c, ExitCode: int(c.ExitCode)})
+	}
+	if c.Health.Status != "" && c.Health.Status != old.Health.Status {
+		e.emit(LifecycleEvent{Time: time.Now(), Action: "health_status", Service: e.service, Container: *c, Health: c.Health.Status})
+	}
+}
+
+// emit is the one place events leave the engine.
+func (e *Engine) emit(le LifecycleEvent) {
+	if e.opts.OnEvent != nil {
+		e.opts.OnEvent(le)
+	}
+}

@@ -1,0 +1,139 @@
+package podman
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/containers/podman/v5/libpod/define"
+	"github.com/containers/podman/v5/pkg/domain/entities/types"
+	"github.com/containers/podman/v5/pkg/errorhandling"
+	"github.com/docker/docker/api/types/events"
+	nettypes "go.podman.io/common/libnetwork/types"
+)
+
+// fakeAPI is an in-memory Podman service: containers by full id, an event feed the
+// test writes to, and containers whose stats fail (as one left "running" by a crash).
+type fakeAPI struct {
+	mu         sync.Mutex
+	containers map[string]*define.InspectContainerData
+	statsFail  map[string]bool
+	feed       chan types.Event
+	sinces     []string // the since of each subscription
+	calls      map[string]int
+}
+
+func newFakeAPI() *fakeAPI {
+	return &fakeAPI{
+		containers: map[string]*define.InspectContainerData{},
+		statsFail:  map[string]bool{},
+		feed:       make(chan types.Event, 64),
+		calls:      map[string]int{},
+	}
+}
+
+// dial is the engine's Dialer for this fake.
+func (f *fakeAPI) dial(context.Context, string, func(string)) (API, error) { return f, nil }
+
+// put adds or replaces a container.
+func (f *fakeAPI) put(id, name, state string, exitCode int32, finished time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.containers[id] = &define.InspectContainerData{
+		ID: id, Name: name, ImageName: "localhost/busybox:test", Image: "b0b0",
+		State: &define.InspectContainerState{Status: state, Running: state == "running", ExitCode: exitCode,
+			StartedAt: time.Now().Add(-time.Minute), FinishedAt: finished, Pid: 0},
+		Config:     &define.InspectContainerConfig{Labels: map[string]string{}},
+		HostConfig: &define.InspectContainerHostConfig{NetworkMode: "host"},
+	}
+}
+
+// event sends one container event, as Podman's stream would.
+func (f *fakeAPI) event(action, id, name string, at time.Time) {
+	f.feed <- types.Event{Message: events.Message{Type: "container", Action: events.Action(action), TimeNano: at.UnixNano(),
+		Actor: events.Actor{ID: id, Attributes: map[string]string{"name": name}}}}
+}
+
+func (f *fakeAPI) count(call string) {
+	f.mu.Lock()
+	f.calls[call]++
+	f.mu.Unlock()
+}
+
+func (f *fakeAPI) Events(ch chan types.Event, cancel chan bool, since string) error {
+	f.mu.Lock()
+	f.sinces = append(f.sinces, since)
+	f.mu.Unlock()
+	go func() {
+		defer close(ch)
+		for {
+			select {
+			case <-cancel:
+				return
+			case ev, ok := <-f.feed:
+				if !ok {
+					return // the service went away
+				}
+				ch <- ev
+			}
+		}
+	}()
+	return nil
+}
+
+func (f *fakeAPI) ListContainers(bool) ([]types.ListContainer, error) {
+	f.count("list")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []types.ListContainer
+	for id := range f.containers {
+		out = append(out, types.ListContainer{ID: id})
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) InspectContainer(id string) (*define.InspectContainerData, error) {
+	f.count("inspect")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.containers[id]
+	if !ok {
+		return nil, &errorhandling.ErrorModel{Because: "no such container", ResponseCode: http.StatusNotFound}
+	}
+	cp := *c
+	st := *c.State
+	cp.State = &st
+	return &cp, nil
+}
+
+func (f *fakeAPI) ListPods() ([]*types.ListPodsReport, error) { return nil, nil }
+func (f *fakeAPI) Info() (*define.Info, error) {
+	return &define.Info{Version: define.Version{APIVersion: "5.7.0"}, Host: &define.HostInfo{}}, nil
+}
+func (f *fakeAPI) ListImages() ([]*types.ImageSummary, error)      { return nil, nil }
+func (f *fakeAPI) ListVolumes() ([]*types.VolumeListReport, error) { return nil, nil }
+func (f *fakeAPI) ListNetworks() ([]nettypes.Network, error)       { return nil, nil }
+
+// Stats fails the whole call when one container's fails, as Podman does.
+func (f *fakeAPI) Stats(ids []string) (chan types.ContainerStatsReport, error) {
+	f.count("stats")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan types.ContainerStatsReport, 1)
+	for _, id := range ids {
+		if f.statsFail[id] {
+			ch <- types.ContainerStatsReport{Error: errors.New("cgroup gone: " + id)}
+			close(ch)
+			return ch, nil
+		}
+	}
+	var report []define.ContainerStats
+	for _, id := range ids {
+		report = append(report, define.ContainerStats{ContainerID: id, CPUNano: 1e9, MemUsage: 1 << 20, PIDs: 1})
+	}
+	ch <- types.ContainerStatsReport{Stats: report}
+	close(ch)
+	return ch, nil
+}

@@ -1,0 +1,206 @@
+package podman
+
+import (
+	"strings"
+	"time"
+
+	"github.com/containers/podman/v5/libpod/define"
+)
+
+func (e *Engine) forget(id string) {
+	if c, ok := e.containers[id]; ok {
+		if len(e.gone) >= maxRemembered {
+			clear(e.gone)
+		}
+		e.gone[id] = c
+	}
+	delete(e.containers, id)
+	delete(e.healthChecks, id)
+	delete(e.lastCheck, id)
+	delete(e.sizes, id)
+	delete(e.oomKilled, id)
+}
+
+// inspect refreshes one container; a 404 means it is gone.
+func (e *Engine) inspect(api API, id string) error {
+	data, err := api.InspectContainer(id)
+	if isNotFound(err) {
+		e.forget(id)
+		return nil
+	}
+	if err != nil || data == nil || data.State == nil {
+		return e.apiError("inspect_container", err)
+	}
+	c := &Container{
+		ID:           data.ID,
+		Name:         strings.TrimPrefix(data.Name, "/"),
+		Image:        data.ImageName,
+		ImageID:      shortID(data.Image),
+		PodID:        shortID(data.Pod),
+		State:        data.State.Status,
+		Created:      data.Created,
+		Started:      data.State.StartedAt,
+		Finished:     data.State.FinishedAt,
+		ExitCode:     data.State.ExitCode,
+		RestartCount: data.RestartCount,
+		OOMKilled:    data.State.OOMKilled,
+		Pid:          data.State.Pid,
+		CgroupPath:   data.State.CgroupPath,
+		RWSize:       -1,
+		RootFSSize:   -1,
+	}
+	if data.Config != nil {
+		c.Labels = data.Config.Labels
+		c.SystemdUnit = data.Config.Labels["PODMAN_SYSTEMD_UNIT"]
+	}
+	if data.HostConfig != nil {
+		c.NetworkMode = data.HostConfig.NetworkMode
+		c.Ports = formatPorts(data.HostConfig.PortBindings)
+	}
+	if h := data.State.Health; h != nil && h.Status != "" {
+		c.Health = Health{Status: h.Status, FailingStreak: h.FailingStreak}
+		if n := len(h.Log); n > 0 {
+			last := h.Log[n-1]
+			start, _ := time.Parse(time.RFC3339Nano, last.Start)
+			end, _ := time.Parse(time.RFC3339Nano, last.End)
+			c.Health.LastExitCode = last.ExitCode
+			c.Health.LastCheck = end
+			if !start.IsZero() && end.After(start) {
+				c.Health.LastDuration = end.Sub(start)
+			}
+			// Count each check once, however many events or relists show it.
+			if prev, ok := e.lastCheck[c.ID]; !ok || end.After(prev) {
+				if ok {
+					result := "success"
+					if last.ExitCode != 0 {
+						result = "failure"
+					}
+					if e.healthChecks[c.ID] == nil {
+						e.healthChecks[c.ID] = map[string]uint64{}
+					}
+					e.healthChecks[c.ID][result]++
+				}
+				e.lastCheck[c.ID] = end
+			}
+		}
+	}
+	old, known := e.containers[c.ID]
+	if known && c.State == "running" {
+		c.Stats = old.Stats // keep counters until the next poll
+	}
+	e.detectOOM(c)
+	if known {
+		e.derive(old, c)
+	}
+	if sz, ok := e.sizes[c.ID]; ok {
+		c.RWSize, c.RootFSSize = sz[0], sz[1]
+	}
+	e.containers[c.ID] = c
+	return nil
+}
+
+func (e *Engine) listPods(api API) error {
+	list, err := api.ListPods()
+	if err != nil {
+		return e.apiError("list_pods", err)
+	}
+	ps := make([]Pod, 0, len(list))
+	for _, p := range list {
+		ps = append(ps, Pod{
+			ID: shortID(p.Id), Name: p.Name, InfraID: shortID(p.InfraId), State: p.Status,
+			Created: p.Created, Containers: len(p.Containers),
+		})
+	}
+	e.pods = ps
+	return nil
+}
+
+// refreshSlow re-lists what changes rarely and costs most: system info, images,
+// volumes, networks.
+func (e *Engine) refreshSlow(api API) error {
+	if info, err := api.Info(); err != nil {
+		if err := e.apiError("info", err); err != nil {
+			return err
+		}
+	} else if info != nil {
+		e.system = systemOf(info)
+	}
+	if list, err := api.ListImages(); err != nil {
+		if err := e.apiError("list_images", err); err != nil {
+			return err
+		}
+	} else {
+		var imgs []Image
+		for _, im := range list {
+			base := Image{ID: shortID(im.ID), ParentID: shortID(im.ParentId), Digest: im.Digest, Created: time.Unix(im.Created, 0), Size: im.Size}
+			if len(im.RepoTags) == 0 {
+				base.Repository, base.Tag = "<none>", "<none>"
+				imgs = append(imgs, base)
+			}
+			for _, rt := range im.RepoTags {
+				i := base
+				i.Repository, i.Tag = splitRepoTag(rt)
+				imgs = append(imgs, i)
+			}
+		}
+		e.images = imgs
+	}
+	if list, err := api.ListVolumes(); err != nil {
+		if err := e.apiError("list_volumes", err); err != nil {
+			return err
+		}
+	} else {
+		vs := make([]Volume, 0, len(list))
+		for _, v := range list {
+			vs = append(vs, Volume{Name: v.Name, Driver: v.Driver, MountPoint: v.Mountpoint, Created: v.CreatedAt})
+		}
+		e.volumes = vs
+	}
+	if list, err := api.ListNetworks(); err != nil {
+		if err := e.apiError("list_networks", err); err != nil {
+			return err
+		}
+	} else {
+		ns := make([]Network, 0, len(list))
+		for _, n := range list {
+			ns = append(ns, Network{ID: shortID(n.ID), Name: n.Name, Driver: n.Driver, Interface: n.NetworkInterface, Labels: formatLabels(n.Labels)})
+		}
+		e.networks = ns
+	}
+	return nil
+}
+
+// refreshSizes asks for root filesystem sizes, which makes Podman walk every
+// container's layer: done on its own slow interval.
+func (e *Engine) refreshSizes(api API) error {
+	list, err := api.ListContainers(true)
+	if err != nil {
+		return e.apiError("list_containers_size", err)
+	}
+	for _, lc := range list {
+		if lc.Size == nil {
+			continue
+		}
+		e.sizes[lc.ID] = [2]int64{lc.Size.RwSize, lc.Size.RootFsSize}
+		if c, ok := e.containers[lc.ID]; ok {
+			c.RWSize, c.RootFSSize = lc.Size.RwSize, lc.Size.RootFsSize
+		}
+	}
+	return nil
+}
+
+// systemOf takes the component versions out of an info answer; a service may leave
+// out any part of it.
+func systemOf(info *define.Info) System {
+	s := System{APIVersion: info.Version.APIVersion}
+	if h := info.Host; h != nil {
+		s.BuildahVersion = h.BuildahVersion
+		if h.Conmon != nil {
+			s.ConmonVersion = h.Conmon.Version
+		}
+		if h.OCIRuntime != nil {
+			s.RuntimeVersion = h.OCIRuntime.Version
+		}
+	}
+	return s
+}

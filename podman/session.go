@@ -1,0 +1,211 @@
+package podman
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/containers/podman/v5/pkg/domain/entities/types"
+	"github.com/containers/podman/v5/pkg/errorhandling"
+)
+
+// session is one connection's life: subscribe to events, list everything, then apply
+// events and periodic polls until the connection breaks.
+func (e *Engine) session(ctx context.Context, started func(), outage *bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	api, err := e.opts.Dial(ctx, e.opts.URI, e.count)
+	if err != nil {
+		return err
+	}
+
+	// Subscribe before listing, so nothing that happens during the list is missed.
+	events := make(chan types.Event, 256)
+	cancelEvents := make(chan bool)
+	since := ""
+	if e.lastEventNano > 0 {
+		since = time.Unix(0, e.lastEventNano).UTC().Format(time.RFC3339Nano)
+	}
+	if err := api.Events(events, cancelEvents, since); err != nil {
+		return fmt.Errorf("subscribe to events: %w", err)
+	}
+	defer func() {
+		close(cancelEvents)
+		// The binding's reader goroutine closes the channel once the body is closed.
+		go func() {
+			for range events {
+			}
+		}()
+	}()
+
+	if err := e.relist(api); err != nil {
+		return err
+	}
+	if err := e.refreshSlow(api); err != nil {
+		return err
+	}
+	if e.opts.SizeInterval > 0 {
+		if err := e.refreshSizes(api); err != nil {
+			return err
+		}
+	}
+	if err := e.refreshStats(api); err != nil {
+		return err
+	}
+	e.noteOOMCounter()
+	e.commit()
+	if *outage {
+		e.opts.Logger.Info("podman service reachable again", "podman_service", e.service)
+		*outage = false
+	}
+	started()
+	e.serving.Store(true)
+	defer e.serving.Store(false)
+
+	statsT := time.NewTicker(e.opts.StatsInterval)
+	defer statsT.Stop()
+	slowT := time.NewTicker(e.opts.SlowInterval)
+	defer slowT.Stop()
+	var sizeC <-chan time.Time
+	if e.opts.SizeInterval > 0 {
+		sizeT := time.NewTicker(e.opts.SizeInterval)
+		defer sizeT.Stop()
+		sizeC = sizeT.C
+	}
+	// Events are applied in small batches: a burst of 200 starts costs one pass.
+	dirty := map[string]bool{}
+	podsDirty, slowDirty := false, false
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
+	defer flush.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				e.reconnects++
+				return errEventsClosed
+			}
+			if !e.firstSight(ev) {
+				continue
+			}
+			switch ev.Type {
+			case "container":
+				switch ev.Action {
+				case "exec", "exec_died", "attach", "checkpoint", "export", "import", "mount", "unmount", "commit", "sync", "history":
+					continue
+				}
+				owned, err := e.owns(api, ev.Actor.ID)
+				if err != nil {
+					return err
+				}
+				if !owned {
+					e.foreignEvents++
+					continue
+				}
+				dirty[ev.Actor.ID] = true
+				podsDirty = podsDirty || ev.Actor.Attributes["podId"] != ""
+				e.lifecycle(ev)
+			case "pod":
+				podsDirty = true
+			default:
+				slowDirty = true
+			}
+			flush.Reset(100 * time.Millisecond)
+		case <-flush.C:
+			e.noteOOMCounter()
+			for id := range dirty {
+				if err := e.inspect(api, id); err != nil {
+					return err
+				}
+			}
+			clear(dirty)
+			if podsDirty {
+				if err := e.listPods(api); err != nil {
+					return err
+				}
+				podsDirty = false
+			}
+			if slowDirty {
+				if err := e.refreshSlow(api); err != nil {
+					return err
+				}
+				slowDirty = false
+			}
+			e.commit()
+		case <-statsT.C:
+			if err := e.refreshStats(api); err != nil {
+				return err
+			}
+			e.noteOOMCounter()
+			e.commit()
+		case <-slowT.C:
+			if err := e.refreshSlow(api); err != nil {
+				return err
+			}
+			e.commit()
+		case <-sizeC:
+			if err := e.refreshSizes(api); err != nil {
+				return err
+			}
+			e.commit()
+		case req := <-e.lookups:
+			// A reader met a container before its events reached us: inspect it now.
+			if _, known := e.containers[req.id]; !known {
+				if err := e.inspect(api, req.id); err != nil {
+					close(req.done)
+					return err
+				}
+				e.commit()
+			}
+			close(req.done)
+		}
+	}
+}
+
+// apiError sorts an error: nil when the service answered with an error status (counted
+// under what, and the session goes on), the error itself when the connection failed.
+func (e *Engine) apiError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var em *errorhandling.ErrorModel
+	if errors.As(err, &em) {
+		e.errs[what]++
+		e.opts.Logger.Debug("podman API call failed", "podman_service", e.service, "call", what, "err", err)
+		return nil
+	}
+	e.errs[what]++
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isNotFound(err error) bool {
+	var em *errorhandling.ErrorModel
+	return errors.As(err, &em) && em.ResponseCode == http.StatusNotFound
+}
+
+// relist replaces all container and pod state: after a reconnect nothing from before
+// can be trusted.
+func (e *Engine) relist(api API) error {
+	list, err := api.ListContainers(false)
+	if err != nil {
+		return e.apiError("list_containers", err)
+	}
+	seen := map[string]bool{}
+	for _, lc := range list {
+		seen[lc.ID] = true
+		if err := e.inspect(api, lc.ID); err != nil {
+			return err
+		}
+	}
+	for id := range e.containers {
+		if !seen[id] {
+			e.forget(id)
+		}
+	}
+	return e.listPods(api)
+}
