@@ -99,6 +99,21 @@ func (e *e2e) run(v variant) row {
 			return true
 		})
 		detail := "podman_container_info of both loggers"
+		// Series of a user's containers must say whose they are: the rootful
+		// exporter's series on the same host carry podman_service="rootful".
+		service := "rootful"
+		if v.user {
+			service = fmt.Sprintf("rootless-%d", e2eUID)
+		}
+		if seen {
+			for _, n := range loggers[:2] {
+				if !regexp.MustCompile(`(?m)^podman_container_info\{[^}]*name="` + regexp.QuoteMeta(n) + `"[^}]*podman_service="` + service + `"`).MatchString(body) {
+					seen = false
+					detail += fmt.Sprintf("; %s without podman_service=%q", n, service)
+				}
+			}
+		}
+		detail += fmt.Sprintf(", podman_service=%q", service)
 		if strings.Contains(v.unit, "ebpf") {
 			on := regexp.MustCompile(`(?m)^podexporter_ebpf_enabled 1$`).MatchString(body)
 			seen = seen && on
@@ -171,6 +186,9 @@ func (e *e2e) run(v variant) row {
 	seccompAfter := hostDmesgSeccomp()
 	ok := len(bad) == 0 && seccompBefore >= 0 && seccompAfter == seccompBefore
 	detail := fmt.Sprintf("%d refusals in the unit's journal %q, %d new seccomp audit records", len(bad), bad, seccompAfter-seccompBefore)
+	if seccompBefore < 0 || seccompAfter < 0 {
+		detail = fmt.Sprintf("%d refusals in the unit's journal %q; the VM's kernel log (dmesg) is unreadable", len(bad), bad)
+	}
 	if len(known) > 0 {
 		detail += fmt.Sprintf("; expected: %dx %s", len(known), known[0])
 	}
