@@ -341,6 +341,12 @@ at a real OpenTelemetry Collector on the booted host's loopback. Loggers are bus
 containers started after READY=1, %d lines each; the kill -9 row's logger writes %d
 lines, one every 10 ms, across the kill.
 
+The booted host never touches the VM's cgroup tmpfs (systemd inside would remount it
+read-only for the whole VM): it has a cgroup namespace of its own with cgroup2 mounted
+from inside. After each run the test asserts that the container and its cgroup are gone
+and that /sys/fs/cgroup is writable, and scripts/systemd-e2e.sh checks again after a
+test that timed out.
+
 The same code runs on Podman 4.3 (Debian 12's, the VM's own service) in `+"`make test`"+`:
 deploy/container_test.go runs the rootful unit's generated podman command there.
 
