@@ -22,12 +22,16 @@ key=$(printf 'bookworm minbase %s\n' "$packages" | sha256sum | cut -c1-12)
 tarball=$cache/systemd-bookworm-$key.tar
 image=localhost/podexporter-systemd:$key
 
-if [ ! -s "$tarball" ]; then
+# The imported image is what the test boots; the tar is kept to import it again (into a
+# fresh Podman storage) without fetching packages.
+if ! podman image exists "$image" && [ ! -s "$tarball" ]; then
 	if ! command -v mmdebstrap >/dev/null; then
 		log "installing mmdebstrap"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+		# With its recommends (libdistro-info-perl maps suite names, arch-test): the set
+		# this script was tested with.
+		apt-get install -y -qq mmdebstrap >/dev/null
 	fi
 	log "building the bookworm root file system (once; about a minute)"
 	# No mirror argument: mmdebstrap takes Debian's archive, the one the host's apt uses.
