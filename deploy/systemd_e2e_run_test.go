@@ -147,7 +147,10 @@ func (e *e2e) run(v variant) row {
 
 	if v.quadlet {
 		out, err := e.as(v, "podman healthcheck run podexporter")
-		set("health", err == nil, "%s", orDefault(strings.TrimSpace(out+" "+errString(err)), "healthy (exit 0)"))
+		// Under systemd, Podman schedules HealthInterval= as a transient timer named
+		// after the container's id (without systemd it cannot schedule checks at all).
+		timers, _ := e.as(v, systemctl(v)+" list-timers --all --no-legend | grep -c \"$(podman inspect -f '{{.Id}}' podexporter)\"")
+		set("health", err == nil && atoi(timers) > 0, "%s; %s transient healthcheck timer", orDefault(strings.TrimSpace(out+" "+errString(err)), "healthy (exit 0)"), orDefault(timers, "no"))
 		out, err = e.as(v, "podman auto-update --dry-run --format '{{.Unit}} {{.Container}} {{.Policy}} {{.Updated}}'")
 		listed := err == nil && regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(v.unit)+` `).MatchString(out)
 		set("autoupdate", listed, "%s", orDefault(strings.TrimSpace(out+" "+errString(err)), "nothing listed"))
