@@ -94,3 +94,12 @@ faults: testhost
 .PHONY: soak
 soak: testhost
 	DURATION=$(or $(DURATION),5m) scripts/soak.sh
+
+# systemd-e2e installs every unit in deploy/ as the README says under a real systemd
+# (a privileged container booted from a Debian bookworm root file system) with Podman 5
+# and its Quadlet generator, and prints a variant x check table (scripts/systemd-e2e.sh);
+# SYSTEMD_E2E_REPORT=1 writes docs/platforms.md. The root file system and Podman 5 are
+# built once and cached under /var/cache/podexporter.
+.PHONY: systemd-e2e
+systemd-e2e: testhost
+	scripts/systemd-e2e.sh

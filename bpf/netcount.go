@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
 )
 
 // Counters are one cgroup's (or one container's) IP-level traffic: bytes start at the
@@ -44,8 +43,8 @@ type Counter struct {
 // containers alike. Errors say which capability or setting is missing.
 func Attach(root string) (*Counter, error) {
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones ignore it,
-	// and RemoveMemlock then does nothing. A failure only matters if loading fails.
-	memlock := rlimit.RemoveMemlock()
+	// and liftMemlock then does nothing. A failure only matters if loading fails.
+	memlock := liftMemlock()
 	c := &Counter{}
 	if err := loadNetcountObjects(&c.objs, nil); err != nil {
 		if memlock != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
-	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/podexporter/podexporter/internal/cgroupfs"
 )
@@ -52,7 +51,7 @@ func Probe() Support {
 	if err != nil {
 		s.Problems = append(s.Problems, "no cgroup2 hierarchy: "+err.Error()+" (mount one: mount -t cgroup2 none /sys/fs/cgroup)")
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
+	if err := liftMemlock(); err != nil {
 		s.Problems = append(s.Problems, "cannot lift RLIMIT_MEMLOCK: "+err.Error()+" (set LimitMEMLOCK=infinity)")
 	}
 	switch err := features.HaveProgramType(ebpf.CGroupSKB); {

@@ -310,7 +310,7 @@ var hostMounts = []string{"/var/log/journal", "/run/log/journal", "/etc/machine-
 // checkCommon asserts what every variant shares: a read-only root, no capabilities but
 // those named, host network, sd_notify through conmon, the built-in healthcheck, SELinux
 // labels left alone, read-only host mounts never relabelled, and the state volume.
-func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource string) {
+func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource, socketDest string) {
 	t.Helper()
 	for _, opt := range []string{"--read-only", "--cap-drop all", "--network host", "--sdnotify=container",
 		"--security-opt label=disable", "--security-opt=no-new-privileges", "--health-on-failure kill"} {
@@ -334,7 +334,7 @@ func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource string) {
 			t.Errorf("--health-cmd %q, want the JSON array [\"/podexporter\",\"healthcheck\"] (%v)", hc[0], err)
 		}
 	}
-	want := map[string]string{"podexporter-state": "/var/lib/podexporter", socketSource: "/run/podman/podman.sock"}
+	want := map[string]string{"podexporter-state": "/var/lib/podexporter", socketSource: socketDest}
 	for _, m := range hostMounts {
 		want[m] = map[string]string{"/proc": "/host/proc"}[m]
 		if want[m] == "" {
@@ -375,7 +375,7 @@ func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource string) {
 	if r.image != "localhost/podexporter:latest" {
 		t.Errorf("image %q", r.image)
 	}
-	for _, flag := range []string{"--podman.socket=unix:///run/podman/podman.sock", "--podman.proc-root=/host/proc", "--state.directory=/var/lib/podexporter"} {
+	for _, flag := range []string{"--podman.socket=unix://" + socketDest, "--podman.proc-root=/host/proc", "--state.directory=/var/lib/podexporter"} {
 		if !slices.Contains(r.args, flag) {
 			t.Errorf("podexporter arguments %q lack %s", r.args, flag)
 		}
@@ -411,7 +411,7 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 
 func TestQuadletRootful(t *testing.T) {
 	svc, r, services := generated(t, false, rootfulUnit)
-	checkCommon(t, svc, r, "/run/podman/podman.sock")
+	checkCommon(t, svc, r, "/run/podman/podman.sock", "/run/podman/podman.sock")
 	if caps := r.values("--cap-add"); len(caps) != 0 {
 		t.Errorf("rootful unit adds capabilities %q; it needs none", caps)
 	}
@@ -430,7 +430,7 @@ func TestQuadletRootful(t *testing.T) {
 func TestQuadletEBPF(t *testing.T) {
 	_, base, _ := generated(t, false, rootfulUnit)
 	svc, r, _ := generated(t, false, ebpfUnit)
-	checkCommon(t, svc, r, "/run/podman/podman.sock")
+	checkCommon(t, svc, r, "/run/podman/podman.sock", "/run/podman/podman.sock")
 	var added []string
 	for _, o := range r.options {
 		if !slices.Contains(base.options, o) {
@@ -468,7 +468,9 @@ func TestQuadletEBPF(t *testing.T) {
 
 func TestQuadletRootless(t *testing.T) {
 	svc, r, _ := generated(t, true, rootlessUnit)
-	checkCommon(t, svc, r, "%t/podman/podman.sock")
+	// The same path inside as outside: podexporter names the service from it, and the
+	// user's series must say rootless-UID, not rootful.
+	checkCommon(t, svc, r, "%t/podman/podman.sock", "%t/podman/podman.sock")
 	if caps := r.values("--cap-add"); len(caps) != 0 {
 		t.Errorf("rootless unit adds capabilities %q", caps)
 	}
@@ -558,6 +560,8 @@ func TestQuadletFlags(t *testing.T) {
 				if a == "--podman.proc-root=/host/proc" {
 					args[i] = "--podman.proc-root=/proc"
 				}
+				// systemd expands %t in ExecStart: the user manager's runtime directory.
+				args[i] = strings.ReplaceAll(args[i], "%t", "/run/user/1000")
 			}
 			validateFlags(t, args)
 		})
