@@ -235,10 +235,7 @@ func TestWithoutCapabilities(t *testing.T) {
 		return
 	}
 	testenv.RequireRoot(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Fatal("setpriv (util-linux) is missing")
-	}
+	setpriv := testenv.RequireTool(t, "setpriv")
 	cmd := exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", os.Args[0], "-test.run=^TestWithoutCapabilities$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "PODEXPORTER_EBPF_CHILD=1")
 	out, err := cmd.CombinedOutput()

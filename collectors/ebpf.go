@@ -24,27 +24,19 @@ func init() {
 }
 
 type ebpfCollector struct {
-	src       EBPFStats
-	pods      Snapshots
-	nameLabel bool
-	retrans   *prometheus.Desc
-	drops     *prometheus.Desc
+	src     EBPFStats
+	pods    Snapshots
+	labels  containerLabels
+	retrans *prometheus.Desc
+	drops   *prometheus.Desc
 }
 
 func newEBPFCollector(d Deps) (Collector, error) {
 	c := &ebpfCollector{src: d.EBPF, pods: d.Podman}
 	if d.Config != nil {
-		c.nameLabel = d.Config.Podman.NameLabel
+		c.labels.name = d.Config.Podman.NameLabel
 	}
-	// The per-container families carry the name label as the container collector's do.
-	withName := func(m *catalog.Metric) *prometheus.Desc {
-		labels := m.Labels
-		if c.nameLabel {
-			labels = append(append([]string(nil), labels...), "name")
-		}
-		return prometheus.NewDesc(m.Name, m.Help, labels, nil)
-	}
-	c.retrans, c.drops = withName(catalog.ContainerTCPRetransmits), withName(catalog.ContainerPacketDrops)
+	c.retrans, c.drops = c.labels.desc(catalog.ContainerTCPRetransmits), c.labels.desc(catalog.ContainerPacketDrops)
 	return c, nil
 }
 
@@ -75,17 +67,9 @@ func (c *ebpfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 			if !ok {
 				continue
 			}
-			labels := []string{shortContainerID(k.ID), k.PodID, k.PodName, s.Service}
-			if c.nameLabel {
-				labels = append(labels, k.Name)
-			}
-			ch <- prometheus.MustNewConstMetric(c.retrans, prometheus.CounterValue, float64(retrans), labels...)
+			ch <- prometheus.MustNewConstMetric(c.retrans, prometheus.CounterValue, float64(retrans), c.labels.values(s, k)...)
 			for reason, n := range drops {
-				l := append(append([]string(nil), labels[:4]...), reason)
-				if c.nameLabel {
-					l = append(l, k.Name)
-				}
-				ch <- prometheus.MustNewConstMetric(c.drops, prometheus.CounterValue, float64(n), l...)
+				ch <- prometheus.MustNewConstMetric(c.drops, prometheus.CounterValue, float64(n), c.labels.values(s, k, reason)...)
 			}
 		}
 	}

@@ -130,7 +130,7 @@ var healthStates = map[string]float64{"healthy": 0, "unhealthy": 1, "starting": 
 // the allowlisted container labels on podman_container_info.
 type containerCollector struct {
 	src         Snapshots
-	nameLabel   bool
+	labels      containerLabels
 	allow       []string // container label keys, as configured
 	allowNames  []string // their sanitised metric label names
 	maxValueLen int
@@ -161,7 +161,7 @@ func sanitizeLabel(key string, taken []string) string {
 func newContainerCollector(d Deps) (Collector, error) {
 	c := &containerCollector{src: d.Podman, cut: map[string]bool{}, descs: map[*catalog.Metric]*prometheus.Desc{}, maxValueLen: 128}
 	if d.Config != nil {
-		c.nameLabel = d.Config.Podman.NameLabel
+		c.labels.name = d.Config.Podman.NameLabel
 		c.allow = d.Config.Podman.ContainerLabels
 		c.maxValueLen = d.Config.Podman.LabelValueMaxLength
 	}
@@ -182,11 +182,7 @@ func (c *containerCollector) vdesc(m *catalog.Metric) *prometheus.Desc {
 	if d, ok := c.descs[m]; ok {
 		return d
 	}
-	labels := m.Labels
-	if c.nameLabel {
-		labels = append(append([]string(nil), labels...), "name")
-	}
-	d := prometheus.NewDesc(m.Name, m.Help, labels, nil)
+	d := c.labels.desc(m)
 	c.descs[m] = d
 	return d
 }
@@ -222,15 +218,11 @@ func (c *containerCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prome
 }
 
 func (c *containerCollector) baseLabels(s *podman.Snapshot, k *podman.Container) []string {
-	base := []string{shortContainerID(k.ID), k.PodID, k.PodName, s.Service}
-	if c.nameLabel {
-		base = append(base, k.Name)
-	}
-	return base
+	return c.labels.values(s, k)
 }
 
 func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, ch chan<- prometheus.Metric) {
-	id := shortContainerID(k.ID)
+	id := podman.ShortID(k.ID)
 	base := c.baseLabels(s, k)
 	emit := func(m *catalog.Metric, v float64) {
 		ch <- prometheus.MustNewConstMetric(c.vdesc(m), valueType(m), v, base...)
@@ -278,11 +270,7 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 		}
 		checks := s.HealthChecks[k.ID]
 		for _, result := range []string{"success", "failure"} {
-			labels := append(append([]string(nil), base[:4]...), result)
-			if c.nameLabel {
-				labels = append(labels, k.Name)
-			}
-			ch <- prometheus.MustNewConstMetric(c.vdesc(catalog.ContainerHealthChecks), prometheus.CounterValue, float64(checks[result]), labels...)
+			ch <- prometheus.MustNewConstMetric(c.vdesc(catalog.ContainerHealthChecks), prometheus.CounterValue, float64(checks[result]), c.labels.values(s, k, result)...)
 		}
 	}
 
@@ -321,13 +309,6 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 			emit(p.conv, float64(p.v))
 		}
 	}
-}
-
-func shortContainerID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // --- pods, images, volumes, networks, system ---

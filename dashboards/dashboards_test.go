@@ -512,13 +512,7 @@ func TestAlertRules(t *testing.T) {
 			t.Errorf("alerts.yml lacks %s", w)
 		}
 	}
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("promtool is not installed (CI=true: a missing component is a failure); fix: run scripts/testhost.sh")
-		}
-		t.Skip("promtool is not installed; fix: run scripts/testhost.sh")
-	}
+	promtool := testenv.RequireTool(t, "promtool")
 	// promtool reads a file; the embedded copy is the shipped one, written out.
 	dir := t.TempDir()
 	file := filepath.Join(dir, "alerts.yml")

@@ -31,7 +31,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	}
 	p := testenv.RequirePodman(t)
 	testenv.RequireJournald(t)
-	promBin := requireTool(t, "prometheus")
+	promBin := testenv.RequireTool(t, "prometheus")
 	// --ebpf.extras needs tracefs, which systemd mounts and a bare test host may not have.
 	if _, err := os.Stat("/sys/kernel/tracing/events"); err != nil {
 		if err := syscall.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
@@ -39,7 +39,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	binary := buildDaemon(t, dir)
+	binary := testenv.BuildDaemon(t, dir)
 	collector := testenv.StartCollector(t)
 
 	// The logger and the unhealthy container start before the daemon so that its
@@ -66,14 +66,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	var daemonErr bytes.Buffer
 	daemon.Stderr = &daemonErr
 	startProcess(t, daemon, "podexporter", &daemonErr)
-	testenv.Eventually(t, 30*time.Second, "podexporter to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testenv.WaitReady(t, addr, 30*time.Second)
 
 	// These need the daemon watching: the OOM kill is recognised as it happens, and
 	// health checks are counted from the daemon's start.
@@ -245,32 +238,6 @@ func metricNames(t *testing.T, raw string) []string {
 		return nil
 	})
 	return names
-}
-
-// buildDaemon builds podexporter with the tags the Podman bindings need, as the
-// Makefile does.
-func buildDaemon(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "podexporter")
-	out, err := exec.Command("go", "build", "-tags", testenv.BuildTags, "-o", bin, "../cmd/podexporter").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build podexporter: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// requireTool finds a program from the test host's packages; without it the test is
-// skipped, or fails under CI.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s is not installed (CI=true: a missing component is a failure); fix: run scripts/testhost.sh", name)
-		}
-		t.Skipf("%s is not installed; fix: run scripts/testhost.sh", name)
-	}
-	return p
 }
 
 // startProcess starts cmd and stops it with SIGTERM (SIGKILL after 10 s) when the

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-const journalRemote = "/lib/systemd/systemd-journal-remote"
+	"github.com/podexporter/podexporter/journald/journaltest"
+)
 
 // entry is one journal entry of a fixture, in the order its fields are written.
 type entry struct {
@@ -38,21 +38,11 @@ func conmonEntry(i int, name, id, msg, prio string, extra ...[2]string) entry {
 		{"MESSAGE", msg},
 		{"CONTAINER_ID_FULL", id}, {"CONTAINER_ID", id[:12]}, {"CONTAINER_NAME", name},
 		{"SYSLOG_IDENTIFIER", name},
-		{"_CMDLINE", cmdline(id)},
+		{"_CMDLINE", journaltest.Cmdline(id)},
 		{"_SOURCE_REALTIME_TIMESTAMP", fmt.Sprint(fixtureStart.Add(time.Duration(i)*time.Millisecond - 300*time.Microsecond).UnixMicro())},
 	}
 	f = append(f, extra...)
 	return entry{realtime: fixtureStart.Add(time.Duration(i) * time.Millisecond), boot: bootA, fields: f}
-}
-
-// cmdline is a conmon command line of about 1.6 KB, as real entries carry.
-func cmdline(id string) string {
-	var b bytes.Buffer
-	b.WriteString("/usr/bin/conmon --api-version 1 -c " + id + " -u " + id + " -r /usr/bin/runc -b /var/lib/containers/storage/overlay-containers/" + id + "/userdata")
-	for b.Len() < 1600 {
-		b.WriteString(" --exit-command-arg --storage-opt --exit-command-arg overlay.mountopt=nodev " + id[:16])
-	}
-	return b.String()
 }
 
 // exportFormat renders entries in the journal export format, using the binary
@@ -96,8 +86,8 @@ func isPrint(s string) bool {
 // the same code journald uses, and returns its path.
 func buildJournal(t testing.TB, entries []entry) string {
 	t.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		t.Fatalf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", journalRemote)
+	if _, err := os.Stat(journaltest.JournalRemote); err != nil {
+		t.Fatalf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", journaltest.JournalRemote)
 	}
 	path := filepath.Join(t.TempDir(), "fixture.journal")
 	writeJournal(t, path, exportFormat(entries))
@@ -106,7 +96,7 @@ func buildJournal(t testing.TB, entries []entry) string {
 
 func writeJournal(t testing.TB, path string, export []byte) {
 	t.Helper()
-	cmd := exec.Command(journalRemote, "-o", path, "-")
+	cmd := exec.Command(journaltest.JournalRemote, "-o", path, "-")
 	cmd.Stdin = bytes.NewReader(export)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("systemd-journal-remote: %v: %s", err, out)

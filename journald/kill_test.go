@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,16 +15,6 @@ import (
 
 	"github.com/podexporter/podexporter/internal/testenv"
 )
-
-func buildDaemon(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "podexporter")
-	cmd := exec.Command("go", "build", "-tags", testenv.BuildTags, "-o", bin, "../cmd/podexporter")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build podexporter: %v\n%s", err, out)
-	}
-	return bin
-}
 
 type daemon struct {
 	cmd    *exec.Cmd
@@ -56,14 +45,7 @@ func startDaemon(t *testing.T, bin string, args ...string) *daemon {
 			t.Logf("podexporter stderr:\n%s", d.stderr.String())
 		}
 	})
-	testenv.Eventually(t, 30*time.Second, "podexporter /readyz", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testenv.WaitReady(t, addr, 30*time.Second)
 	return d
 }
 
@@ -91,7 +73,7 @@ func TestKillDuringWrite(t *testing.T) {
 	testenv.RequireJournald(t)
 	p := testenv.RequirePodman(t)
 	const lines, batch = 200000, 1000
-	bin := buildDaemon(t)
+	bin := testenv.BuildDaemon(t, t.TempDir())
 	dir := t.TempDir()
 	out := filepath.Join(dir, "lines.jsonl")
 	name := testenv.UniqueName("kill")

@@ -47,8 +47,8 @@ func splitRepoTag(s string) (repo, tag string) {
 	return s, "<none>"
 }
 
-// shortID is the 12-character id form prometheus-podman-exporter uses in labels.
-func shortID(id string) string {
+// ShortID is the 12-character id form prometheus-podman-exporter uses in labels.
+func ShortID(id string) string {
 	id = strings.TrimPrefix(id, "sha256:")
 	if len(id) > 12 {
 		return id[:12]

@@ -35,8 +35,8 @@ func (e *Engine) inspect(api API, id string) error {
 		ID:           data.ID,
 		Name:         strings.TrimPrefix(data.Name, "/"),
 		Image:        data.ImageName,
-		ImageID:      shortID(data.Image),
-		PodID:        shortID(data.Pod),
+		ImageID:      ShortID(data.Image),
+		PodID:        ShortID(data.Pod),
 		State:        data.State.Status,
 		Created:      data.Created,
 		Started:      data.State.StartedAt,
@@ -107,7 +107,7 @@ func (e *Engine) listPods(api API) error {
 	ps := make([]Pod, 0, len(list))
 	for _, p := range list {
 		ps = append(ps, Pod{
-			ID: shortID(p.Id), Name: p.Name, InfraID: shortID(p.InfraId), State: p.Status,
+			ID: ShortID(p.Id), Name: p.Name, InfraID: ShortID(p.InfraId), State: p.Status,
 			Created: p.Created, Containers: len(p.Containers),
 		})
 	}
@@ -132,7 +132,7 @@ func (e *Engine) refreshSlow(api API) error {
 	} else {
 		var imgs []Image
 		for _, im := range list {
-			base := Image{ID: shortID(im.ID), ParentID: shortID(im.ParentId), Digest: im.Digest, Created: time.Unix(im.Created, 0), Size: im.Size}
+			base := Image{ID: ShortID(im.ID), ParentID: ShortID(im.ParentId), Digest: im.Digest, Created: time.Unix(im.Created, 0), Size: im.Size}
 			if len(im.RepoTags) == 0 {
 				base.Repository, base.Tag = "<none>", "<none>"
 				imgs = append(imgs, base)
@@ -163,7 +163,7 @@ func (e *Engine) refreshSlow(api API) error {
 	} else {
 		ns := make([]Network, 0, len(list))
 		for _, n := range list {
-			ns = append(ns, Network{ID: shortID(n.ID), Name: n.Name, Driver: n.Driver, Interface: n.NetworkInterface, Labels: formatLabels(n.Labels)})
+			ns = append(ns, Network{ID: ShortID(n.ID), Name: n.Name, Driver: n.Driver, Interface: n.NetworkInterface, Labels: formatLabels(n.Labels)})
 		}
 		e.networks = ns
 	}

@@ -155,7 +155,7 @@ func (s *Snapshot) Find(id string) (*Container, bool) {
 	if s.index == nil {
 		for i := range s.Containers {
 			c := &s.Containers[i]
-			if c.ID == id || (len(id) == 12 && len(c.ID) >= 12 && c.ID[:12] == id) {
+			if c.ID == id || (len(id) == 12 && ShortID(c.ID) == id) {
 				return c, true
 			}
 		}
@@ -174,7 +174,7 @@ func (s *Snapshot) buildIndex() {
 	for i, c := range s.Containers {
 		s.index[c.ID] = i
 		if len(c.ID) > 12 {
-			s.index[c.ID[:12]] = i
+			s.index[ShortID(c.ID)] = i
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -82,10 +81,7 @@ func TestEBPFCountersInMetrics(t *testing.T) {
 // podexporter_ebpf_enabled 0 while everything else works.
 func TestEBPFWithoutCapabilities(t *testing.T) {
 	testenv.RequireRoot(t)
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Fatal("setpriv (util-linux) is missing")
-	}
+	setpriv := testenv.RequireTool(t, "setpriv")
 	addr := testenv.FreeAddr(t)
 	var stderr bytes.Buffer
 	cmd := exec.Command(setpriv, "--inh-caps=-all", "--bounding-set=-all", binary,
@@ -96,14 +92,7 @@ func TestEBPFWithoutCapabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	testenv.Eventually(t, 20*time.Second, "podexporter without capabilities to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testenv.WaitReady(t, addr, 20*time.Second)
 	if v := scrapeValue(t, addr, "podexporter_ebpf_enabled", nil); v != 0 {
 		t.Errorf("podexporter_ebpf_enabled = %v without capabilities, want 0", v)
 	}

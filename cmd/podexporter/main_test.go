@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -29,11 +28,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "podexporter")
-	build := exec.Command("go", "build", "-tags", testenv.BuildTags, "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build podexporter:", err)
+	if binary, err = testenv.BuildDaemonErr(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -89,14 +85,7 @@ func startDaemon(t *testing.T, env []string, args ...string) *daemonProc {
 		}
 	}
 	if scheme != "" {
-		testenv.Eventually(t, 30*time.Second, "podexporter to be ready", func() bool {
-			resp, err := http.Get("http://" + addr + "/readyz")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK
-		})
+		testenv.WaitReady(t, addr, 30*time.Second)
 	}
 	return d
 }
@@ -335,13 +324,7 @@ func TestRequestLimits(t *testing.T) {
 // TestMetricsPassPromtool checks the served exposition with Prometheus's own checker and
 // with client_golang's linter, on the bytes a scraper gets.
 func TestMetricsPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("promtool missing (CI=true); fix: apt-get install prometheus")
-		}
-		t.Skip("promtool missing; fix: apt-get install prometheus")
-	}
+	promtool := testenv.RequireTool(t, "promtool")
 	d := startDaemon(t, nil)
 	_, body := get(t, "http://"+d.addr+"/metrics")
 	cmd := exec.Command(promtool, "check", "metrics")

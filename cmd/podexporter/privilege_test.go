@@ -71,14 +71,7 @@ func TestUnprivilegedRootless(t *testing.T) {
 			t.Logf("podexporter stderr:\n%s", stderr.String())
 		}
 	})
-	testenv.Eventually(t, 30*time.Second, "the unprivileged daemon ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testenv.WaitReady(t, addr, 30*time.Second)
 
 	// What the process holds, from the kernel.
 	status := procStatus(t, cmd.Process.Pid)

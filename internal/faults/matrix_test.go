@@ -162,11 +162,7 @@ type matrix struct {
 func newMatrix(t *testing.T, p *testenv.Podman) *matrix {
 	m := &matrix{t: t, p: p, run: strings.TrimPrefix(testenv.UniqueName("fm"), "podexporter-test-"), arrivals: map[string][]time.Time{}}
 	dir := t.TempDir()
-	m.bin = filepath.Join(dir, "podexporter")
-	build := exec.Command("go", "build", "-tags", testenv.BuildTags, "-o", m.bin, "../../cmd/podexporter")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build podexporter: %v\n%s", err, out)
-	}
+	m.bin = testenv.BuildDaemon(t, dir)
 	// A small tmpfs as the state directory, so that it can be filled and made
 	// read-only.
 	m.state = filepath.Join(dir, "state")
@@ -249,14 +245,7 @@ func (m *matrix) startDaemon(extra ...string) {
 	}
 	go func() { d.err = d.cmd.Wait(); close(d.done) }()
 	m.d = d
-	testenv.Eventually(m.t, 30*time.Second, "podexporter ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testenv.WaitReady(m.t, addr, 30*time.Second)
 }
 
 // daemon is one podexporter process.

@@ -187,3 +187,14 @@ func NotifySocket(t testing.TB) (path string, messages <-chan string) {
 	}()
 	return path, msgs
 }
+
+// RequireTool finds a program the test host installs (scripts/testhost.sh); without
+// it the test is skipped with the fix, or fails under CI.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, name+" is not installed", fixHost)
+	}
+	return p
+}

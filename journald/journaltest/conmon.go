@@ -21,8 +21,10 @@ import (
 // seconds, so per-run setup does not show in the rates.
 const BenchEntries = 500000
 
-// journalRemote writes journal files with the same code journald uses.
-const journalRemote = "/lib/systemd/systemd-journal-remote"
+// JournalRemote writes journal files with the same code journald uses.
+// JournalRemote turns journal export format into a journal file (Debian package
+// systemd-journal-remote).
+const JournalRemote = "/lib/systemd/systemd-journal-remote"
 
 // The identities below are those of the journald package's fixtures, so that the
 // cached journal is byte for byte what its benchmarks were first measured on.
@@ -46,14 +48,14 @@ func ConmonJournal(tb testing.TB, entries int) string {
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return dir
 	}
-	if _, err := os.Stat(journalRemote); err != nil {
-		tb.Fatalf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", journalRemote)
+	if _, err := os.Stat(JournalRemote); err != nil {
+		tb.Fatalf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", JournalRemote)
 	}
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(journalRemote, "-o", filepath.Join(dir, "bench.journal"), "-")
+	cmd := exec.Command(JournalRemote, "-o", filepath.Join(dir, "bench.journal"), "-")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -66,7 +68,7 @@ func ConmonJournal(tb testing.TB, entries int) string {
 		tb.Fatal(err)
 	}
 	w := bufio.NewWriterSize(in, 1<<20)
-	cmdlines := []string{cmdline(containerIDs[0]), cmdline(containerIDs[1]), cmdline(containerIDs[2])}
+	cmdlines := []string{Cmdline(containerIDs[0]), Cmdline(containerIDs[1]), Cmdline(containerIDs[2])}
 	start := time.Now().Add(-time.Hour)
 	for i := range entries {
 		c := i % 3
@@ -95,8 +97,8 @@ func ConmonJournal(tb testing.TB, entries int) string {
 	return dir
 }
 
-// cmdline is a conmon command line of about 1.6 KB, as real entries carry.
-func cmdline(id string) string {
+// Cmdline is a conmon command line of about 1.6 KB, as real entries carry.
+func Cmdline(id string) string {
 	var b bytes.Buffer
 	b.WriteString("/usr/bin/conmon --api-version 1 -c " + id + " -u " + id + " -r /usr/bin/runc -b /var/lib/containers/storage/overlay-containers/" + id + "/userdata")
 	for b.Len() < 1600 {
