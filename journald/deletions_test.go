@@ -81,7 +81,7 @@ func TestTruncatedFileNoSIGBUS(t *testing.T) {
 		es = append(es, conmonEntry(i, "web", idWeb, strings.Repeat("x", 200)+"\n", "6"))
 	}
 	path := buildJournal(t, es)
-	j, err := openJournal(source{Files: []string{path}})
+	j, err := openJournal(location{Files: []string{path}})
 	if err != nil {
 		t.Fatal(err)
 	}

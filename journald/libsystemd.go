@@ -170,8 +170,8 @@ type journal struct {
 	buf     []byte
 }
 
-// source says which journal files to open; at most one of its fields is set.
-type source struct {
+// location says which journal files to open; at most one of its fields is set.
+type location struct {
 	Directory string
 	Namespace string
 	Files     []string
@@ -185,7 +185,7 @@ var sigbusOnce sync.Once
 // pe_sigbus in the preamble).
 func sigbusSeen() int64 { return int64(C.pe_sigbus_seen()) }
 
-func openJournal(src source) (*journal, error) {
+func openJournal(src location) (*journal, error) {
 	var installErr error
 	sigbusOnce.Do(func() {
 		if r := C.pe_sigbus_install(); r < 0 {
@@ -226,7 +226,7 @@ func openJournal(src source) (*journal, error) {
 	return &journal{j: j, buf: make([]byte, 64<<10)}, nil
 }
 
-func (s source) String() string {
+func (s location) String() string {
 	switch {
 	case len(s.Files) > 0:
 		return "files " + strings.Join(s.Files, ",")

@@ -72,7 +72,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{cfg: cfg, log: log.With("source", "journal"), lines: map[lineKey]*lineCount{}, checkEvery: 4096}, nil
+	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: map[lineKey]*lineCount{}, checkEvery: 4096}, nil
 }
 
 // Stats is a snapshot of the reader's counters.

@@ -39,7 +39,7 @@ type tail struct {
 }
 
 func (t *tail) open() error {
-	j, err := openJournal(source{Files: t.cfg.Files, Directory: t.cfg.Directory, Namespace: t.cfg.Namespace})
+	j, err := openJournal(location{Files: t.cfg.Files, Directory: t.cfg.Directory, Namespace: t.cfg.Namespace})
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		return err
 	}
 
-	srcs, deps, ot, err := buildSources(cfg, logger)
+	srcs, deps, ot, err := buildComponents(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -85,14 +85,14 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Serve(ctx, listeners, handler, cfg.Web.FlagConfig(), shutdownGrace, logger) }()
 
-	// Each source runs until ctx ends; one that returns early with an error stops the
+	// Each component runs until ctx ends; one that returns early with an error stops the
 	// daemon, since a half-working agent is worse than a restarted one.
 	srcErr := make(chan error, len(srcs))
 	var srcWG sync.WaitGroup
 	for _, s := range srcs {
 		srcWG.Go(func() {
 			if err := s.run(ctx, func() { ready.Started(s.name) }); err != nil && ctx.Err() == nil {
-				srcErr <- fmt.Errorf("source %s: %w", s.name, err)
+				srcErr <- fmt.Errorf("%s: %w", s.name, err)
 			}
 		})
 	}
@@ -130,8 +130,8 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	return err
 }
 
-// waitReady returns once every source has said it started, or with the first source
-// error, so READY=1 means what it says.
+// waitReady returns once every component has said it started, or with the first
+// component's error, so READY=1 means what it says.
 func waitReady(ctx context.Context, ready *readiness.Tracker, srcErr <-chan error) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()

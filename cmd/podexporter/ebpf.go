@@ -13,13 +13,13 @@ import (
 // programs are attached here, before any source runs, so that the Podman engine's
 // first stats poll already reads eBPF counters and a container's counters never
 // switch source. A failure only disables it (logged once, podexporter_ebpf_enabled 0).
-func ebpfSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) []source {
+func ebpfSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) []component {
 	if !cfg.EBPF.Enable {
 		return nil
 	}
 	src := bpf.NewSource(bpf.Options{Extras: cfg.EBPF.Extras, Logger: logger})
 	deps.EBPF = src
-	return []source{{name: "ebpf", run: src.Run}}
+	return []component{{name: "ebpf", run: src.Run}}
 }
 
 // netCounters gives the Podman engine the eBPF counters; nil when eBPF is off.

@@ -15,7 +15,7 @@ import (
 
 // logsSource builds the journal reader when a log sink is configured; with
 // --journal.sink=none container logs are not read at all.
-func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, ot *otlpSinks) ([]source, error) {
+func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, ot *otlpSinks) ([]component, error) {
 	j := cfg.Journal
 	if j.Sink == config.SinkNone {
 		return nil, nil
@@ -78,5 +78,5 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 		defer closeSink()
 		return r.Run(ctx, started)
 	}
-	return []source{{name: "journal", run: run}}, nil
+	return []component{{name: "journal", run: run}}, nil
 }

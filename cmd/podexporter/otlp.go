@@ -152,20 +152,20 @@ func otlpContainer(service string, c *podman.Container, allow []string) otlp.Con
 	return oc
 }
 
-func (s *otlpSinks) sources() []source {
+func (s *otlpSinks) components() []component {
 	if s == nil {
 		return nil
 	}
-	var out []source
+	var out []component
 	if s.events != nil {
-		out = append(out, source{name: "otlp-events", run: s.events.Run})
+		out = append(out, component{name: "otlp-events", run: s.events.Run})
 	}
 	if s.push != nil {
-		out = append(out, source{name: "otlp-metrics", run: s.push.Run})
+		out = append(out, component{name: "otlp-metrics", run: s.push.Run})
 	}
 	if s.logs != nil {
 		logs := s.logs
-		out = append(out, source{name: "otlp-logs", run: func(ctx context.Context, started func()) error {
+		out = append(out, component{name: "otlp-logs", run: func(ctx context.Context, started func()) error {
 			started()
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

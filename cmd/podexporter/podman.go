@@ -13,7 +13,7 @@ import (
 )
 
 // podmanSource builds the Podman source when any collector reads it.
-func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, onEvent func(podman.LifecycleEvent), positions *podman.EventPositions) []source {
+func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, onEvent func(podman.LifecycleEvent), positions *podman.EventPositions) []component {
 	if !slices.ContainsFunc(collectors.PodmanCollectorNames, func(n string) bool { return cfg.Collectors[n] }) {
 		return nil
 	}
@@ -36,7 +36,7 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 		NetCounters:   netCounters(deps),
 	})
 	deps.Podman = src
-	return []source{{name: "podman", run: src.Run}}
+	return []component{{name: "podman", run: src.Run}}
 }
 
 // snapshotEnricher lets the journal reader label records with what the Podman source

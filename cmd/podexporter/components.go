@@ -8,16 +8,17 @@ import (
 	"github.com/podexporter/podexporter/internal/config"
 )
 
-// source is a long-running producer the daemon owns: it calls started once it serves
-// data, and returns only when ctx ends (nil) or it cannot go on (an error).
-type source struct {
+// component is a long-running part the daemon owns, a source (Podman, journal, eBPF)
+// or a sink that runs on its own (the OTLP queues): it calls started once it serves,
+// and returns only when ctx ends (nil) or it cannot go on (an error).
+type component struct {
 	name string
 	run  func(ctx context.Context, started func()) error
 }
 
-// buildSources creates the sources the configuration asks for and the collector
-// dependencies that read them. Each source's wiring lives in a file of its own.
-func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors.Deps, *otlpSinks, error) {
+// buildComponents creates the sources and sinks the configuration asks for and the
+// collector dependencies that read them. Each one's wiring lives in a file of its own.
+func buildComponents(cfg *config.Config, logger *slog.Logger) ([]component, collectors.Deps, *otlpSinks, error) {
 	deps := collectors.Deps{Config: cfg, Logger: logger}
 	ot, err := newOTLP(cfg, logger)
 	if err != nil {
@@ -26,7 +27,7 @@ func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors
 	if ot != nil {
 		deps.OTLP = ot
 	}
-	var srcs []source
+	var srcs []component
 	srcs = append(srcs, ebpfSource(cfg, logger, &deps)...) // before Podman, which reads its counters
 	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(cfg.Podman.ContainerLabels), ot.eventPositions(cfg, logger))...)
 	logs, err := logsSource(cfg, logger, &deps, ot)
@@ -34,6 +35,6 @@ func buildSources(cfg *config.Config, logger *slog.Logger) ([]source, collectors
 		return nil, deps, nil, err
 	}
 	srcs = append(srcs, logs...)
-	srcs = append(srcs, ot.sources()...)
+	srcs = append(srcs, ot.components()...)
 	return srcs, deps, ot, nil
 }
