@@ -1,0 +1,154 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/podexporter/podexporter/journald"
+)
+
+// The conversion of records and events to OTLP, against an in-memory exporter:
+// milliseconds, beside the real-Collector tests in logs_test.go and metrics_test.go.
+
+// memExporter keeps what it is given; fail makes the next exports fail.
+type memExporter struct {
+	mu      sync.Mutex
+	batches [][]sdklog.Record
+	fail    int
+}
+
+func (m *memExporter) Export(_ context.Context, recs []sdklog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail > 0 {
+		m.fail--
+		return errors.New("receiver unavailable")
+	}
+	m.batches = append(m.batches, recs)
+	return nil
+}
+func (m *memExporter) Shutdown(context.Context) error   { return nil }
+func (m *memExporter) ForceFlush(context.Context) error { return nil }
+
+func (m *memExporter) records() []sdklog.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []sdklog.Record
+	for _, b := range m.batches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func resourceAttr(r sdklog.Record, key string) string {
+	for _, kv := range r.Resource().Attributes() {
+		if string(kv.Key) == key {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
+}
+
+func recordAttr(r sdklog.Record, key string) string {
+	v := ""
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		if string(kv.Key) == key {
+			v = kv.Value.Emit()
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+func TestLogSinkConvertsRecords(t *testing.T) {
+	exp := &memExporter{}
+	s := NewLogSink(exp, Host{ServiceName: "podexporter-test", HostName: "h"}, quiet())
+	full := "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"
+	recs := []journald.Record{
+		record(1, full),
+		{Time: time.Unix(1700000000, 0), Body: "from a unit", Unit: "podexporter.service", Cursor: "s=x;i=2", Severity: journald.SeverityFromPriority(6)},
+		{Time: time.Unix(1700000000, 0), Body: "bad \xff utf-8", ContainerID: full[:12], Cursor: "s=x;i=3", Truncated: true},
+	}
+	if err := s.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	got := exp.records()
+	if len(got) != 3 {
+		t.Fatalf("%d records exported, want 3", len(got))
+	}
+	cases := []struct {
+		name                string
+		rec                 sdklog.Record
+		resourceKey, resVal string
+		attrKey, attrVal    string
+		bodyIsBytes         bool
+	}{
+		{"container line", got[0], "container.id", full, "log.iostream", "stderr", false},
+		{"unit line", got[1], "systemd.unit", "podexporter.service", "log.record.uid", "s=x;i=2", false},
+		{"invalid UTF-8, cut", got[2], "container.id", full[:12], "log.truncated", "true", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if v := resourceAttr(c.rec, c.resourceKey); v != c.resVal {
+				t.Errorf("resource %s = %q, want %q", c.resourceKey, v, c.resVal)
+			}
+			if v := recordAttr(c.rec, c.attrKey); v != c.attrVal {
+				t.Errorf("attribute %s = %q, want %q", c.attrKey, v, c.attrVal)
+			}
+			if isBytes := c.rec.Body().Type() == attribute.BYTESLICE; isBytes != c.bodyIsBytes {
+				t.Errorf("body type %v, want bytes %v", c.rec.Body().Type(), c.bodyIsBytes)
+			}
+		})
+	}
+	if resourceAttr(got[0], "container.name") != "web" || resourceAttr(got[0], "container.label.app") != "shop" {
+		t.Errorf("container resource lacks name or label: %v", got[0].Resource().Attributes())
+	}
+}
+
+// Events of the same container id from two services sit on two resources, each
+// naming its own service, and the queue tells what the receiver took once it took it.
+func TestEventQueueResourcePerService(t *testing.T) {
+	exp := &memExporter{fail: 1}
+	s := NewLogSink(exp, Host{ServiceName: "podexporter-test", HostName: "h"}, quiet())
+	q := s.Events(16)
+	acked := make(chan []Event, 4)
+	q.OnAck(func(b []Event) { acked <- b })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx, func() {}) }()
+	defer func() { cancel(); <-done }()
+
+	at := time.Unix(1700000000, 0)
+	q.Add(Event{Time: at, Name: "container.start", Container: Container{ID: "c1", Name: "web", Service: "rootful"}})
+	q.Add(Event{Time: at, Name: "container.start", Container: Container{ID: "c1", Name: "web", Service: "rootless-1001"}})
+	var b []Event
+	select {
+	case b = <-acked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no batch acknowledged after the receiver came back")
+	}
+	if len(b) != 2 {
+		t.Fatalf("acknowledged %d events, want 2 in one batch", len(b))
+	}
+	got := exp.records()
+	if len(got) != 2 {
+		t.Fatalf("%d records exported, want 2", len(got))
+	}
+	services := map[string]bool{}
+	for _, r := range got {
+		services[resourceAttr(r, "podman.service")] = true
+	}
+	if !services["rootful"] || !services["rootless-1001"] {
+		t.Fatalf("services on the resources: %v, want rootful and rootless-1001", services)
+	}
+	if st := s.Stats(); st.Retried != 2 || st.Sent != 2 {
+		t.Fatalf("stats %+v, want 2 retried and 2 sent", st)
+	}
+}
