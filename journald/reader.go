@@ -3,6 +3,7 @@ package journald
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,6 @@ type Reader struct {
 	readErrors    atomic.Uint64
 	// foreignCursors counts saved cursors from another journal.
 	foreignCursors atomic.Uint64
-	sinkRetries    atomic.Uint64
 	delivered      atomic.Uint64
 	newestUsec     atomic.Int64
 	caughtUp       atomic.Bool
@@ -91,8 +91,10 @@ type Stats struct {
 	ForeignCursors uint64
 	PartialJoined  uint64
 	// LinesCut counts lines cut at MaxLineBytes, whether joined or one entry.
-	LinesCut    uint64
-	ReadErrors  uint64
+	LinesCut   uint64
+	ReadErrors uint64
+	// SinkRetries counts batches the sink sent again (RetryCounter), 0 for a sink
+	// that does not count them.
 	SinkRetries uint64
 	// Lag is now minus the newest entry's time while the reader is behind; 0 once
 	// it has caught up.
@@ -122,7 +124,9 @@ func (r *Reader) Stats() Stats {
 		PartialJoined:    r.partialJoined.Load(),
 		LinesCut:         r.linesCut.Load(),
 		ReadErrors:       r.readErrors.Load(),
-		SinkRetries:      r.sinkRetries.Load(),
+	}
+	if rc, ok := r.cfg.Sink.(RetryCounter); ok {
+		s.SinkRetries = rc.Retries()
 	}
 	if n := r.newestUsec.Load(); n > 0 && !r.caughtUp.Load() {
 		s.Lag = max(0, time.Since(time.UnixMicro(n)))
@@ -187,29 +191,13 @@ func (r *Reader) deliver(ctx context.Context, batches <-chan batch) error {
 	saveFailing := false
 	for b := range batches {
 		if len(b.records) > 0 {
-			backoff := 100 * time.Millisecond
-			for attempt := 1; ; attempt++ {
-				err := r.cfg.Sink.Deliver(ctx, b.records)
-				if err == nil {
-					if attempt > 1 {
-						r.log.Info("sink accepts batches again", "attempts", attempt)
-					}
-					break
-				}
+			if err := r.cfg.Sink.Deliver(ctx, b.records); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				r.sinkRetries.Add(1)
-				if attempt == 1 {
-					// Once per outage: the retries are counted, not logged.
-					r.log.Warn("sink refused a batch; retrying, journal reading paused", "records", len(b.records), "err", err)
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(backoff):
-				}
-				backoff = min(2*backoff, 10*time.Second)
+				// A sink retries until it has the records; one that gives up
+				// cannot be waited out: stop, with nothing of the batch saved.
+				return fmt.Errorf("log sink gave up on a batch of %d records: %w", len(b.records), err)
 			}
 			r.delivered.Add(uint64(len(b.records)))
 			r.account(b.records)

@@ -78,9 +78,17 @@ func (s Severity) String() string { return severityTexts[s] }
 // Sink receives batches of records and acknowledges them. The reader saves the
 // journal cursor only after Deliver returned nil, so a sink must return nil only
 // once the records are safe (written and synced, or accepted by the receiver).
+// The sink owns retries: Deliver keeps trying (with internal/backoff) until then,
+// and returns an error only when ctx ended; the reader calls it once per batch.
 // A sink may keep the slice: the reader never reuses it.
 type Sink interface {
 	Deliver(ctx context.Context, records []Record) error
+}
+
+// RetryCounter is a sink that counts the batches it had to send again; the reader
+// reports it as its sink retries.
+type RetryCounter interface {
+	Retries() uint64
 }
 
 // ContainerInfo is what an Enricher knows about a container.

@@ -67,7 +67,12 @@ func (s *LogSink) loggerFor(key string, c *Container, more ...attribute.KeyValue
 	return l
 }
 
-// Deliver implements journald.Sink.
+// Retries counts the log batches sent again after a failed export, for
+// podexporter_journal_sink_retries_total.
+func (s *LogSink) Retries() uint64 { return s.stats.retriedBatches.Load() }
+
+// Deliver implements journald.Sink: it returns once the receiver took the batch (or
+// refused it as invalid, counted), retrying meanwhile, or when ctx ends.
 func (s *LogSink) Deliver(ctx context.Context, recs []journald.Record) error {
 	s.mu.Lock()
 	for i := range recs {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/backoff"
 	"go.opentelemetry.io/otel"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -39,7 +40,9 @@ type Stats struct {
 
 type counters struct {
 	sent, failed, retried, rejected, dropped atomic.Uint64
-	inFlight, backoff, lastSuccess           atomic.Int64
+	// retriedBatches counts export attempts after a failure, whatever their size.
+	retriedBatches                 atomic.Uint64
+	inFlight, backoff, lastSuccess atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -62,48 +65,50 @@ const (
 )
 
 // retry runs export until it succeeds or ctx ends, backing off between attempts. It
-// logs the first failure of an outage and the recovery, nothing in between.
+// logs the first failure of an outage and the recovery, nothing in between. A batch
+// the receiver refuses as invalid is counted as rejected and skipped: retrying it
+// would stall the pipeline forever.
 func (c *counters) retry(ctx context.Context, logger *slog.Logger, what string, n int, export func(context.Context) error) error {
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
-	backoff, failing := minBackoff, false
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+	failing := false
+	attempts := 0
+	err := backoff.Retry(ctx, backoff.Policy{Min: minBackoff, Max: maxBackoff}, func(ctx context.Context) error {
+		if attempts++; attempts > 1 {
 			c.retried.Add(uint64(n))
+			c.retriedBatches.Add(1)
 		}
 		err := export(ctx)
 		if err == nil {
-			c.sent.Add(uint64(n))
-			c.lastSuccess.Store(time.Now().UnixNano())
-			c.backoff.Store(0)
-			if failing {
-				logger.Info("otlp export recovered", "signal", what, "attempts", attempt+1)
-			}
 			return nil
 		}
 		c.failed.Add(uint64(n))
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 		if permanent(err) {
-			// The receiver will never take this batch: retrying would stall the
-			// pipeline forever. Count it as rejected and go on.
-			c.rejected.Add(uint64(n))
-			logger.Error("otlp receiver refused a batch as invalid; counted as rejected and skipped", "signal", what, "records", n, "err", err)
-			return nil
+			return backoff.Permanent(err)
 		}
+		return err
+	}, func(_ int, err error, wait time.Duration) {
 		if !failing {
 			logger.Warn("otlp export failing; holding the batch and retrying until the receiver is back", "signal", what, "err", err)
 			failing = true
 		}
-		c.backoff.Store(int64(backoff))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		c.backoff.Store(int64(wait))
+	})
+	switch {
+	case err == nil:
+		c.sent.Add(uint64(n))
+		c.lastSuccess.Store(time.Now().UnixNano())
+		c.backoff.Store(0)
+		if failing {
+			logger.Info("otlp export recovered", "signal", what, "attempts", attempts)
 		}
-		backoff = min(backoff*2, maxBackoff)
+		return nil
+	case backoff.IsPermanent(err):
+		c.rejected.Add(uint64(n))
+		logger.Error("otlp receiver refused a batch as invalid; counted as rejected and skipped", "signal", what, "records", n, "err", err)
+		return nil
 	}
+	return err
 }
 
 var httpBadRequest = regexp.MustCompile(`\b400 Bad Request\b`)

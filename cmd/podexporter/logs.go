@@ -66,6 +66,7 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 		if err != nil {
 			return nil, &config.Error{Setting: "--journal.output", Problem: err.Error(), Fix: "give a writable file path, or - for standard output"}
 		}
+		sink.SetLogger(logger)
 		rc.Sink, closeSink = sink, func() { sink.Close() }
 	}
 	r, err := journald.NewReader(rc)

@@ -106,7 +106,7 @@ var (
 		Name:  "podexporter_journal_sink_retries_total",
 		Unit:  "{retry}",
 		Kind:  Counter,
-		Help:  "Times the log sink refused a batch and it was retried while reading paused.",
+		Help:  "Times the log sink sent a batch again after a failed export or write; reading pauses meanwhile (the sink owns retries).",
 		Group: "logs",
 	})
 )

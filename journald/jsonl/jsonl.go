@@ -10,21 +10,38 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/backoff"
 	"github.com/podexporter/podexporter/journald"
 )
 
 // Sink writes records as JSON lines.
 type Sink struct {
-	w    io.Writer
-	file *os.File // set when the output can and should be synced
-	buf  bytes.Buffer
+	w       io.Writer
+	file    *os.File // set when the output can and should be synced
+	buf     bytes.Buffer
+	log     *slog.Logger
+	retries atomic.Uint64
 }
 
+// Retry bounds for a write that failed (disk full, a pipe's reader gone for now).
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
 // New writes to w without syncing.
-func New(w io.Writer) *Sink { return &Sink{w: w} }
+func New(w io.Writer) *Sink { return &Sink{w: w, log: slog.New(slog.DiscardHandler)} }
+
+// SetLogger sets where the first failure of an outage and the recovery are logged.
+func (s *Sink) SetLogger(l *slog.Logger) { s.log = l.With("component", "jsonl") }
+
+// Retries counts the batches written again after a failed write.
+func (s *Sink) Retries() uint64 { return s.retries.Load() }
 
 // Open appends to the file at path, or writes to standard output for "-".
 func Open(path string) (*Sink, error) {
@@ -35,7 +52,7 @@ func Open(path string) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open JSON lines output: %w", err)
 	}
-	return &Sink{w: f, file: f}, nil
+	return &Sink{w: f, file: f, log: slog.New(slog.DiscardHandler)}, nil
 }
 
 // Close closes the output file, if any.
@@ -74,10 +91,31 @@ type line struct {
 	Fields         map[string]string `json:"fields,omitempty"`
 }
 
-// Deliver writes the batch with one write call, so a crash leaves whole lines.
-// Bodies that are not valid UTF-8 are written with U+FFFD in place of the bad
-// bytes, as JSON requires.
-func (s *Sink) Deliver(_ context.Context, recs []journald.Record) error {
+// Deliver writes the batch with one write call, so a crash leaves whole lines, and
+// retries a failed write (with backoff, logged once per outage) until it is written
+// or ctx ends: the sink owns retries. Bodies that are not valid UTF-8 are written
+// with U+FFFD in place of the bad bytes, as JSON requires.
+func (s *Sink) Deliver(ctx context.Context, recs []journald.Record) error {
+	if err := s.encode(recs); err != nil {
+		return err
+	}
+	failing := false
+	err := backoff.Retry(ctx, backoff.Policy{Min: minBackoff, Max: maxBackoff}, func(context.Context) error {
+		return s.write()
+	}, func(attempt int, err error, _ time.Duration) {
+		s.retries.Add(1)
+		if !failing {
+			failing = true
+			s.log.Warn("cannot write JSON lines; retrying, journal reading paused", "records", len(recs), "err", err)
+		}
+	})
+	if err == nil && failing {
+		s.log.Info("JSON lines written again")
+	}
+	return err
+}
+
+func (s *Sink) encode(recs []journald.Record) error {
 	s.buf.Reset()
 	enc := json.NewEncoder(&s.buf)
 	enc.SetEscapeHTML(false)
@@ -107,6 +145,10 @@ func (s *Sink) Deliver(_ context.Context, recs []journald.Record) error {
 			return fmt.Errorf("encode record %s: %w", r.Cursor, err)
 		}
 	}
+	return nil
+}
+
+func (s *Sink) write() error {
 	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 		return fmt.Errorf("write JSON lines: %w", err)
 	}

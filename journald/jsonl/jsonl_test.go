@@ -2,8 +2,10 @@ package jsonl
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,5 +77,39 @@ func TestDeliverAppendsLines(t *testing.T) {
 	}
 	if f := got[1]["fields"].(map[string]any); f["CODE_FILE"] != "x.c" {
 		t.Errorf("extra fields %v", f)
+	}
+}
+
+// flaky fails its first writes, as a full disk that is then cleaned up would.
+type flaky struct {
+	fails int
+	got   []byte
+}
+
+func (f *flaky) Write(b []byte) (int, error) {
+	if f.fails > 0 {
+		f.fails--
+		return 0, errors.New("no space left on device")
+	}
+	f.got = append(f.got, b...)
+	return len(b), nil
+}
+
+// The sink owns retries: a failed write is tried again until it succeeds, each retry
+// counted, and Deliver returns only then; when ctx ends first it says so.
+func TestDeliverRetriesFailedWrites(t *testing.T) {
+	w := &flaky{fails: 2}
+	s := New(w)
+	recs := []journald.Record{{Body: "line", Cursor: "s=1;i=1", Priority: -1}}
+	if err := s.Deliver(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if s.Retries() != 2 || !bytes.Contains(w.got, []byte(`"body":"line"`)) || bytes.Count(w.got, []byte("\n")) != 1 {
+		t.Fatalf("retries %d, written %q; want 2 retries and the line once", s.Retries(), w.got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := New(&flaky{fails: 1 << 30}).Deliver(ctx, recs); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want the context's once it ends", err)
 	}
 }
