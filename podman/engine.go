@@ -91,6 +91,8 @@ type Engine struct {
 	// for all containers when one of them fails, so these are asked for one by one,
 	// outside the shared call, until they answer again or stop running.
 	statsBroken map[string]error
+	// statsWarned says the missing stats were logged and their return not yet.
+	statsWarned bool
 	reconnects  uint64
 	// Events are taken only for containers this service has. Podman before 4.4 reads
 	// events from the one journal without matching its user, so a rootless service

@@ -31,11 +31,16 @@ type engineRun struct {
 
 func startEngine(t *testing.T, f *fakeAPI, procRoot string) *engineRun {
 	t.Helper()
+	return startEngineLogging(t, f, procRoot, io.Discard, 50*time.Millisecond)
+}
+
+func startEngineLogging(t *testing.T, f *fakeAPI, procRoot string, log io.Writer, statsEvery time.Duration) *engineRun {
+	t.Helper()
 	r := &engineRun{}
 	r.e = New(Options{
 		URI: "unix:///run/podman/podman.sock", Dial: f.dial, ProcRoot: procRoot,
-		StatsInterval: 50 * time.Millisecond, SlowInterval: time.Hour,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		StatsInterval: statsEvery, SlowInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(log, nil)),
 		OnEvent: func(le LifecycleEvent) {
 			r.mu.Lock()
 			r.events = append(r.events, le)
@@ -170,6 +175,65 @@ func TestEngineStatsFallback(t *testing.T) {
 	if r.e.Snapshot().Errors["stats"] == 0 {
 		t.Fatal("the failed stats calls are not counted")
 	}
+}
+
+// A container whose stats fail once because it is stopping is no broken container:
+// nothing is logged for it, however many come and go; one that stays broken is
+// logged once.
+func TestEngineStatsWarnsOnce(t *testing.T) {
+	f := newFakeAPI()
+	f.put(id(1), "ok", "running", 0, time.Time{})
+	var log syncBuffer
+	// Stats rounds far apart next to the 100 ms in which events are applied, as the
+	// default 10 s are: a stopping container is seen failing in one round only.
+	const round = 400 * time.Millisecond
+	r := startEngineLogging(t, f, procRoot(t, 0), &log, round)
+	waitFor(t, "ok in the snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(1)); return ok })
+	for n := 10; n < 15; n++ {
+		f.put(id(n), "stopping", "running", 0, time.Time{})
+		f.event("start", id(n), "stopping", time.Now())
+		waitFor(t, "the churned container known", func() bool { _, ok := r.e.Snapshot().Find(id(n)); return ok })
+		f.mu.Lock()
+		f.statsFail[id(n)] = true
+		rounds := f.calls["stats"]
+		f.mu.Unlock()
+		waitFor(t, "a stats round with the stopping container", func() bool {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.calls["stats"] > rounds
+		})
+		f.put(id(n), "stopping", "exited", 0, time.Now())
+		f.event("died", id(n), "stopping", time.Now())
+		waitFor(t, "the churned container exited", func() bool { c, _ := r.e.Snapshot().Find(id(n)); return c != nil && c.State == "exited" })
+	}
+	if strings.Contains(log.String(), "cannot give stats") {
+		t.Fatalf("stopping containers were logged as broken:\n%s", log.String())
+	}
+	f.mu.Lock()
+	f.statsFail[id(1)] = true
+	f.mu.Unlock()
+	time.Sleep(3 * round)
+	if n := strings.Count(log.String(), "cannot give stats"); n != 1 {
+		t.Fatalf("%d warnings for one broken container, want 1:\n%s", n, log.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the engine's goroutine writes and the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // A container that died of SIGKILL while the kernel's OOM counter moved was

@@ -25,7 +25,7 @@ func (e *Engine) refreshStats(api API) error {
 			delete(e.statsBroken, id)
 		}
 	}
-	wasBroken := len(e.statsBroken)
+	brokenBefore := maps.Clone(e.statsBroken)
 	var all []define.ContainerStats
 	if len(ids) > 0 {
 		got, failed, err := e.stats(api, ids)
@@ -62,12 +62,23 @@ func (e *Engine) refreshStats(api API) error {
 			all = append(all, got...)
 		}
 	}
+	// A container that is stopping fails one round and is gone by the next: only
+	// one that fails two rounds in a row while running is worth a line, once per
+	// outage however many containers come and go meanwhile.
+	var persistent []string
+	for id := range e.statsBroken {
+		if _, ok := brokenBefore[id]; ok {
+			persistent = append(persistent, id)
+		}
+	}
 	switch {
-	case wasBroken == 0 && len(e.statsBroken) > 0:
-		id := slices.Min(slices.Collect(maps.Keys(e.statsBroken)))
+	case !e.statsWarned && len(persistent) > 0:
+		e.statsWarned = true
+		id := slices.Min(persistent)
 		e.opts.Logger.Warn("podman cannot give stats for some running containers; their resource metrics are missing until it can (counted in podexporter_podman_errors_total{call=\"stats\"})",
-			"podman_service", e.service, "containers", len(e.statsBroken), "example", e.containers[id].Name, "err", e.statsBroken[id])
-	case wasBroken > 0 && len(e.statsBroken) == 0:
+			"podman_service", e.service, "containers", len(persistent), "example", e.containers[id].Name, "err", e.statsBroken[id])
+	case e.statsWarned && len(e.statsBroken) == 0:
+		e.statsWarned = false
 		e.opts.Logger.Info("podman gives stats for every running container again", "podman_service", e.service)
 	}
 	e.applyStats(all)
