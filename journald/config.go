@@ -1,9 +1,12 @@
 package journald
 
 import (
+	"fmt"
 	"log/slog"
 	"regexp"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/journalconf"
 )
 
 // StartMode says where a reader without a usable checkpoint begins.
@@ -75,3 +78,52 @@ const (
 	DefaultBatchAge       = time.Second
 	DefaultInFlight       = 4
 )
+
+// FromSettings is the reader configuration for the user's journal settings: the
+// filters compiled, the priority cap and the start mode decoded. What only the wiring
+// knows (Checkpoint, Sink, Enricher, Labels, Logger) is left for the caller to set.
+func FromSettings(s journalconf.Settings) (Config, error) {
+	c := Config{
+		Directory:      s.Directory,
+		Namespace:      s.Namespace,
+		Units:          s.Units,
+		MaxLineBytes:   s.MaxLineBytes,
+		PartialTimeout: s.PartialTimeout,
+		BatchSize:      s.BatchSize,
+		BatchAge:       s.BatchAge,
+		ExtraFields:    s.ExtraFields,
+	}
+	for _, f := range []struct {
+		setting, expr string
+		dst           **regexp.Regexp
+	}{
+		{"include container", s.IncludeContainer, &c.IncludeContainer},
+		{"exclude container", s.ExcludeContainer, &c.ExcludeContainer},
+		{"include unit", s.IncludeUnit, &c.IncludeUnit},
+		{"exclude unit", s.ExcludeUnit, &c.ExcludeUnit},
+	} {
+		if f.expr == "" {
+			continue
+		}
+		re, err := regexp.Compile(f.expr)
+		if err != nil {
+			return Config{}, fmt.Errorf("journal %s filter: %w", f.setting, err)
+		}
+		*f.dst = re
+	}
+	// 7 (debug) is the highest priority there is, so it filters nothing; leaving the
+	// cap unset also keeps entries without PRIORITY.
+	if s.MaxPriority < 7 {
+		p := s.MaxPriority
+		c.MaxPriority = &p
+	}
+	switch d, since := s.StartSince(); {
+	case since:
+		c.Start, c.Since = StartSince, d
+	case s.Start == "head":
+		c.Start = StartHead
+	default:
+		c.Start = StartTail
+	}
+	return c, nil
+}

@@ -49,7 +49,7 @@ func (m *memExporter) records() []sdklog.Record {
 func resourceAttr(r sdklog.Record, key string) string {
 	for _, kv := range r.Resource().Attributes() {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -59,7 +59,7 @@ func recordAttr(r sdklog.Record, key string) string {
 	v := ""
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
 		if string(kv.Key) == key {
-			v = kv.Value.Emit()
+			v = kv.Value.String()
 			return false
 		}
 		return true

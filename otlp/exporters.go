@@ -18,7 +18,7 @@ import (
 
 // NewLogExporter builds the OTLP log exporter for c.
 func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
-	tlsCfg, err := c.TLS()
+	tlsCfg, err := c.TLSFiles.Client(c.Endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
 
 // NewMetricExporter builds the OTLP metric exporter for c, cumulative temporality.
 func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error) {
-	tlsCfg, err := c.TLS()
+	tlsCfg, err := c.TLSFiles.Client(c.Endpoint)
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"regexp"
 
 	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/journald/jsonl"
 	"github.com/podexporter/podexporter/podman"
 )
@@ -17,49 +17,22 @@ import (
 // --journal.sink=none container logs are not read at all.
 func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, ot *otlpSinks) ([]component, error) {
 	j := cfg.Journal
-	if j.Sink == config.SinkNone {
+	if j.Sink == journalconf.SinkNone {
 		return nil, nil
 	}
-	rc := journald.Config{
-		Directory:      j.Directory,
-		Namespace:      j.Namespace,
-		Units:          j.Units,
-		MaxLineBytes:   j.MaxLineBytes,
-		PartialTimeout: j.PartialTimeout,
-		BatchSize:      j.BatchSize,
-		BatchAge:       j.BatchAge,
-		ExtraFields:    j.ExtraFields,
-		Checkpoint:     journald.NewCheckpoint(filepath.Join(cfg.State.Directory, "journal.cursor")),
-		Logger:         logger,
+	rc, err := journald.FromSettings(j)
+	if err != nil {
+		return nil, err
 	}
+	rc.Checkpoint = journald.NewCheckpoint(filepath.Join(cfg.State.Directory, "journal.cursor"))
+	rc.Logger = logger
 	if src, ok := deps.Podman.(*podman.Source); ok {
 		rc.Enricher = snapshotEnricher{src}
 		rc.Labels = cfg.Podman.ContainerLabels
 	}
-	// Validated by config, so compiling cannot fail here.
-	compile := func(expr string) *regexp.Regexp {
-		if expr == "" {
-			return nil
-		}
-		return regexp.MustCompile(expr)
-	}
-	rc.IncludeContainer, rc.ExcludeContainer = compile(j.IncludeContainer), compile(j.ExcludeContainer)
-	rc.IncludeUnit, rc.ExcludeUnit = compile(j.IncludeUnit), compile(j.ExcludeUnit)
-	if j.MaxPriority < 7 {
-		p := j.MaxPriority
-		rc.MaxPriority = &p
-	}
-	switch d, since := j.StartSince(); {
-	case since:
-		rc.Start, rc.Since = journald.StartSince, d
-	case j.Start == "head":
-		rc.Start = journald.StartHead
-	default:
-		rc.Start = journald.StartTail
-	}
 
 	closeSink := func() {}
-	if j.Sink == config.SinkOTLP {
+	if j.Sink == journalconf.SinkOTLP {
 		rc.Sink = ot.logs
 	} else {
 		sink, err := jsonl.Open(j.Output)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/otlp"
 	"github.com/podexporter/podexporter/podman"
 )
@@ -32,11 +33,11 @@ func newOTLP(cfg *config.Config, logger *slog.Logger) (*otlpSinks, error) {
 	if o.Endpoint == "" {
 		return nil, nil
 	}
-	ec := o.Exporter()
+	ec := otlp.FromSettings(o)
 	host := otlp.DetectHost(os.Getenv)
 	s := &otlpSinks{}
 	ctx := context.Background()
-	if cfg.Journal.Sink == config.SinkOTLP || o.Events {
+	if cfg.Journal.Sink == journalconf.SinkOTLP || o.Events {
 		exp, err := otlp.NewLogExporter(ctx, ec)
 		if err != nil {
 			return nil, &config.Error{Setting: "--otlp.endpoint", Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}

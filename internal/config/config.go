@@ -1,7 +1,12 @@
 // Package config turns the command line, an optional YAML file and the environment
-// into one validated Config. Flags win over the file, the file over defaults. Every
-// problem comes back as an *Error naming the setting and the fix, which the binary
-// turns into exit code 2.
+// into one validated Config. Flags win over the file, the file over the environment,
+// the environment over defaults. Every problem comes back as an *Error naming the
+// setting and the fix, which the binary turns into exit code 2.
+//
+// The journal and OTLP sections are their components' own settings types
+// (journalconf.Settings, otlpconf.Settings), validated by their own Validate: this
+// package only assembles them. It imports no source or sink, and so builds without
+// cgo.
 package config
 
 import (
@@ -14,6 +19,10 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/podexporter/podexporter/internal/setting"
+	"github.com/podexporter/podexporter/journald/journalconf"
+	"github.com/podexporter/podexporter/otlp/otlpconf"
 )
 
 // DefaultListenAddress is the scrape port. 9882 belongs to prometheus-podman-exporter;
@@ -37,10 +46,10 @@ type Config struct {
 	ConfigFile string
 	Web        Web
 	Podman     Podman
-	Journal    Journal
+	Journal    journalconf.Settings
 	State      State
 	Log        Log
-	OTLP       OTLP
+	OTLP       otlpconf.Settings
 	EBPF       EBPF
 	// Collectors maps each registered collector name to whether it is enabled.
 	Collectors map[string]bool
@@ -95,45 +104,6 @@ type EBPF struct {
 	Extras bool
 }
 
-// Journal configures where container logs are read from and where they go.
-type Journal struct {
-	// Directory, when set, is read instead of the local journal.
-	Directory string
-	// Namespace, when set, reads that journald namespace instead.
-	Namespace string
-	// Sink is where log records go: "none" (the reader does not run) or "jsonl".
-	Sink string
-	// Output is the JSON lines file, or "-" for standard output.
-	Output string
-	// Start is where the first run begins: "head", "tail" or a duration ago.
-	Start string
-	// Units are systemd units whose own messages are read too.
-	Units []string
-	// Container and unit filters, regular expressions; empty means no filter.
-	IncludeContainer string
-	ExcludeContainer string
-	IncludeUnit      string
-	ExcludeUnit      string
-	MaxPriority      int
-	MaxLineBytes     int
-	PartialTimeout   time.Duration
-	BatchSize        int
-	BatchAge         time.Duration
-	ExtraFields      []string
-}
-
-// Journal sinks.
-const (
-	SinkNone  = "none"
-	SinkJSONL = "jsonl"
-)
-
-// StartSince returns how far back a first run starts, when Start is a duration.
-func (j *Journal) StartSince() (time.Duration, bool) {
-	d, err := time.ParseDuration(j.Start)
-	return d, err == nil
-}
-
 // State configures where checkpoints are kept.
 type State struct {
 	Directory string
@@ -169,20 +139,9 @@ func OSEnv() Env {
 }
 
 // Error is a configuration problem. Its message names the setting, what is wrong with
-// it, and how to fix it.
-type Error struct {
-	Setting string
-	Problem string
-	Fix     string
-}
-
-func (e *Error) Error() string {
-	msg := fmt.Sprintf("invalid %s: %s", e.Setting, e.Problem)
-	if e.Fix != "" {
-		msg += "; fix: " + e.Fix
-	}
-	return msg
-}
+// it, and how to fix it. It is setting.Error, so that the components' settings packages
+// report their problems with the same type.
+type Error = setting.Error
 
 // durationValue is a kingpin flag value whose parse error names the flag, which
 // kingpin's own duration flags do not.
@@ -240,7 +199,7 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	flag("podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).").Default("/proc").StringVar(&c.Podman.ProcRoot)
 	flag("journal.directory", "Read journal files from this directory instead of the local journal.").StringVar(&c.Journal.Directory)
 	flag("journal.namespace", "Read this journald namespace instead of the local journal.").StringVar(&c.Journal.Namespace)
-	flag("journal.sink", "Where container log lines go: otlp (to --otlp.endpoint), jsonl (JSON lines to --journal.output), none (logs are not read), or auto: otlp when an OTLP endpoint is set, else none.").Default(SinkAuto).StringVar(&c.Journal.Sink)
+	flag("journal.sink", "Where container log lines go: otlp (to --otlp.endpoint), jsonl (JSON lines to --journal.output), none (logs are not read), or auto: otlp when an OTLP endpoint is set, else none.").Default(journalconf.SinkAuto).StringVar(&c.Journal.Sink)
 	flag("journal.output", "File the jsonl sink appends to, or - for standard output.").Default("-").StringVar(&c.Journal.Output)
 	flag("journal.start", "Where reading starts when no cursor was saved: head, tail, or a duration ago such as 1h.").Default("tail").StringVar(&c.Journal.Start)
 	flag("journal.units", "Systemd unit whose own messages are read too, such as a Quadlet service; repeat for several.").StringsVar(&c.Journal.Units)

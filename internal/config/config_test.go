@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/journalconf"
 )
 
 var testCollectors = []Collector{
@@ -197,7 +199,7 @@ collectors:
 		}},
 		{"journal defaults", nil, nil, func(t *testing.T, c *Config) {
 			j := c.Journal
-			if j.Sink != SinkNone || j.Output != "-" || j.Start != "tail" || j.MaxPriority != 7 || j.MaxLineBytes != 1<<20 ||
+			if j.Sink != journalconf.SinkNone || j.Output != "-" || j.Start != "tail" || j.MaxPriority != 7 || j.MaxLineBytes != 1<<20 ||
 				j.PartialTimeout != 2*time.Second || j.BatchSize != 1000 || j.BatchAge != time.Second {
 				t.Errorf("journal defaults wrong: %+v", j)
 			}
@@ -216,7 +218,7 @@ journal:
 `), "--journal.batch-size=20", "--journal.units=db.service"}, nil, func(t *testing.T, c *Config) {
 			j := c.Journal
 			since, ok := j.StartSince()
-			if j.Sink != SinkJSONL || j.Output != "/tmp/x.jsonl" || !ok || since != 2*time.Hour || j.IncludeContainer != "^web" ||
+			if j.Sink != journalconf.SinkJSONL || j.Output != "/tmp/x.jsonl" || !ok || since != 2*time.Hour || j.IncludeContainer != "^web" ||
 				j.MaxPriority != 4 || j.PartialTimeout != 5*time.Second || j.BatchSize != 20 ||
 				!slices.Equal(j.Units, []string{"db.service"}) || !slices.Equal(j.ExtraFields, []string{"CODE_FILE"}) {
 				t.Errorf("journal settings wrong: %+v", j)
@@ -269,11 +271,11 @@ func TestOTLPPrecedence(t *testing.T) {
 		interval time.Duration
 		sink     string
 	}{
-		{"defaults", nil, nil, "", "http/protobuf", 10 * time.Second, 60 * time.Second, SinkNone},
-		{"environment", nil, env, "http://127.0.0.1:4317", "grpc", 2500 * time.Millisecond, 60 * time.Second, SinkOTLP},
-		{"file over environment", []string{"--config.file=" + file}, env, "http://127.0.0.1:14317", "grpc", 2500 * time.Millisecond, 15 * time.Second, SinkOTLP},
+		{"defaults", nil, nil, "", "http/protobuf", 10 * time.Second, 60 * time.Second, journalconf.SinkNone},
+		{"environment", nil, env, "http://127.0.0.1:4317", "grpc", 2500 * time.Millisecond, 60 * time.Second, journalconf.SinkOTLP},
+		{"file over environment", []string{"--config.file=" + file}, env, "http://127.0.0.1:14317", "grpc", 2500 * time.Millisecond, 15 * time.Second, journalconf.SinkOTLP},
 		{"flags over all", []string{"--config.file=" + file, "--otlp.endpoint=https://127.0.0.1:24317", "--otlp.protocol=http/protobuf", "--otlp.timeout=1s", "--journal.sink=jsonl"}, env,
-			"https://127.0.0.1:24317", "http/protobuf", time.Second, 15 * time.Second, SinkJSONL},
+			"https://127.0.0.1:24317", "http/protobuf", time.Second, 15 * time.Second, journalconf.SinkJSONL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,7 +288,7 @@ func TestOTLPPrecedence(t *testing.T) {
 				t.Fatalf("got endpoint %q protocol %q timeout %s interval %s sink %q", o.Endpoint, o.Protocol, o.Timeout, o.MetricsInterval, c.Journal.Sink)
 			}
 			if tc.env != nil && len(tc.args) < 3 {
-				if h := o.Exporter().Headers; h["Authorization"] != "Bearer abc" || h["X-Team"] != "ops" {
+				if h := o.HeaderMap(); h["Authorization"] != "Bearer abc" || h["X-Team"] != "ops" {
 					t.Errorf("headers = %v", h)
 				}
 			}

@@ -3,42 +3,18 @@ package config
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/podexporter/podexporter/otlp"
-)
-
-// OTLP configures the push to an OpenTelemetry receiver. Precedence: flags, then the
-// file, then the standard OTEL_EXPORTER_OTLP_* variables, then defaults.
-type OTLP struct {
-	// Endpoint is empty when nothing is pushed.
-	Endpoint           string
-	Protocol           string
-	Headers            []string // key=value
-	CAFile             string
-	CertFile, KeyFile  string
-	InsecureSkipVerify bool
-	Compression        string
-	Timeout            time.Duration
-	Metrics            bool
-	MetricsInterval    time.Duration
-	Events             bool
-}
-
-// SinkOTLP sends container logs to the OTLP endpoint; SinkAuto (the default) means
-// otlp when an endpoint is configured, else none.
-const (
-	SinkOTLP = "otlp"
-	SinkAuto = "auto"
+	"github.com/podexporter/podexporter/journald/journalconf"
+	"github.com/podexporter/podexporter/otlp/otlpconf"
 )
 
 func otlpFlags(flag func(name, help string) *kingpin.FlagClause, c *Config) {
 	o := &c.OTLP
 	flag("otlp.endpoint", "OTLP receiver: http://HOST:PORT for plaintext, https://HOST:PORT for TLS (4317 gRPC, 4318 HTTP). Empty: no push. Default $OTEL_EXPORTER_OTLP_ENDPOINT.").StringVar(&o.Endpoint)
-	flag("otlp.protocol", "grpc or http/protobuf. Default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf.").Default(otlp.ProtocolHTTP).StringVar(&o.Protocol)
+	flag("otlp.protocol", "grpc or http/protobuf. Default $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf.").Default(otlpconf.ProtocolHTTP).StringVar(&o.Protocol)
 	flag("otlp.header", "Header sent with every export, key=value; repeat for several. Default from $OTEL_EXPORTER_OTLP_HEADERS.").StringsVar(&o.Headers)
 	flag("otlp.ca-file", "CA certificate that signs the receiver's certificate. Default $OTEL_EXPORTER_OTLP_CERTIFICATE.").StringVar(&o.CAFile)
 	flag("otlp.cert-file", "Client certificate for mTLS. Default $OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE.").StringVar(&o.CertFile)
@@ -74,7 +50,7 @@ func otlpEnv(c *Config, set map[string]*bool, env Env) error {
 	str("otlp.key-file", &o.KeyFile, "CLIENT_KEY")
 	str("otlp.compression", &o.Compression, "COMPRESSION")
 	if v := get("", "HEADERS"); v != "" && !*set["otlp.header"] {
-		h, err := otlp.ParseHeaders(v)
+		h, err := otlpconf.ParseHeaders(v)
 		if err != nil {
 			return &Error{Setting: "OTEL_EXPORTER_OTLP_HEADERS", Problem: err.Error(), Fix: "write key1=value1,key2=value2 with URL-encoded values"}
 		}
@@ -126,58 +102,17 @@ func mergeOTLP(c *Config, fc *fileConfig, set map[string]*bool) error {
 	return nil
 }
 
-// Exporter returns the exporter configuration, validated by validateOTLP.
-func (o *OTLP) Exporter() otlp.Config {
-	h := map[string]string{}
-	for _, kv := range o.Headers {
-		k, v, _ := strings.Cut(kv, "=")
-		h[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return otlp.Config{
-		Endpoint: o.Endpoint, Protocol: o.Protocol, Headers: h,
-		CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile, InsecureSkipVerify: o.InsecureSkipVerify,
-		Compression: o.Compression, Timeout: o.Timeout,
-	}
-}
-
+// validateOTLP resolves the auto sink, which depends on both sections, and then lets
+// the OTLP settings check themselves.
 func (c *Config) validateOTLP() error {
-	o := &c.OTLP
-	if c.Journal.Sink == SinkAuto {
-		c.Journal.Sink = SinkNone
-		if o.Endpoint != "" {
-			c.Journal.Sink = SinkOTLP
+	if c.Journal.Sink == journalconf.SinkAuto {
+		c.Journal.Sink = journalconf.SinkNone
+		if c.OTLP.Endpoint != "" {
+			c.Journal.Sink = journalconf.SinkOTLP
 		}
 	}
-	if o.Endpoint == "" {
-		if c.Journal.Sink == SinkOTLP {
-			return &Error{Setting: "--journal.sink", Problem: "otlp needs an endpoint", Fix: "set --otlp.endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT), or choose another sink"}
-		}
-		return nil
+	if c.OTLP.Endpoint == "" && c.Journal.Sink == journalconf.SinkOTLP {
+		return &Error{Setting: "--journal.sink", Problem: "otlp needs an endpoint", Fix: "set --otlp.endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT), or choose another sink"}
 	}
-	for _, kv := range o.Headers {
-		if k, _, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" {
-			return &Error{Setting: "--otlp.header", Problem: fmt.Sprintf("%q is not key=value", kv), Fix: "write it as Authorization=Bearer xyz"}
-		}
-	}
-	if o.Timeout <= 0 {
-		return &Error{Setting: "--otlp.timeout", Problem: "not positive", Fix: "use a duration such as 10s"}
-	}
-	if o.MetricsInterval < time.Second {
-		return &Error{Setting: "--otlp.metrics.interval", Problem: fmt.Sprintf("%s is shorter than 1s", o.MetricsInterval), Fix: "use 1s or more; the default is 60s"}
-	}
-	if err := o.Exporter().Validate(); err != nil {
-		setting := "--otlp.endpoint"
-		switch {
-		case strings.Contains(err.Error(), "protocol"):
-			setting = "--otlp.protocol"
-		case strings.Contains(err.Error(), "compression"):
-			setting = "--otlp.compression"
-		case strings.Contains(err.Error(), "CA file"):
-			setting = "--otlp.ca-file"
-		case strings.Contains(err.Error(), "client certificate"):
-			setting = "--otlp.cert-file"
-		}
-		return &Error{Setting: setting, Problem: err.Error(), Fix: "see docs/configuration.md#otlp; an http:// endpoint is plaintext, https:// is TLS"}
-	}
-	return nil
+	return c.OTLP.Validate()
 }

@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -185,12 +183,7 @@ func (c *Config) validate() error {
 	if fi, err := os.Stat(c.Podman.ProcRoot + "/self"); err != nil || !fi.IsDir() {
 		return &Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", c.Podman.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
 	}
-	if d := c.Journal.Directory; d != "" {
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			return &Error{Setting: "--journal.directory", Problem: fmt.Sprintf("%q is not a readable directory", d), Fix: "give a directory that holds journal files, such as /var/log/journal, or leave it out for the local journal"}
-		}
-	}
-	if err := c.Journal.validate(); err != nil {
+	if err := c.Journal.Validate(); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(c.State.Directory, "/") {
@@ -204,54 +197,6 @@ func (c *Config) validate() error {
 	}
 	if !slices.Contains([]string{"logfmt", "json"}, c.Log.Format) {
 		return &Error{Setting: "--log.format", Problem: fmt.Sprintf("%q is not a format", c.Log.Format), Fix: "use logfmt or json"}
-	}
-	return nil
-}
-
-var journalField = regexp.MustCompile(`^[A-Z0-9_]+$`)
-
-func (j *Journal) validate() error {
-	if j.Directory != "" && j.Namespace != "" {
-		return &Error{Setting: "--journal.namespace", Problem: "given together with --journal.directory", Fix: "use one of the two"}
-	}
-	if !slices.Contains([]string{SinkNone, SinkJSONL, SinkOTLP, SinkAuto}, j.Sink) {
-		return &Error{Setting: "--journal.sink", Problem: fmt.Sprintf("%q is not a sink", j.Sink), Fix: "use auto, otlp, jsonl or none"}
-	}
-	if j.Output != "-" {
-		if fi, err := os.Stat(filepath.Dir(j.Output)); err != nil || !fi.IsDir() || !filepath.IsAbs(j.Output) {
-			return &Error{Setting: "--journal.output", Problem: fmt.Sprintf("%q is not an absolute path in an existing directory", j.Output), Fix: "give a path such as /var/log/podexporter/containers.jsonl, or - for standard output"}
-		}
-	}
-	if d, ok := j.StartSince(); (!ok || d <= 0) && j.Start != "head" && j.Start != "tail" {
-		return &Error{Setting: "--journal.start", Problem: fmt.Sprintf("%q is neither head, tail nor a positive duration", j.Start), Fix: "use head, tail, or a duration such as 1h"}
-	}
-	for _, r := range []struct{ flag, expr string }{
-		{"--journal.include-container", j.IncludeContainer}, {"--journal.exclude-container", j.ExcludeContainer},
-		{"--journal.include-unit", j.IncludeUnit}, {"--journal.exclude-unit", j.ExcludeUnit},
-	} {
-		if _, err := regexp.Compile(r.expr); err != nil {
-			return &Error{Setting: r.flag, Problem: err.Error(), Fix: "write a Go regular expression, such as ^web-"}
-		}
-	}
-	if j.MaxPriority < 0 || j.MaxPriority > 7 {
-		return &Error{Setting: "--journal.max-priority", Problem: fmt.Sprintf("%d is not a syslog priority", j.MaxPriority), Fix: "use 0 (emerg) to 7 (debug); 7 keeps everything"}
-	}
-	if j.MaxLineBytes < 1024 {
-		return &Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is below 1024", j.MaxLineBytes), Fix: "use 1024 or more; the default is 1048576"}
-	}
-	if j.PartialTimeout <= 0 {
-		return &Error{Setting: "--journal.partial-timeout", Problem: "not positive", Fix: "use a duration such as 2s"}
-	}
-	if j.BatchSize < 1 {
-		return &Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is below 1", j.BatchSize), Fix: "use a positive number; the default is 1000"}
-	}
-	if j.BatchAge <= 0 {
-		return &Error{Setting: "--journal.batch-age", Problem: "not positive", Fix: "use a duration such as 1s"}
-	}
-	for _, f := range j.ExtraFields {
-		if !journalField.MatchString(f) {
-			return &Error{Setting: "--journal.extra-fields", Problem: fmt.Sprintf("%q is not a journal field name", f), Fix: "use upper-case field names such as _SYSTEMD_UNIT or CODE_FILE"}
-		}
 	}
 	return nil
 }

@@ -1,0 +1,114 @@
+// Package journalconf holds the journal reader's settings and their validation. It is
+// kept apart from package journald, which needs libsystemd through cgo, so that the
+// configuration assembly (and its fuzz targets) builds without cgo; journald.FromSettings
+// turns validated Settings into the reader's Config.
+package journalconf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/podexporter/podexporter/internal/setting"
+)
+
+// Sinks container log lines can go to. SinkAuto is resolved by the configuration
+// assembly, which knows whether an OTLP endpoint is set: otlp when it is, else none.
+const (
+	SinkNone  = "none"
+	SinkJSONL = "jsonl"
+	SinkOTLP  = "otlp"
+	SinkAuto  = "auto"
+)
+
+// Settings configures where container logs are read from and where they go.
+type Settings struct {
+	// Directory, when set, is read instead of the local journal.
+	Directory string
+	// Namespace, when set, reads that journald namespace instead.
+	Namespace string
+	// Sink is where log records go: SinkNone (the reader does not run), SinkJSONL,
+	// SinkOTLP or SinkAuto.
+	Sink string
+	// Output is the JSON lines file, or "-" for standard output.
+	Output string
+	// Start is where the first run begins: "head", "tail" or a duration ago.
+	Start string
+	// Units are systemd units whose own messages are read too.
+	Units []string
+	// Container and unit filters, regular expressions; empty means no filter.
+	IncludeContainer string
+	ExcludeContainer string
+	IncludeUnit      string
+	ExcludeUnit      string
+	MaxPriority      int
+	MaxLineBytes     int
+	PartialTimeout   time.Duration
+	BatchSize        int
+	BatchAge         time.Duration
+	ExtraFields      []string
+}
+
+// StartSince returns how far back a first run starts, when Start is a duration.
+func (s *Settings) StartSince() (time.Duration, bool) {
+	d, err := time.ParseDuration(s.Start)
+	return d, err == nil
+}
+
+var journalField = regexp.MustCompile(`^[A-Z0-9_]+$`)
+
+// Validate checks every journal setting; a problem comes back as a *setting.Error
+// naming the flag and the fix.
+func (s *Settings) Validate() error {
+	if d := s.Directory; d != "" {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return &setting.Error{Setting: "--journal.directory", Problem: fmt.Sprintf("%q is not a readable directory", d), Fix: "give a directory that holds journal files, such as /var/log/journal, or leave it out for the local journal"}
+		}
+	}
+	if s.Directory != "" && s.Namespace != "" {
+		return &setting.Error{Setting: "--journal.namespace", Problem: "given together with --journal.directory", Fix: "use one of the two"}
+	}
+	if !slices.Contains([]string{SinkNone, SinkJSONL, SinkOTLP, SinkAuto}, s.Sink) {
+		return &setting.Error{Setting: "--journal.sink", Problem: fmt.Sprintf("%q is not a sink", s.Sink), Fix: "use auto, otlp, jsonl or none"}
+	}
+	if s.Output != "-" {
+		if fi, err := os.Stat(filepath.Dir(s.Output)); err != nil || !fi.IsDir() || !filepath.IsAbs(s.Output) {
+			return &setting.Error{Setting: "--journal.output", Problem: fmt.Sprintf("%q is not an absolute path in an existing directory", s.Output), Fix: "give a path such as /var/log/podexporter/containers.jsonl, or - for standard output"}
+		}
+	}
+	if d, ok := s.StartSince(); (!ok || d <= 0) && s.Start != "head" && s.Start != "tail" {
+		return &setting.Error{Setting: "--journal.start", Problem: fmt.Sprintf("%q is neither head, tail nor a positive duration", s.Start), Fix: "use head, tail, or a duration such as 1h"}
+	}
+	for _, r := range []struct{ flag, expr string }{
+		{"--journal.include-container", s.IncludeContainer}, {"--journal.exclude-container", s.ExcludeContainer},
+		{"--journal.include-unit", s.IncludeUnit}, {"--journal.exclude-unit", s.ExcludeUnit},
+	} {
+		if _, err := regexp.Compile(r.expr); err != nil {
+			return &setting.Error{Setting: r.flag, Problem: err.Error(), Fix: "write a Go regular expression, such as ^web-"}
+		}
+	}
+	if s.MaxPriority < 0 || s.MaxPriority > 7 {
+		return &setting.Error{Setting: "--journal.max-priority", Problem: fmt.Sprintf("%d is not a syslog priority", s.MaxPriority), Fix: "use 0 (emerg) to 7 (debug); 7 keeps everything"}
+	}
+	if s.MaxLineBytes < 1024 {
+		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is below 1024", s.MaxLineBytes), Fix: "use 1024 or more; the default is 1048576"}
+	}
+	if s.PartialTimeout <= 0 {
+		return &setting.Error{Setting: "--journal.partial-timeout", Problem: "not positive", Fix: "use a duration such as 2s"}
+	}
+	if s.BatchSize < 1 {
+		return &setting.Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is below 1", s.BatchSize), Fix: "use a positive number; the default is 1000"}
+	}
+	if s.BatchAge <= 0 {
+		return &setting.Error{Setting: "--journal.batch-age", Problem: "not positive", Fix: "use a duration such as 1s"}
+	}
+	for _, f := range s.ExtraFields {
+		if !journalField.MatchString(f) {
+			return &setting.Error{Setting: "--journal.extra-fields", Problem: fmt.Sprintf("%q is not a journal field name", f), Fix: "use upper-case field names such as _SYSTEMD_UNIT or CODE_FILE"}
+		}
+	}
+	return nil
+}
