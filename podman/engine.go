@@ -103,11 +103,11 @@ type Engine struct {
 	gone          map[string]*Container
 	foreign       map[string]bool
 	foreignEvents uint64
-	// lastEventNano and lastEventKeys are where the event stream was: a new
-	// subscription after a reconnect starts there (Podman replays what happened
+	// lastEventNano is the newest event seen, seenEvents the events seen near it: a
+	// new subscription after a reconnect starts there (Podman replays what happened
 	// meanwhile) and drops what it had already seen.
 	lastEventNano int64
-	lastEventKeys map[string]bool
+	seenEvents    map[string]int64
 	errs          map[string]uint64
 	dropped       uint64
 	updated       time.Time
@@ -135,20 +135,20 @@ func New(o Options) *Engine {
 		o.Dial = DialBindings
 	}
 	e := &Engine{
-		opts:          o,
-		service:       ServiceName(o.URI),
-		containers:    map[string]*Container{},
-		healthChecks:  map[string]map[string]uint64{},
-		lastCheck:     map[string]time.Time{},
-		sizes:         map[string][2]int64{},
-		oomKilled:     map[string]bool{},
-		statsBroken:   map[string]error{},
-		gone:          map[string]*Container{},
-		foreign:       map[string]bool{},
-		lastEventKeys: map[string]bool{},
-		errs:          map[string]uint64{},
-		requests:      map[string]uint64{},
-		lookups:       make(chan lookupReq),
+		opts:         o,
+		service:      ServiceName(o.URI),
+		containers:   map[string]*Container{},
+		healthChecks: map[string]map[string]uint64{},
+		lastCheck:    map[string]time.Time{},
+		sizes:        map[string][2]int64{},
+		oomKilled:    map[string]bool{},
+		statsBroken:  map[string]error{},
+		gone:         map[string]*Container{},
+		foreign:      map[string]bool{},
+		seenEvents:   map[string]int64{},
+		errs:         map[string]uint64{},
+		requests:     map[string]uint64{},
+		lookups:      make(chan lookupReq),
 	}
 	if o.Positions != nil {
 		// Past the acknowledged event itself: it was delivered.

@@ -287,10 +287,32 @@ func TestFirstSight(t *testing.T) {
 		{ev("remove", "a", 200), true},
 		{ev("start", "a", 100), false},
 		{ev("remove", "b", 300), true},
+		// Out of time order, as two podman processes write them: still new.
+		{ev("health_status", "a", 250), true},
+		{ev("health_status", "a", 250), false},
 	}
 	for i, s := range steps {
 		if got := e.firstSight(s.ev); got != s.want {
 			t.Fatalf("step %d (%s %s at %d): new %v, want %v", i, s.ev.Action, s.ev.Actor.ID, s.ev.TimeNano, got, s.want)
 		}
+	}
+}
+
+// A container whose first event reaches the engine after it was OOM-killed (its
+// service's event stream is slow, or it lived briefly) still gives one oom event.
+func TestEngineOOMAtFirstSight(t *testing.T) {
+	f := newFakeAPI()
+	r := startEngine(t, f, procRoot(t, 0))
+	f.put(id(3), "brief", "exited", 137, time.Now())
+	f.mu.Lock()
+	f.containers[id(3)].State.OOMKilled = true
+	f.mu.Unlock()
+	now := time.Now()
+	f.event("start", id(3), "brief", now.Add(-time.Second))
+	f.event("died", id(3), "brief", now)
+	waitFor(t, "brief in the snapshot", func() bool { c, _ := r.e.Snapshot().Find(id(3)); return c != nil && c.OOMKilled })
+	time.Sleep(150 * time.Millisecond) // one flush: a second look must not repeat it
+	if got := strings.Join(r.eventsOf(id(3)), ","); got != "oom,start,died" {
+		t.Fatalf("events %s, want oom once, then start and died", got)
 	}
 }

@@ -7,24 +7,37 @@ import (
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 )
 
-// firstSight says whether the event is new: a subscription that resumes at the last
-// event's time replays the events of that same instant.
+// firstSight says whether the event is new. A subscription that resumes at the last
+// event's time replays what it had already sent from that time on; events are not in
+// time order either (each podman process stamps its own, and the journal keeps them
+// in the order they were written), so an event is known by what it is and when, not
+// by coming before the newest one.
 func (e *Engine) firstSight(ev types.Event) bool {
-	key := string(ev.Type) + "/" + string(ev.Action) + "/" + ev.Actor.ID
-	switch {
-	case ev.TimeNano < e.lastEventNano:
+	key := fmt.Sprintf("%s/%s/%s/%d", ev.Type, ev.Action, ev.Actor.ID, ev.TimeNano)
+	if _, seen := e.seenEvents[key]; seen {
 		return false
-	case ev.TimeNano == e.lastEventNano:
-		if e.lastEventKeys[key] {
-			return false
-		}
-	default:
-		e.lastEventNano = ev.TimeNano
-		clear(e.lastEventKeys)
 	}
-	e.lastEventKeys[key] = true
+	if len(e.seenEvents) >= maxSeenEvents {
+		// Only events near the newest can come again in a replay.
+		for k, at := range e.seenEvents {
+			if at < e.lastEventNano-int64(seenEventsWindow) {
+				delete(e.seenEvents, k)
+			}
+		}
+		if len(e.seenEvents) >= maxSeenEvents {
+			clear(e.seenEvents)
+		}
+	}
+	e.seenEvents[key] = ev.TimeNano
+	e.lastEventNano = max(e.lastEventNano, ev.TimeNano)
 	return true
 }
+
+// maxSeenEvents and seenEventsWindow bound the events remembered for firstSight.
+const (
+	maxSeenEvents    = 8192
+	seenEventsWindow = 10 * time.Minute
+)
 
 // owns says whether the container is this service's: known, removed by it lately, or
 // found by inspecting it now, at its first event, while it most likely still exists.
@@ -43,7 +56,13 @@ func (e *Engine) owns(api API, id string) (bool, error) {
 	if err := e.inspect(api, id); err != nil {
 		return false, err
 	}
-	if _, ok := e.containers[id]; ok {
+	if c, ok := e.containers[id]; ok {
+		// New to this service through its events, and already dead of an OOM kill
+		// (a short-lived container, or one whose events came late): the kill
+		// happened since podexporter watches, so it is an event too.
+		if c.OOMKilled {
+			e.derive(&Container{Health: c.Health}, c)
+		}
 		return true, nil
 	}
 	if len(e.foreign) >= maxRemembered {
