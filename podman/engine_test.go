@@ -14,6 +14,8 @@ import (
 
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/docker/docker/api/types/events"
+
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // The engine's logic against an in-memory Podman (fakeAPI): milliseconds per test.
@@ -292,5 +294,15 @@ func TestFirstSight(t *testing.T) {
 		if got := e.firstSight(s.ev); got != s.want {
 			t.Fatalf("step %d (%s %s at %d): new %v, want %v", i, s.ev.Action, s.ev.Actor.ID, s.ev.TimeNano, got, s.want)
 		}
+	}
+}
+
+// TestOptionsFrom: every setting the engines use is carried over from the settings.
+func TestOptionsFrom(t *testing.T) {
+	o := OptionsFrom(podmanconf.Settings{StatsInterval: 10 * time.Second, SlowInterval: time.Minute,
+		SizeInterval: 5 * time.Minute, MaxContainers: 7, ProcRoot: "/host/proc"})
+	if o.StatsInterval != 10*time.Second || o.SlowInterval != time.Minute || o.SizeInterval != 5*time.Minute ||
+		o.MaxContainers != 7 || o.ProcRoot != "/host/proc" {
+		t.Errorf("OptionsFrom = %+v", o)
 	}
 }
