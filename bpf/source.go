@@ -12,6 +12,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/podexporter/podexporter/bpf/bpfconf"
 )
 
 // Options configures the eBPF source.
@@ -28,6 +30,13 @@ type Options struct {
 	// nobody asks for counters. Default 30s.
 	GCInterval time.Duration
 	Logger     *slog.Logger
+}
+
+// OptionsFrom is the source's configuration for settings that passed
+// bpfconf.Settings.Validate; the caller adds the logger. Enable is not carried: it
+// decides whether the source is built at all.
+func OptionsFrom(s bpfconf.Settings) Options {
+	return Options{Extras: s.Extras}
 }
 
 // Source is the optional eBPF network counting. When anything needed is missing it is

@@ -16,6 +16,7 @@ import (
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/web"
 	"github.com/podexporter/podexporter/podman"
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 type staticSnapshots []*podman.Snapshot
@@ -55,7 +56,7 @@ func scrapeHandler(b *testing.B, src Snapshots) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 	if src != nil {
-		cfg := &config.Config{Collectors: map[string]bool{}, Podman: config.Podman{LabelValueMaxLength: 128}}
+		cfg := &config.Config{Collectors: map[string]bool{}, Podman: podmanconf.Settings{LabelValueMaxLength: 128}}
 		for _, n := range PodmanCollectorNames {
 			cfg.Collectors[n] = true
 		}

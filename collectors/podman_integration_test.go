@@ -18,6 +18,7 @@ import (
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/podman"
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // podmanHarness runs the real Podman source against real services and gathers the
@@ -50,7 +51,7 @@ func startPodmanWith(t *testing.T, cfg *config.Config, o podman.Options, uris ..
 	t.Cleanup(func() { cancel(); <-done })
 
 	if cfg == nil {
-		cfg = &config.Config{Podman: config.Podman{LabelValueMaxLength: 128}}
+		cfg = &config.Config{Podman: podmanconf.Settings{LabelValueMaxLength: 128}}
 	}
 	cfg.Collectors = map[string]bool{}
 	for _, n := range PodmanCollectorNames {
@@ -325,7 +326,7 @@ func TestPodmanHealthTransitions(t *testing.T) {
 
 func TestPodmanLabelOptions(t *testing.T) {
 	testenv.EachPodman(t, func(t *testing.T, p *testenv.Podman) {
-		cfg := &config.Config{Podman: config.Podman{
+		cfg := &config.Config{Podman: podmanconf.Settings{
 			ContainerLabels:     []string{"app", "com.example/long"},
 			LabelValueMaxLength: 16,
 			NameLabel:           true,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/cgroupfs"
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // Options configures one Engine.
@@ -43,6 +44,20 @@ type Options struct {
 	// NetCounters, when set, gives network counters that take precedence over the
 	// API's and /proc/PID/net/dev (eBPF); nil when off.
 	NetCounters NetCounters
+}
+
+// OptionsFrom is the engines' configuration for settings that passed
+// podmanconf.Settings.Validate. The sockets go to NewSource, one engine each; what only
+// the wiring knows (cgroup mounts, logger, event callback and positions, eBPF counters)
+// the caller adds.
+func OptionsFrom(s podmanconf.Settings) Options {
+	return Options{
+		StatsInterval: s.StatsInterval,
+		SlowInterval:  s.SlowInterval,
+		SizeInterval:  s.SizeInterval,
+		MaxContainers: s.MaxContainers,
+		ProcRoot:      s.ProcRoot,
+	}
 }
 
 // NetCounters is a per-container source of network counters outside Podman, such as

@@ -14,6 +14,8 @@ import (
 
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/docker/docker/api/types/events"
+
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // The engine's logic against an in-memory Podman (fakeAPI): milliseconds per test.
@@ -314,5 +316,15 @@ func TestEngineOOMAtFirstSight(t *testing.T) {
 	time.Sleep(150 * time.Millisecond) // one flush: a second look must not repeat it
 	if got := strings.Join(r.eventsOf(id(3)), ","); got != "oom,start,died" {
 		t.Fatalf("events %s, want oom once, then start and died", got)
+	}
+}
+
+// TestOptionsFrom: every setting the engines use is carried over from the settings.
+func TestOptionsFrom(t *testing.T) {
+	o := OptionsFrom(podmanconf.Settings{StatsInterval: 10 * time.Second, SlowInterval: time.Minute,
+		SizeInterval: 5 * time.Minute, MaxContainers: 7, ProcRoot: "/host/proc"})
+	if o.StatsInterval != 10*time.Second || o.SlowInterval != time.Minute || o.SizeInterval != 5*time.Minute ||
+		o.MaxContainers != 7 || o.ProcRoot != "/host/proc" {
+		t.Errorf("OptionsFrom = %+v", o)
 	}
 }

@@ -17,7 +17,9 @@ func ebpfSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps) 
 	if !cfg.EBPF.Enable {
 		return nil
 	}
-	src := bpf.NewSource(bpf.Options{Extras: cfg.EBPF.Extras, Logger: logger})
+	opts := bpf.OptionsFrom(cfg.EBPF)
+	opts.Logger = logger
+	src := bpf.NewSource(opts)
 	deps.EBPF = src
 	return []component{{name: "ebpf", run: src.Run}}
 }

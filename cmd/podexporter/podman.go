@@ -23,18 +23,13 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 	} else {
 		logger.Warn("no cgroup hierarchy found; container memory detail (rss, cache, working set) is off", "err", err)
 	}
-	src := podman.NewSource(cfg.Podman.Sockets, podman.Options{
-		StatsInterval: cfg.Podman.StatsInterval,
-		SlowInterval:  cfg.Podman.SlowInterval,
-		SizeInterval:  cfg.Podman.SizeInterval,
-		MaxContainers: cfg.Podman.MaxContainers,
-		ProcRoot:      cfg.Podman.ProcRoot,
-		Cgroups:       mounts,
-		Logger:        logger,
-		OnEvent:       onEvent,
-		Positions:     positions,
-		NetCounters:   netCounters(deps),
-	})
+	opts := podman.OptionsFrom(cfg.Podman)
+	opts.Cgroups = mounts
+	opts.Logger = logger
+	opts.OnEvent = onEvent
+	opts.Positions = positions
+	opts.NetCounters = netCounters(deps)
+	src := podman.NewSource(cfg.Podman.Sockets, opts)
 	deps.Podman = src
 	return []component{{name: "podman", run: src.Run}}
 }

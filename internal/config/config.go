@@ -3,10 +3,10 @@
 // the environment over defaults. Every problem comes back as an *Error naming the
 // setting and the fix, which the binary turns into exit code 2.
 //
-// The journal and OTLP sections are their components' own settings types
-// (journalconf.Settings, otlpconf.Settings), validated by their own Validate: this
-// package only assembles them. It imports no source or sink, and so builds without
-// cgo.
+// The journal, OTLP, Podman and eBPF sections are their components' own settings
+// types (journalconf.Settings, otlpconf.Settings, podmanconf.Settings,
+// bpfconf.Settings), validated by their own Validate: this package only assembles
+// them. It imports no source or sink, and so builds without cgo.
 package config
 
 import (
@@ -20,9 +20,11 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/podexporter/podexporter/bpf/bpfconf"
 	"github.com/podexporter/podexporter/internal/setting"
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/otlp/otlpconf"
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // DefaultListenAddress is the scrape port. 9882 belongs to prometheus-podman-exporter;
@@ -45,12 +47,12 @@ type Config struct {
 	Command    string
 	ConfigFile string
 	Web        Web
-	Podman     Podman
+	Podman     podmanconf.Settings
 	Journal    journalconf.Settings
 	State      State
 	Log        Log
 	OTLP       otlpconf.Settings
-	EBPF       EBPF
+	EBPF       bpfconf.Settings
 	// Collectors maps each registered collector name to whether it is enabled.
 	Collectors map[string]bool
 	// Healthcheck is only used by the healthcheck subcommand.
@@ -73,35 +75,6 @@ func (w *Web) FlagConfig() *web.FlagConfig {
 		WebSystemdSocket:   &w.SystemdSocket,
 		WebConfigFile:      &w.ConfigFile,
 	}
-}
-
-// Podman configures the connections to Podman API services.
-type Podman struct {
-	// Sockets are URIs: unix:///path, tcp://host:port or ssh://user@host/path.
-	Sockets       []string
-	StatsInterval time.Duration
-	// SlowInterval paces system info, images, volumes and networks.
-	SlowInterval time.Duration
-	// SizeInterval paces container size measurement; 0 turns it off.
-	SizeInterval time.Duration
-	// MaxContainers caps containers per service in the metrics; 0 means no cap.
-	MaxContainers int
-	// ContainerLabels is the allowlist of container labels put on podman_container_info.
-	ContainerLabels []string
-	// LabelValueMaxLength caps allowlisted label values.
-	LabelValueMaxLength int
-	// NameLabel puts the container name on every container value metric.
-	NameLabel bool
-	// ProcRoot is the host's /proc, for network namespace counters.
-	ProcRoot string
-}
-
-// EBPF configures the optional eBPF per-container network counters.
-type EBPF struct {
-	// Enable loads cgroup_skb programs at the cgroup2 root; off by default.
-	Enable bool
-	// Extras adds TCP retransmits and packet drops by reason from tracepoints.
-	Extras bool
 }
 
 // State configures where checkpoints are kept.

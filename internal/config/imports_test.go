@@ -11,8 +11,9 @@ const module = "github.com/podexporter/podexporter"
 
 // TestImportsNoSourceOrSink keeps the arrow pointing down: configuration assembly
 // builds the components' settings but never imports a component. A component package
-// may hold a small settings subpackage (journald/journalconf, otlp/otlpconf) that this
-// package uses; anything else below a source or sink is refused. It also keeps the
+// may hold a small settings subpackage (journald/journalconf, otlp/otlpconf,
+// podman/podmanconf, bpf/bpfconf) that this package uses; anything else below a source
+// or sink is refused. It also keeps the
 // package free of cgo, which journald and otlp need for libsystemd.
 func TestImportsNoSourceOrSink(t *testing.T) {
 	gobin, err := exec.LookPath("go")
@@ -24,7 +25,10 @@ func TestImportsNoSourceOrSink(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	components := []string{"journald", "otlp", "podman", "bpf", "collectors"}
-	settings := map[string]bool{module + "/journald/journalconf": true, module + "/otlp/otlpconf": true}
+	settings := map[string]bool{
+		module + "/journald/journalconf": true, module + "/otlp/otlpconf": true,
+		module + "/podman/podmanconf": true, module + "/bpf/bpfconf": true,
+	}
 	for line := range strings.Lines(string(out)) {
 		path, cgoFiles, _ := strings.Cut(strings.TrimSpace(line), " ")
 		rel, ours := strings.CutPrefix(path, module+"/")

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -155,33 +154,8 @@ func (c *Config) validate() error {
 	if c.Web.MaxRequests < 0 {
 		return &Error{Setting: "--web.max-requests", Problem: "negative", Fix: "use 0 for no limit or a positive number"}
 	}
-	for _, s := range c.Podman.Sockets {
-		if err := checkSocketURI(s); err != nil {
-			return err
-		}
-	}
-	if c.Podman.StatsInterval < time.Second {
-		return &Error{Setting: "--podman.stats-interval", Problem: fmt.Sprintf("%s is shorter than 1s", c.Podman.StatsInterval), Fix: "use 1s or more; the default is 10s"}
-	}
-	if c.Podman.SlowInterval < 10*time.Second {
-		return &Error{Setting: "--podman.slow-interval", Problem: fmt.Sprintf("%s is shorter than 10s", c.Podman.SlowInterval), Fix: "use 10s or more; the default is 1m"}
-	}
-	if c.Podman.SizeInterval != 0 && c.Podman.SizeInterval < time.Minute {
-		return &Error{Setting: "--podman.size-interval", Problem: fmt.Sprintf("%s is shorter than 1m", c.Podman.SizeInterval), Fix: "use 1m or more, or 0 to turn size measurement off"}
-	}
-	if c.Podman.MaxContainers < 0 {
-		return &Error{Setting: "--podman.max-containers", Problem: "negative", Fix: "use 0 for no cap or a positive number"}
-	}
-	if c.Podman.LabelValueMaxLength < 1 {
-		return &Error{Setting: "--podman.label-value-max-length", Problem: fmt.Sprintf("%d is not a length", c.Podman.LabelValueMaxLength), Fix: "use a positive number such as 128"}
-	}
-	for _, l := range c.Podman.ContainerLabels {
-		if l == "" {
-			return &Error{Setting: "--podman.container-label", Problem: "empty label key", Fix: "give the container label's key, such as app or io.containers.autoupdate"}
-		}
-	}
-	if fi, err := os.Stat(c.Podman.ProcRoot + "/self"); err != nil || !fi.IsDir() {
-		return &Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", c.Podman.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
+	if err := c.Podman.Validate(); err != nil {
+		return err
 	}
 	if err := c.Journal.Validate(); err != nil {
 		return err
@@ -192,38 +166,13 @@ func (c *Config) validate() error {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		return &Error{Setting: "--log.level", Problem: fmt.Sprintf("%q is not a level", c.Log.Level), Fix: "use debug, info, warn or error"}
 	}
-	if c.EBPF.Extras && !c.EBPF.Enable {
-		return &Error{Setting: "--ebpf.extras", Problem: "given without --ebpf.enable", Fix: "add --ebpf.enable (ebpf.enable: true in the file), or leave --ebpf.extras out"}
+	// eBPF is checked between the two log settings, where its check always was, so a
+	// configuration with several problems still reports the same first one.
+	if err := c.EBPF.Validate(); err != nil {
+		return err
 	}
 	if !slices.Contains([]string{"logfmt", "json"}, c.Log.Format) {
 		return &Error{Setting: "--log.format", Problem: fmt.Sprintf("%q is not a format", c.Log.Format), Fix: "use logfmt or json"}
-	}
-	return nil
-}
-
-func checkSocketURI(s string) error {
-	bad := func(problem string) error {
-		return &Error{Setting: "--podman.socket", Problem: fmt.Sprintf("%q: %s", s, problem), Fix: "use unix:///run/podman/podman.sock, unix:///run/user/UID/podman/podman.sock, tcp://HOST:PORT or ssh://USER@HOST/PATH"}
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return bad(err.Error())
-	}
-	switch u.Scheme {
-	case "unix":
-		if u.Host != "" || !strings.HasPrefix(u.Path, "/") {
-			return bad("the socket path must be absolute (three slashes after unix:)")
-		}
-	case "tcp":
-		if _, _, err := net.SplitHostPort(u.Host); err != nil {
-			return bad("tcp needs host:port")
-		}
-	case "ssh":
-		if u.Host == "" {
-			return bad("ssh needs a host")
-		}
-	default:
-		return bad("unknown scheme " + fmt.Sprintf("%q", u.Scheme))
 	}
 	return nil
 }

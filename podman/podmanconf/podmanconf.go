@@ -1,0 +1,101 @@
+// Package podmanconf holds the Podman source's settings and their validation. It is
+// kept apart from package podman, which pulls in the Podman bindings, so that the
+// configuration assembly stays small and imports no source; podman.OptionsFrom turns
+// validated Settings into the engines' Options.
+package podmanconf
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/podexporter/podexporter/internal/setting"
+)
+
+// Settings configures the connections to Podman API services and what the metrics
+// show of each container.
+type Settings struct {
+	// Sockets are URIs: unix:///path, tcp://host:port or ssh://user@host/path.
+	Sockets       []string
+	StatsInterval time.Duration
+	// SlowInterval paces system info, images, volumes and networks.
+	SlowInterval time.Duration
+	// SizeInterval paces container size measurement; 0 turns it off.
+	SizeInterval time.Duration
+	// MaxContainers caps containers per service in the metrics; 0 means no cap.
+	MaxContainers int
+	// ContainerLabels is the allowlist of container labels put on podman_container_info.
+	ContainerLabels []string
+	// LabelValueMaxLength caps allowlisted label values.
+	LabelValueMaxLength int
+	// NameLabel puts the container name on every container value metric.
+	NameLabel bool
+	// ProcRoot is the host's /proc, for network namespace counters.
+	ProcRoot string
+}
+
+// Validate checks every Podman setting; a problem comes back as a *setting.Error
+// naming the flag and the fix.
+func (s *Settings) Validate() error {
+	for _, sock := range s.Sockets {
+		if err := checkSocketURI(sock); err != nil {
+			return err
+		}
+	}
+	if s.StatsInterval < time.Second {
+		return &setting.Error{Setting: "--podman.stats-interval", Problem: fmt.Sprintf("%s is shorter than 1s", s.StatsInterval), Fix: "use 1s or more; the default is 10s"}
+	}
+	if s.SlowInterval < 10*time.Second {
+		return &setting.Error{Setting: "--podman.slow-interval", Problem: fmt.Sprintf("%s is shorter than 10s", s.SlowInterval), Fix: "use 10s or more; the default is 1m"}
+	}
+	if s.SizeInterval != 0 && s.SizeInterval < time.Minute {
+		return &setting.Error{Setting: "--podman.size-interval", Problem: fmt.Sprintf("%s is shorter than 1m", s.SizeInterval), Fix: "use 1m or more, or 0 to turn size measurement off"}
+	}
+	if s.MaxContainers < 0 {
+		return &setting.Error{Setting: "--podman.max-containers", Problem: "negative", Fix: "use 0 for no cap or a positive number"}
+	}
+	if s.LabelValueMaxLength < 1 {
+		return &setting.Error{Setting: "--podman.label-value-max-length", Problem: fmt.Sprintf("%d is not a length", s.LabelValueMaxLength), Fix: "use a positive number such as 128"}
+	}
+	for _, l := range s.ContainerLabels {
+		if l == "" {
+			return &setting.Error{Setting: "--podman.container-label", Problem: "empty label key", Fix: "give the container label's key, such as app or io.containers.autoupdate"}
+		}
+	}
+	if fi, err := os.Stat(s.ProcRoot + "/self"); err != nil || !fi.IsDir() {
+		return &setting.Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", s.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
+	}
+	return nil
+}
+
+// checkSocketURI reports a Podman service URI the bindings could not dial, as a
+// *setting.Error naming --podman.socket and the accepted forms.
+func checkSocketURI(s string) error {
+	bad := func(problem string) error {
+		return &setting.Error{Setting: "--podman.socket", Problem: fmt.Sprintf("%q: %s", s, problem), Fix: "use unix:///run/podman/podman.sock, unix:///run/user/UID/podman/podman.sock, tcp://HOST:PORT or ssh://USER@HOST/PATH"}
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return bad(err.Error())
+	}
+	switch u.Scheme {
+	case "unix":
+		if u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			return bad("the socket path must be absolute (three slashes after unix:)")
+		}
+	case "tcp":
+		if _, _, err := net.SplitHostPort(u.Host); err != nil {
+			return bad("tcp needs host:port")
+		}
+	case "ssh":
+		if u.Host == "" {
+			return bad("ssh needs a host")
+		}
+	default:
+		return bad("unknown scheme " + fmt.Sprintf("%q", u.Scheme))
+	}
+	return nil
+}
