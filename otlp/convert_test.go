@@ -151,4 +151,20 @@ func TestEventQueueResourcePerService(t *testing.T) {
 	if st := s.Stats(); st.Retried != 2 || st.Sent != 2 {
 		t.Fatalf("stats %+v, want 2 retried and 2 sent", st)
 	}
+	if n := s.Retries(); n != 0 {
+		t.Fatalf("%d log batch retries counted for an event batch", n)
+	}
+}
+
+// Log batches sent again are what podexporter_journal_sink_retries_total counts.
+func TestLogSinkCountsBatchRetries(t *testing.T) {
+	exp := &memExporter{fail: 2}
+	s := NewLogSink(exp, Host{ServiceName: "podexporter-test", HostName: "h"}, quiet())
+	full := "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"
+	if err := s.Deliver(context.Background(), []journald.Record{record(1, full), record(2, full)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, got := s.Retries(), len(exp.records()); n != 2 || got != 2 {
+		t.Fatalf("%d batch retries, %d records exported; want 2 and 2", n, got)
+	}
 }

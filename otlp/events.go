@@ -123,5 +123,6 @@ func (q *EventQueue) export(ctx context.Context, batch []Event) error {
 	}
 	records := s.capture.take()
 	s.mu.Unlock()
-	return s.export(ctx, "events", records)
+	_, err := s.export(ctx, "events", records)
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -24,6 +25,8 @@ type LogSink struct {
 	host   Host
 	logger *slog.Logger
 	stats  counters
+	// logRetries counts log batches (not lifecycle events) sent again.
+	logRetries atomic.Uint64
 
 	// exportMu serializes Export calls, which the exporter does not allow concurrently
 	// (log batches and lifecycle events share it).
@@ -69,7 +72,7 @@ func (s *LogSink) loggerFor(key string, c *Container, more ...attribute.KeyValue
 
 // Retries counts the log batches sent again after a failed export, for
 // podexporter_journal_sink_retries_total.
-func (s *LogSink) Retries() uint64 { return s.stats.retriedBatches.Load() }
+func (s *LogSink) Retries() uint64 { return s.logRetries.Load() }
 
 // Deliver implements journald.Sink: it returns once the receiver took the batch (or
 // refused it as invalid, counted), retrying meanwhile, or when ctx ends.
@@ -80,12 +83,17 @@ func (s *LogSink) Deliver(ctx context.Context, recs []journald.Record) error {
 	}
 	batch := s.capture.take()
 	s.mu.Unlock()
-	return s.export(ctx, "logs", batch)
+	attempts, err := s.export(ctx, "logs", batch)
+	if attempts > 1 {
+		s.logRetries.Add(uint64(attempts - 1))
+	}
+	return err
 }
 
-func (s *LogSink) export(ctx context.Context, what string, batch []sdklog.Record) error {
+// export sends one batch, retrying until it is taken, and returns the attempts made.
+func (s *LogSink) export(ctx context.Context, what string, batch []sdklog.Record) (int, error) {
 	if len(batch) == 0 {
-		return nil
+		return 0, nil
 	}
 	s.exportMu.Lock()
 	defer s.exportMu.Unlock()

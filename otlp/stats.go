@@ -40,9 +40,7 @@ type Stats struct {
 
 type counters struct {
 	sent, failed, retried, rejected, dropped atomic.Uint64
-	// retriedBatches counts export attempts after a failure, whatever their size.
-	retriedBatches                 atomic.Uint64
-	inFlight, backoff, lastSuccess atomic.Int64
+	inFlight, backoff, lastSuccess           atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -67,8 +65,8 @@ const (
 // retry runs export until it succeeds or ctx ends, backing off between attempts. It
 // logs the first failure of an outage and the recovery, nothing in between. A batch
 // the receiver refuses as invalid is counted as rejected and skipped: retrying it
-// would stall the pipeline forever.
-func (c *counters) retry(ctx context.Context, logger *slog.Logger, what string, n int, export func(context.Context) error) error {
+// would stall the pipeline forever. It returns how many attempts it made.
+func (c *counters) retry(ctx context.Context, logger *slog.Logger, what string, n int, export func(context.Context) error) (int, error) {
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 	failing := false
@@ -76,7 +74,6 @@ func (c *counters) retry(ctx context.Context, logger *slog.Logger, what string, 
 	err := backoff.Retry(ctx, backoff.Policy{Min: minBackoff, Max: maxBackoff}, func(ctx context.Context) error {
 		if attempts++; attempts > 1 {
 			c.retried.Add(uint64(n))
-			c.retriedBatches.Add(1)
 		}
 		err := export(ctx)
 		if err == nil {
@@ -102,13 +99,13 @@ func (c *counters) retry(ctx context.Context, logger *slog.Logger, what string, 
 		if failing {
 			logger.Info("otlp export recovered", "signal", what, "attempts", attempts)
 		}
-		return nil
+		return attempts, nil
 	case backoff.IsPermanent(err):
 		c.rejected.Add(uint64(n))
 		logger.Error("otlp receiver refused a batch as invalid; counted as rejected and skipped", "signal", what, "records", n, "err", err)
-		return nil
+		return attempts, nil
 	}
-	return err
+	return attempts, err
 }
 
 var httpBadRequest = regexp.MustCompile(`\b400 Bad Request\b`)

@@ -42,19 +42,20 @@ const (
 // owns says whether the container is this service's: known, removed by it lately, or
 // found by inspecting it now, at its first event, while it most likely still exists.
 // A container removed before its first event arrived cannot be told from another
-// service's and is left out (counted in foreignEvents).
-func (e *Engine) owns(api API, id string) (bool, error) {
+// service's and is left out (counted in foreignEvents). looked says it was inspected
+// just now, so this event needs no second look.
+func (e *Engine) owns(api API, id string) (owned, looked bool, err error) {
 	if _, ok := e.containers[id]; ok {
-		return true, nil
+		return true, false, nil
 	}
 	if _, ok := e.gone[id]; ok {
-		return true, nil
+		return true, false, nil
 	}
 	if e.foreign[id] {
-		return false, nil
+		return false, false, nil
 	}
 	if err := e.inspect(api, id); err != nil {
-		return false, err
+		return false, false, err
 	}
 	if c, ok := e.containers[id]; ok {
 		// New to this service through its events, and already dead of an OOM kill
@@ -63,13 +64,13 @@ func (e *Engine) owns(api API, id string) (bool, error) {
 		if c.OOMKilled {
 			e.derive(&Container{Health: c.Health}, c)
 		}
-		return true, nil
+		return true, true, nil
 	}
 	if len(e.foreign) >= maxRemembered {
 		clear(e.foreign)
 	}
 	e.foreign[id] = true
-	return false, nil
+	return false, true, nil
 }
 
 // maxRemembered bounds the gone and foreign sets; clearing them costs at most one

@@ -99,7 +99,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 				case "exec", "exec_died", "attach", "checkpoint", "export", "import", "mount", "unmount", "commit", "sync", "history":
 					continue
 				}
-				owned, err := e.owns(api, ev.Actor.ID)
+				owned, looked, err := e.owns(api, ev.Actor.ID)
 				if err != nil {
 					return err
 				}
@@ -107,7 +107,9 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 					e.foreignEvents++
 					continue
 				}
-				dirty[ev.Actor.ID] = true
+				if !looked {
+					dirty[ev.Actor.ID] = true
+				}
 				podsDirty = podsDirty || ev.Actor.Attributes["podId"] != ""
 				e.lifecycle(ev)
 			case "pod":

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/podexporter/podexporter/internal/testenv"
 )
 
 const module = "github.com/podexporter/podexporter"
@@ -16,10 +18,7 @@ const module = "github.com/podexporter/podexporter"
 // or sink is refused. It also keeps the
 // package free of cgo, which journald and otlp need for libsystemd.
 func TestImportsNoSourceOrSink(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to list the imports with")
-	}
+	gobin := testenv.RequireTool(t, "go")
 	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/journald/journaltest"
 )
 
 // injectSplitLagging writes lines that conmon splits into pieces while podexporter
@@ -130,7 +131,7 @@ func foreignCursor(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("journalctl -o export: %v", err)
 	}
-	cmd := exec.Command("/lib/systemd/systemd-journal-remote", "-o", path, "-")
+	cmd := exec.Command(journaltest.JournalRemote, "-o", path, "-")
 	cmd.Stdin = strings.NewReader(string(export))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("systemd-journal-remote: %v: %s", err, out)
