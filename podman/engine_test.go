@@ -122,6 +122,24 @@ func TestEngineEventsToSnapshot(t *testing.T) {
 	}
 }
 
+// A reader can meet a container's first line between its first event being inspected
+// and the next flush publishing it; Lookup must find it rather than report (and
+// remember) a miss. This failed in CI as an unlabelled log line.
+func TestEngineLookupBeforeFlush(t *testing.T) {
+	f := newFakeAPI()
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "the engine serving", func() bool { return r.e.serving.Load() })
+	inspects := func() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls["inspect"] }
+	before := inspects()
+	f.put(id(3), "fresh", "running", 0, time.Time{})
+	f.event("start", id(3), "fresh", time.Now())
+	waitFor(t, "the first event inspected", func() bool { return inspects() > before })
+	c, found, answered := r.e.Lookup(context.Background(), id(3), 2*time.Second)
+	if !found || !answered || c.Name != "fresh" {
+		t.Fatalf("Lookup right after the first event: found=%v answered=%v, want the container", found, answered)
+	}
+}
+
 // A container the service does not have (another service's, read from the shared
 // journal) costs one inspect, emits nothing and is counted; a container this service
 // removed still resolves for its last events.

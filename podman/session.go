@@ -60,9 +60,10 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 		e.opts.Logger.Info("podman service reachable again", "podman_service", e.service)
 		*outage = false
 	}
-	started()
+	// Serving before started: a reader let go by readiness must be able to ask.
 	e.serving.Store(true)
 	defer e.serving.Store(false)
+	started()
 
 	statsT := time.NewTicker(e.opts.StatsInterval)
 	defer statsT.Stop()
@@ -162,7 +163,13 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 					close(req.done)
 					return err
 				}
-				e.commit()
+			}
+			// Its first event may have been inspected (owns) but not yet published:
+			// the flush is up to 100 ms away, and a miss would be remembered.
+			if _, ok := e.Snapshot().Find(req.id); !ok {
+				if _, known := e.containers[req.id]; known {
+					e.commit()
+				}
 			}
 			close(req.done)
 		}
