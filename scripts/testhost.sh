@@ -15,7 +15,7 @@ need_root() {
 }
 
 packages=(
-	podman runc busybox-static catatonit
+	podman runc containernetworking-plugins busybox-static catatonit
 	libsystemd-dev systemd-journal-remote
 	prometheus
 	clang llvm libbpf-dev bpftool
