@@ -1,7 +1,6 @@
 package collectors
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"sort"
@@ -23,17 +22,21 @@ type snapshotPart interface {
 	collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric)
 }
 
-// snapshotCache holds the gathered snapshot parts for one set of snapshot versions.
+// snapshotCache holds the snapshot parts encoded for one set of snapshot versions.
+// It keeps bytes, not gathered families: at 100 containers the families were about
+// 2.5 MB of label pairs and samples (25 KB per container, doubled by the GC's
+// headroom), the encoded text is under 500 KB and its gzip member about 40 KB. The
+// OTLP push, which needs families, gathers them afresh from the same immutable
+// snapshots.
 type snapshotCache struct {
 	src   Snapshots
 	parts []snapshotPart
 	reg   *prometheus.Registry
 
-	mu   sync.Mutex
-	key  []*podman.Snapshot
-	fams []*dto.MetricFamily
-	err  error
-	// bytes holds fams encoded per format and compression, emptied whenever fams is rebuilt.
+	mu  sync.Mutex
+	key []*podman.Snapshot
+	// bytes holds the families encoded per format and compression, only those asked
+	// for, emptied whenever a source publishes a new snapshot.
 	bytes map[string][]byte
 }
 
@@ -57,24 +60,24 @@ func (s snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// refresh rebuilds the families when a source has published a new snapshot since the
-// last call. The caller holds c.mu.
+// refresh forgets the encoded bytes when a source has published a new snapshot since
+// the last call. The caller holds c.mu.
 func (c *snapshotCache) refresh() {
 	snaps := c.src.Snapshots()
-	if c.fams != nil && slices.Equal(snaps, c.key) {
+	if c.bytes != nil && slices.Equal(snaps, c.key) {
 		return
 	}
 	c.key = snaps
-	c.fams, c.err = c.reg.Gather()
 	c.bytes = map[string][]byte{}
 }
 
-// gather returns the families for the current snapshots.
+// gather returns the families for the current snapshots, built afresh: the caller
+// owns them.
 func (c *snapshotCache) gather() ([]*dto.MetricFamily, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refresh()
-	return c.fams, c.err
+	return c.reg.Gather()
 }
 
 // Gatherer returns what /metrics serves: dynamic's families (the per-scrape collectors,
@@ -130,27 +133,28 @@ func (c *snapshotCache) encoded(f expfmt.Format, compression string, compress fu
 	c.refresh()
 	key := string(f) + "|" + compression
 	if b, ok := c.bytes[key]; ok {
-		return b, c.err
+		return b, nil
 	}
 	plain, ok := c.bytes[string(f)+"|"]
 	if !ok {
-		var buf bytes.Buffer
-		enc := expfmt.NewEncoder(&buf, f)
-		for _, mf := range c.fams {
-			if err := enc.Encode(mf); err != nil {
-				return nil, fmt.Errorf("encode %s: %w", mf.GetName(), err)
-			}
+		var err error
+		plain, err = encodeStream(f, snapshotCollector{c}.Collect)
+		if err != nil {
+			return nil, err
 		}
-		plain = buf.Bytes()
-		c.bytes[string(f)+"|"] = plain
+		if compression == "" {
+			// Kept only when asked for: Prometheus asks for gzip, so on most hosts
+			// only the compressed member stays.
+			c.bytes[key] = plain
+		}
 	}
 	if compression == "" {
-		return plain, c.err
+		return plain, nil
 	}
 	packed, err := compress(plain)
 	if err != nil {
 		return nil, fmt.Errorf("compress snapshot metrics (%s): %w", compression, err)
 	}
 	c.bytes[key] = packed
-	return packed, c.err
+	return packed, nil
 }

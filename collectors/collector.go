@@ -149,7 +149,7 @@ func (s *Set) run(name string, c Collector, ch chan<- prometheus.Metric) {
 
 // desc turns a catalog declaration into its Prometheus descriptor.
 func desc(m *catalog.Metric) *prometheus.Desc {
-	return prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+	return newDesc(m.Name, m.Help, m.Labels)
 }
 
 // valueType maps a catalog kind to Prometheus's.

@@ -18,7 +18,7 @@ func (l containerLabels) desc(m *catalog.Metric) *prometheus.Desc {
 	if l.name {
 		labels = append(append([]string(nil), labels...), "name")
 	}
-	return prometheus.NewDesc(m.Name, m.Help, labels, nil)
+	return newDesc(m.Name, m.Help, labels)
 }
 
 // values are the label values of container k of snapshot s: id, pod_id, pod_name,

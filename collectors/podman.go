@@ -171,7 +171,7 @@ func newContainerCollector(d Deps) (Collector, error) {
 		c.allowNames = append(c.allowNames, n)
 		taken = append(taken, n)
 	}
-	c.infoDesc = prometheus.NewDesc(catalog.ContainerInfo.Name, catalog.ContainerInfo.Help, append(append([]string(nil), catalog.ContainerInfoLabels...), c.allowNames...), nil)
+	c.infoDesc = newDesc(catalog.ContainerInfo.Name, catalog.ContainerInfo.Help, append(append([]string(nil), catalog.ContainerInfoLabels...), c.allowNames...))
 	return c, nil
 }
 
