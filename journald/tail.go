@@ -99,7 +99,7 @@ func (t *tail) wait(d time.Duration) (int, error) {
 
 func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) error {
 	caughtUp := false
-	var sinceCheck int
+	var sinceCheck, sinceDrop int
 	for ctx.Err() == nil {
 		ok, err := t.j.read(advance, &t.e)
 		stepped := advance
@@ -116,6 +116,8 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			if !caughtUp {
 				caughtUp = true
 				t.r.caughtUp.Store(true)
+				t.dropJournalPages()
+				sinceDrop = 0
 			}
 			t.flushPartialsLive(now)
 			if err := t.seal(ctx, batches); err != nil {
@@ -140,6 +142,10 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			t.checkStep()
 		}
 		t.handle(now)
+		if sinceDrop++; sinceDrop >= dropEvery {
+			sinceDrop = 0
+			t.dropJournalPages()
+		}
 		if sinceCheck++; sinceCheck >= t.r.checkEvery {
 			sinceCheck = 0
 			t.flushPartialsBehind(t.e.realtime)

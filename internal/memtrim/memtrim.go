@@ -52,9 +52,34 @@ func Executable() ([]Segment, error) {
 	return segs, nil
 }
 
+// Files unmaps the read-only mappings of files whose path match accepts, shared or
+// private, as long as they hold no anonymous pages, and returns how many bytes of them
+// were resident. It is for files another library maps and reads through (libsystemd's
+// journal files), whose pages stay mapped, and counted, long after they were read.
+func Files(match func(path string) bool) (int64, error) {
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0, fmt.Errorf("read own memory maps: %w", err)
+	}
+	var resident int64
+	for _, s := range parse(smaps, match, true) {
+		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, s.Start, s.End-s.Start, syscall.MADV_DONTNEED); errno != 0 {
+			return resident, fmt.Errorf("madvise %x-%x: %w", s.Start, s.End, errno)
+		}
+		resident += s.Resident
+	}
+	return resident, nil
+}
+
 // Trimmable parses /proc/<pid>/smaps and returns the mappings of path that may be
 // dropped: not writable, private, and without anonymous (copied-on-write) pages.
 func Trimmable(smaps []byte, path string) []Segment {
+	return parse(smaps, func(p string) bool { return p == path }, false)
+}
+
+// parse lists the read-only mappings of the files match accepts that hold no
+// anonymous pages; shared ones only when shared is set.
+func parse(smaps []byte, match func(path string) bool, shared bool) []Segment {
 	var out []Segment
 	var cur *Segment
 	ok := false
@@ -70,14 +95,14 @@ func Trimmable(smaps []byte, path string) []Segment {
 				out = append(out, *cur)
 			}
 			cur, ok = nil, false
-			if len(f) < 6 || strings.Join(f[5:], " ") != path {
+			if len(f) < 6 || !match(strings.Join(f[5:], " ")) {
 				continue
 			}
 			lo, hi, found := strings.Cut(f[0], "-")
 			start, err1 := strconv.ParseUint(lo, 16, 64)
 			end, err2 := strconv.ParseUint(hi, 16, 64)
 			perms := f[1]
-			if !found || err1 != nil || err2 != nil || len(perms) != 4 || perms[1] == 'w' || perms[3] != 'p' {
+			if !found || err1 != nil || err2 != nil || len(perms) != 4 || perms[1] == 'w' || (perms[3] != 'p' && !(shared && perms[3] == 's')) {
 				continue
 			}
 			cur, ok = &Segment{Start: uintptr(start), End: uintptr(end)}, true

@@ -1,0 +1,87 @@
+package journald
+
+import (
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/podexporter/podexporter/journald/journaltest"
+)
+
+// Unmapping the journal pages libsystemd has read gives their resident memory back,
+// and libsystemd goes on reading the same handle as if nothing happened: the same
+// entries, the same bytes.
+func TestDropJournalPages(t *testing.T) {
+	const entries = 2000
+	dir := journaltest.ConmonJournal(t, entries)
+	j, err := openJournal(location{Directory: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	j.setFields([]string{"MESSAGE", "_CMDLINE"})
+	readAll := func() []string {
+		if err := j.seekHead(); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		var e rawEntry
+		for {
+			ok, err := j.read(true, &e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				return out
+			}
+			out = append(out, e.cursor+" "+string(e.fields[0])+" "+string(e.fields[1]))
+		}
+	}
+	first := readAll()
+	if len(first) != entries {
+		t.Fatalf("read %d entries, want %d", len(first), entries)
+	}
+	before := journalResident(t)
+	if before == 0 {
+		t.Fatal("no journal page resident after reading the journal")
+	}
+	tl := &tail{r: &Reader{log: slog.New(slog.DiscardHandler)}}
+	tl.dropJournalPages()
+	after := journalResident(t)
+	if after >= before/4 {
+		t.Fatalf("journal pages resident: %d kB before dropping, %d kB after", before, after)
+	}
+	again := readAll()
+	if strings.Join(again, "\n") != strings.Join(first, "\n") {
+		t.Fatal("entries read after dropping the pages differ from those read before")
+	}
+	t.Logf("journal pages resident: %d kB, %d kB after dropping", before, after)
+}
+
+// journalResident sums the resident kB of this process's journal file mappings.
+func journalResident(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(f[0], ":") {
+			in = len(f) >= 6 && isJournalFile(f[len(f)-1])
+			continue
+		}
+		if in && f[0] == "Rss:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += n
+		}
+	}
+	return sum
+}
