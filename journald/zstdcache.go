@@ -20,6 +20,7 @@ static size_t (*pe_zstd_free)(ZSTD_DCtx *);
 static size_t (*pe_zstd_reset)(ZSTD_DCtx *, int);
 static ZSTD_DCtx *pe_zstd_spare;
 static unsigned long pe_zstd_reused;
+static int pe_zstd_keep = 1; // 0: pass through, as libsystemd alone does (benchmarks)
 
 enum { pe_zstd_reset_session_and_parameters = 3 };
 
@@ -35,6 +36,8 @@ static int pe_zstd_resolve(void) {
 ZSTD_DCtx *ZSTD_createDCtx(void) {
 	if (!pe_zstd_resolve())
 		return NULL;
+	if (!__atomic_load_n(&pe_zstd_keep, __ATOMIC_RELAXED))
+		return pe_zstd_create();
 	ZSTD_DCtx *d = __atomic_exchange_n(&pe_zstd_spare, NULL, __ATOMIC_ACQ_REL);
 	if (d != NULL) {
 		// A reset that fails (not expected) must not hand out a used context.
@@ -53,13 +56,14 @@ size_t ZSTD_freeDCtx(ZSTD_DCtx *d) {
 	if (!pe_zstd_resolve())
 		return 0;
 	ZSTD_DCtx *none = NULL;
-	if (pe_zstd_reset != NULL &&
+	if (__atomic_load_n(&pe_zstd_keep, __ATOMIC_RELAXED) && pe_zstd_reset != NULL &&
 	    __atomic_compare_exchange_n(&pe_zstd_spare, &none, d, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return 0;
 	return pe_zstd_free(d);
 }
 
 static unsigned long pe_zstd_reuses(void) { return __atomic_load_n(&pe_zstd_reused, __ATOMIC_RELAXED); }
+static void pe_zstd_set_keep(int keep) { __atomic_store_n(&pe_zstd_keep, keep, __ATOMIC_RELAXED); }
 */
 import "C"
 
@@ -67,3 +71,13 @@ import "C"
 // context instead of a new one; 0 means the definitions above are not the ones
 // libsystemd calls (a static build, or a libsystemd that no longer uses them).
 func zstdContextsReused() uint64 { return uint64(C.pe_zstd_reuses()) }
+
+// keepZstdContext turns the kept context on or off; off is libsystemd's own way, for
+// benchmarks that measure what the kept context saves.
+func keepZstdContext(keep bool) {
+	k := C.int(0)
+	if keep {
+		k = 1
+	}
+	C.pe_zstd_set_keep(k)
+}

@@ -33,3 +33,8 @@ rm -f "$out"
 if [ "${BENCH_PODMAN:-1}" = 1 ]; then
 	scripts/bench-podman.sh
 fi
+# Memory, idle CPU and scrape p50 of the real daemon at 100, 300 and 1,000 real
+# containers (about 20 minutes; BENCH_CONTAINERS="100 300" for a shorter run).
+if [ "${BENCH_MEMORY:-1}" = 1 ]; then
+	scripts/bench-memory.sh
+fi
