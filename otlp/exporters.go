@@ -39,6 +39,9 @@ func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
 		} else {
 			opts = append(opts, otlploggrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
 		}
+		// Our dial options choose the compressor; "none" here keeps the exporter
+		// from adding one of its own from $OTEL_EXPORTER_OTLP_COMPRESSION.
+		opts = append(opts, otlploggrpc.WithCompressor("none"))
 		if d := c.grpcDialOptions(); len(d) > 0 {
 			opts = append(opts, otlploggrpc.WithDialOption(d...))
 		}
@@ -80,6 +83,9 @@ func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error
 		} else {
 			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
 		}
+		// Our dial options choose the compressor; "none" here keeps the exporter
+		// from adding one of its own from $OTEL_EXPORTER_OTLP_COMPRESSION.
+		opts = append(opts, otlpmetricgrpc.WithCompressor("none"))
 		if d := c.grpcDialOptions(); len(d) > 0 {
 			opts = append(opts, otlpmetricgrpc.WithDialOption(d...))
 		}
