@@ -70,14 +70,14 @@ func benchExport(b *testing.B, protocol, compression string) {
 	iteration := 0
 	for b.Loop() {
 		iteration++
-		// The daemon's defaults (--otlp.timeout=10s), connections counting what
-		// they send.
+		// The daemon's defaults (--otlp.timeout=10s, LogExporters exporters),
+		// connections counting what they send.
 		var sent atomic.Int64
-		exp, err := NewLogExporter(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: compression, Timeout: 10 * time.Second, dial: countingDial(&sent)})
+		exps, err := NewLogExporters(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: compression, Timeout: 10 * time.Second, dial: countingDial(&sent)}, LogExporters)
 		if err != nil {
 			b.Fatal(err)
 		}
-		logs := NewLogSink(exp, Host{ServiceName: "podexporter", ServiceInstanceID: "bench", HostName: "benchhost", HostID: "bench"}, quiet())
+		logs := NewLogSink(exps[0], Host{ServiceName: "podexporter", ServiceInstanceID: "bench", HostName: "benchhost", HostID: "bench"}, quiet(), exps[1:]...)
 		sink := &ackSink{next: logs, want: journaltest.BenchEntries, done: make(chan struct{})}
 		// What cmd/podexporter builds with its default flags (batch size 1000, batch
 		// age 1 s, 4 batches in flight, the cursor saved with fsync after every

@@ -64,6 +64,23 @@ func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
 	return nil, fmt.Errorf("otlp protocol %q is not grpc or http/protobuf", c.Protocol)
 }
 
+// NewLogExporters builds n log exporters for c, each with its own connection, for a
+// LogSink that exports several batches at once.
+func NewLogExporters(ctx context.Context, c Config, n int) ([]sdklog.Exporter, error) {
+	exps := make([]sdklog.Exporter, 0, n)
+	for range n {
+		exp, err := NewLogExporter(ctx, c)
+		if err != nil {
+			for _, e := range exps {
+				_ = e.Shutdown(ctx)
+			}
+			return nil, err
+		}
+		exps = append(exps, exp)
+	}
+	return exps, nil
+}
+
 // NewMetricExporter builds the OTLP metric exporter for c, cumulative temporality.
 func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error) {
 	tlsCfg, err := c.TLSFiles.Client(c.Endpoint)
