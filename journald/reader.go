@@ -183,46 +183,81 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	return err
 }
 
-// deliver hands batches to the sink one at a time, retrying until it accepts, and
-// saves each batch's cursor after. One batch at a time means a crash can repeat at
-// most the batch that was being delivered.
+// deliver hands batches to the sink, one at a time or, for a PipelinedSink, several
+// at once, and saves each batch's cursor once it and all before it were accepted.
 func (r *Reader) deliver(ctx context.Context, batches <-chan batch) error {
-	saved := ""
-	saveFailing := false
-	for b := range batches {
-		if len(b.records) > 0 {
-			if err := r.cfg.Sink.Deliver(ctx, b.records); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				// A sink retries until it has the records; one that gives up
-				// cannot be waited out: stop, with nothing of the batch saved.
-				return fmt.Errorf("log sink gave up on a batch of %d records: %w", len(b.records), err)
-			}
-			r.delivered.Add(uint64(len(b.records)))
-			r.account(b.records)
-		}
-		if b.cursor == "" || b.cursor == saved || r.cfg.Checkpoint == nil {
-			continue
-		}
-		// Saved even when ctx has ended: the sink has these records. A failed save
-		// (state directory full or read-only) stops nothing: the records are
-		// delivered, and only a restart before the next save sends them again.
-		if err := r.cfg.Checkpoint.Save(b.cursor); err != nil {
-			r.saveErrors.Add(1)
-			if !saveFailing {
-				saveFailing = true
-				r.log.Warn("cannot save the journal cursor; delivery goes on, and a restart before it is saved again sends again what was delivered since", "err", err)
-			}
-			continue
-		}
-		if saveFailing {
-			saveFailing = false
-			r.log.Info("journal cursor saved again", "file", r.cfg.Checkpoint.Path())
-		}
-		saved = b.cursor
-		r.commits.Add(1)
+	depth := 1
+	if p, ok := r.cfg.Sink.(PipelinedSink); ok {
+		depth = max(1, p.Pipeline())
 	}
+	if depth == 1 {
+		return r.deliverInOrder(ctx, batches)
+	}
+	return r.deliverPipelined(ctx, batches, depth)
+}
+
+// deliverInOrder delivers one batch at a time: a crash can repeat at most the batch
+// that was being delivered.
+func (r *Reader) deliverInOrder(ctx context.Context, batches <-chan batch) error {
+	a := acker{r: r}
+	for b := range batches {
+		var err error
+		if len(b.records) > 0 {
+			err = r.cfg.Sink.Deliver(ctx, b.records)
+		}
+		if err := a.ack(ctx, b, err); err != nil || a.stopped {
+			return err
+		}
+	}
+	return nil
+}
+
+// acker saves the cursors of delivered batches, in the order they were read.
+type acker struct {
+	r           *Reader
+	saved       string
+	saveFailing bool
+	// stopped is set when a delivery ended with ctx: nothing after it is saved.
+	stopped bool
+}
+
+// ack takes the outcome of delivering b: it counts the records and saves the cursor,
+// or stops the reader when the sink gave up.
+func (a *acker) ack(ctx context.Context, b batch, deliverErr error) error {
+	r := a.r
+	if deliverErr != nil {
+		a.stopped = true
+		if ctx.Err() != nil {
+			return nil
+		}
+		// A sink retries until it has the records; one that gives up cannot be
+		// waited out: stop, with nothing of the batch saved.
+		return fmt.Errorf("log sink gave up on a batch of %d records: %w", len(b.records), deliverErr)
+	}
+	if len(b.records) > 0 {
+		r.delivered.Add(uint64(len(b.records)))
+		r.account(b.records)
+	}
+	if b.cursor == "" || b.cursor == a.saved || r.cfg.Checkpoint == nil {
+		return nil
+	}
+	// Saved even when ctx has ended: the sink has these records. A failed save
+	// (state directory full or read-only) stops nothing: the records are
+	// delivered, and only a restart before the next save sends them again.
+	if err := r.cfg.Checkpoint.Save(b.cursor); err != nil {
+		r.saveErrors.Add(1)
+		if !a.saveFailing {
+			a.saveFailing = true
+			r.log.Warn("cannot save the journal cursor; delivery goes on, and a restart before it is saved again sends again what was delivered since", "err", err)
+		}
+		return nil
+	}
+	if a.saveFailing {
+		a.saveFailing = false
+		r.log.Info("journal cursor saved again", "file", r.cfg.Checkpoint.Path())
+	}
+	a.saved = b.cursor
+	r.commits.Add(1)
 	return nil
 }
 

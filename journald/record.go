@@ -85,6 +85,16 @@ type Sink interface {
 	Deliver(ctx context.Context, records []Record) error
 }
 
+// PipelinedSink is a Sink that takes several batches at once: Deliver may be called
+// again before an earlier call returned, up to Pipeline() calls at a time (1 or less
+// means one). The reader still acknowledges in order: a batch's cursor is saved only
+// once it and every batch before it were delivered, so a crash repeats at most the
+// batches in flight.
+type PipelinedSink interface {
+	Sink
+	Pipeline() int
+}
+
 // RetryCounter is a sink that counts the batches it had to send again; the reader
 // reports it as its sink retries.
 type RetryCounter interface {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,14 +42,20 @@ func BenchmarkExportBaselineRawSdjournal(b *testing.B) {
 	m.report(b, false)
 }
 
-// BenchmarkExportOTLPGRPC is journal to Collector over OTLP/gRPC, counting a line
-// only once the Collector acknowledged its batch.
-func BenchmarkExportOTLPGRPC(b *testing.B) { benchExport(b, ProtocolGRPC) }
+// BenchmarkExportOTLPGRPC is journal to Collector over OTLP/gRPC with gzip (the
+// daemon's default), counting a line only once the Collector acknowledged its batch.
+func BenchmarkExportOTLPGRPC(b *testing.B) { benchExport(b, ProtocolGRPC, "gzip") }
 
 // BenchmarkExportOTLPHTTP is the same over OTLP/HTTP (protobuf).
-func BenchmarkExportOTLPHTTP(b *testing.B) { benchExport(b, ProtocolHTTP) }
+func BenchmarkExportOTLPHTTP(b *testing.B) { benchExport(b, ProtocolHTTP, "gzip") }
 
-func benchExport(b *testing.B, protocol string) {
+// BenchmarkExportOTLPGRPCZstd is OTLP/gRPC with --otlp.compression=zstd.
+func BenchmarkExportOTLPGRPCZstd(b *testing.B) { benchExport(b, ProtocolGRPC, "zstd") }
+
+// BenchmarkExportOTLPHTTPZstd is OTLP/HTTP with --otlp.compression=zstd.
+func BenchmarkExportOTLPHTTPZstd(b *testing.B) { benchExport(b, ProtocolHTTP, "zstd") }
+
+func benchExport(b *testing.B, protocol, compression string) {
 	dir := journaltest.ConmonJournal(b, journaltest.BenchEntries)
 	c := testenv.StartCollector(b)
 	pid := c.PID()
@@ -63,12 +70,14 @@ func benchExport(b *testing.B, protocol string) {
 	iteration := 0
 	for b.Loop() {
 		iteration++
-		// The daemon's defaults (--otlp.compression=gzip, --otlp.timeout=10s).
-		exp, err := NewLogExporter(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: "gzip", Timeout: 10 * time.Second})
+		// The daemon's defaults (--otlp.timeout=10s, LogExporters exporters),
+		// connections counting what they send.
+		var sent atomic.Int64
+		exps, err := NewLogExporters(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: compression, Timeout: 10 * time.Second, dial: countingDial(&sent)}, LogExporters)
 		if err != nil {
 			b.Fatal(err)
 		}
-		logs := NewLogSink(exp, Host{ServiceName: "podexporter", ServiceInstanceID: "bench", HostName: "benchhost", HostID: "bench"}, quiet())
+		logs := NewLogSink(exps[0], Host{ServiceName: "podexporter", ServiceInstanceID: "bench", HostName: "benchhost", HostID: "bench"}, quiet(), exps[1:]...)
 		sink := &ackSink{next: logs, want: journaltest.BenchEntries, done: make(chan struct{})}
 		// What cmd/podexporter builds with its default flags (batch size 1000, batch
 		// age 1 s, 4 batches in flight, the cursor saved with fsync after every
@@ -117,8 +126,33 @@ func benchExport(b *testing.B, protocol string) {
 			b.Fatalf("export stats %+v, want exactly %d sent and no failures", st, sink.want)
 		}
 		m.add(int(sink.acked.Load()), wall, cpu, collectorCPU, peaks)
+		m.sent += sent.Load()
 	}
 	m.report(b, true)
+}
+
+// countingDial opens TCP connections that add what they write to sent: the
+// compressed requests with their HTTP or gRPC framing and headers.
+func countingDial(sent *atomic.Int64) dialFunc {
+	d := &net.Dialer{Timeout: 30 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, sent: sent}, nil
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	sent *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sent.Add(int64(n))
+	return n, err
 }
 
 // ackSink counts the lines the wrapped sink acknowledged: Deliver returning nil is
@@ -145,6 +179,8 @@ func (s *ackSink) Deliver(ctx context.Context, recs []journald.Record) error {
 type exportMetrics struct {
 	lines           int
 	wall, cpu, ccpu time.Duration
+	// sent is what the exporter wrote to its connections, in bytes.
+	sent            int64
 	rss, anon, crss int64
 }
 
@@ -171,6 +207,7 @@ func (m *exportMetrics) report(b *testing.B, collector bool) {
 	if collector {
 		b.ReportMetric(perLine(m.ccpu), "collector-cpu-us/line")
 		b.ReportMetric(float64(m.crss)/mib, "collector-rss-MiB")
+		b.ReportMetric(float64(m.sent)/float64(m.lines), "sent-bytes/line")
 	}
 }
 

@@ -27,9 +27,13 @@ type Config struct {
 	Headers  map[string]string
 	// TLSFiles configure TLS and client certificates.
 	otlpconf.TLSFiles
-	// Compression is "gzip" or "none".
+	// Compression is "gzip", "zstd" or "none".
 	Compression string
 	Timeout     time.Duration
+
+	// dial, when set, opens the exporters' connections instead of net.Dialer: the
+	// export benchmark counts the bytes sent through it.
+	dial dialFunc
 }
 
 // FromSettings is the exporter configuration for settings that passed

@@ -102,7 +102,11 @@ func (q *EventQueue) export(ctx context.Context, batch []Event) error {
 		// Its own cache key: an event's resource also names the Podman service, which
 		// journal records do not know, and the key must too, or one service's resource
 		// would be taken for another's.
-		l := s.loggerFor("e/"+c.Service+"/"+c.ID, &c)
+		key := providerKey{'e', c.Service + "/" + c.ID}
+		l, ok := s.providers[key]
+		if !ok {
+			l = s.newLogger(key, &c)
+		}
 		var rec log.Record
 		rec.SetTimestamp(e.Time)
 		rec.SetObservedTimestamp(time.Now())

@@ -3,6 +3,7 @@ package otlp
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -10,7 +11,10 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/podexporter/podexporter/otlp/otlpcompress"
 )
 
 // The exporters' own retries are off: we retry ourselves, forever, holding the batch,
@@ -35,8 +39,11 @@ func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
 		} else {
 			opts = append(opts, otlploggrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
 		}
-		if c.Compression == "gzip" {
-			opts = append(opts, otlploggrpc.WithCompressor("gzip"))
+		// Our dial options choose the compressor; "none" here keeps the exporter
+		// from adding one of its own from $OTEL_EXPORTER_OTLP_COMPRESSION.
+		opts = append(opts, otlploggrpc.WithCompressor("none"))
+		if d := c.grpcDialOptions(); len(d) > 0 {
+			opts = append(opts, otlploggrpc.WithDialOption(d...))
 		}
 		return otlploggrpc.New(ctx, opts...)
 	case ProtocolHTTP:
@@ -45,20 +52,33 @@ func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
 			otlploghttp.WithHeaders(c.Headers),
 			otlploghttp.WithTimeout(c.Timeout),
 			otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}),
+			// The client compresses (see httpClient) and carries TLS and the timeout.
+			otlploghttp.WithHTTPClient(c.httpClient(tlsCfg)),
+			otlploghttp.WithCompression(otlploghttp.NoCompression),
 		}
 		if tlsCfg == nil {
 			opts = append(opts, otlploghttp.WithInsecure())
-		} else {
-			opts = append(opts, otlploghttp.WithTLSClientConfig(tlsCfg))
-		}
-		if c.Compression == "gzip" {
-			opts = append(opts, otlploghttp.WithCompression(otlploghttp.GzipCompression))
-		} else {
-			opts = append(opts, otlploghttp.WithCompression(otlploghttp.NoCompression))
 		}
 		return otlploghttp.New(ctx, opts...)
 	}
 	return nil, fmt.Errorf("otlp protocol %q is not grpc or http/protobuf", c.Protocol)
+}
+
+// NewLogExporters builds n log exporters for c, each with its own connection, for a
+// LogSink that exports several batches at once.
+func NewLogExporters(ctx context.Context, c Config, n int) ([]sdklog.Exporter, error) {
+	exps := make([]sdklog.Exporter, 0, n)
+	for range n {
+		exp, err := NewLogExporter(ctx, c)
+		if err != nil {
+			for _, e := range exps {
+				_ = e.Shutdown(ctx)
+			}
+			return nil, err
+		}
+		exps = append(exps, exp)
+	}
+	return exps, nil
 }
 
 // NewMetricExporter builds the OTLP metric exporter for c, cumulative temporality.
@@ -80,8 +100,11 @@ func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error
 		} else {
 			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
 		}
-		if c.Compression == "gzip" {
-			opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
+		// Our dial options choose the compressor; "none" here keeps the exporter
+		// from adding one of its own from $OTEL_EXPORTER_OTLP_COMPRESSION.
+		opts = append(opts, otlpmetricgrpc.WithCompressor("none"))
+		if d := c.grpcDialOptions(); len(d) > 0 {
+			opts = append(opts, otlpmetricgrpc.WithDialOption(d...))
 		}
 		return otlpmetricgrpc.New(ctx, opts...)
 	case ProtocolHTTP:
@@ -90,18 +113,30 @@ func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error
 			otlpmetrichttp.WithHeaders(c.Headers),
 			otlpmetrichttp.WithTimeout(c.Timeout),
 			otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig{Enabled: false}),
+			// The client compresses (see httpClient) and carries TLS and the timeout.
+			otlpmetrichttp.WithHTTPClient(c.httpClient(tlsCfg)),
+			otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression),
 		}
 		if tlsCfg == nil {
 			opts = append(opts, otlpmetrichttp.WithInsecure())
-		} else {
-			opts = append(opts, otlpmetrichttp.WithTLSClientConfig(tlsCfg))
-		}
-		if c.Compression == "gzip" {
-			opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
-		} else {
-			opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression))
 		}
 		return otlpmetrichttp.New(ctx, opts...)
 	}
 	return nil, fmt.Errorf("otlp protocol %q is not grpc or http/protobuf", c.Protocol)
+}
+
+// grpcDialOptions picks the compressor by name, which the exporters' WithCompressor
+// cannot do for anything but gzip (it turns other names into none); otlpcompress
+// registers both gzip and zstd. With c.dial, connections are opened through it.
+func (c Config) grpcDialOptions() []grpc.DialOption {
+	var opts []grpc.DialOption
+	if otlpcompress.Supported(c.Compression) {
+		opts = append(opts, grpc.WithDefaultCallOptions(grpc.UseCompressor(c.Compression)))
+	}
+	if c.dial != nil {
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return c.dial(ctx, "tcp", addr)
+		}))
+	}
+	return opts
 }

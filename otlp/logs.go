@@ -2,7 +2,10 @@ package otlp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -21,28 +24,42 @@ const scope = "github.com/podexporter/podexporter"
 // returns only once the receiver accepted the batch (or ctx ended), retrying with
 // capped backoff meanwhile, so the reader stops reading and saves no cursor until then.
 type LogSink struct {
-	exp    sdklog.Exporter
+	// exps are the exporters; free holds those not exporting now. An exporter takes
+	// one Export at a time, so batches go out at once only over several.
+	exps   []sdklog.Exporter
+	free   chan sdklog.Exporter
 	host   Host
 	logger *slog.Logger
 	stats  counters
 	// logRetries counts log batches (not lifecycle events) sent again.
 	logRetries atomic.Uint64
 
-	// exportMu serializes Export calls, which the exporter does not allow concurrently
-	// (log batches and lifecycle events share it).
-	exportMu sync.Mutex
-
 	// Records get their resource from the LoggerProvider that emits them, so there is
 	// one provider per container; emitting through it into capture turns our values
 	// into SDK records without reaching into the SDK.
 	mu        sync.Mutex
 	capture   *captureProcessor
-	providers map[string]log.Logger
+	providers map[providerKey]log.Logger
+	// attrs is emit's scratch list, reused: AddAttributes copies it into the record.
+	attrs []attribute.KeyValue
 }
 
-// NewLogSink wraps an exporter; Close shuts it down.
-func NewLogSink(exp sdklog.Exporter, host Host, logger *slog.Logger) *LogSink {
-	s := &LogSink{exp: exp, host: host, logger: logger, capture: &captureProcessor{}, providers: map[string]log.Logger{}}
+// providerKey names a resource: a container by id, a unit by name, or the host.
+type providerKey struct {
+	// kind is 'c' for a container, 'u' a unit, 'h' the host, 'e' a container's
+	// lifecycle events, whose resource also names the Podman service.
+	kind byte
+	name string
+}
+
+// NewLogSink wraps an exporter, and more to export several batches at once (log
+// batches and lifecycle events share them); Close shuts them down.
+func NewLogSink(exp sdklog.Exporter, host Host, logger *slog.Logger, more ...sdklog.Exporter) *LogSink {
+	exps := append([]sdklog.Exporter{exp}, more...)
+	s := &LogSink{exps: exps, free: make(chan sdklog.Exporter, len(exps)), host: host, logger: logger, capture: &captureProcessor{}, providers: map[providerKey]log.Logger{}}
+	for _, e := range exps {
+		s.free <- e
+	}
 	watchPartialSuccess(partialLogs, &s.stats, logger)
 	return s
 }
@@ -50,17 +67,48 @@ func NewLogSink(exp sdklog.Exporter, host Host, logger *slog.Logger) *LogSink {
 // Stats returns the log export counters.
 func (s *LogSink) Stats() Stats { return s.stats.snapshot() }
 
-// Close shuts the exporter down.
-func (s *LogSink) Close(ctx context.Context) error { return s.exp.Shutdown(ctx) }
+// Close shuts the exporters down.
+func (s *LogSink) Close(ctx context.Context) error {
+	var errs []error
+	for _, e := range s.exps {
+		if err := e.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down the log exporter: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LogExporters is how many exporters the daemon gives its LogSink. With two, one
+// batch is marshalled, compressed and sent while the Collector is still taking
+// the one before, and a third is built meanwhile: on 2 cores that took OTLP/gRPC
+// from about 97k to 112k acknowledged lines/s (HTTP from 80k to 87k on average of
+// noisier runs) and CPU per line down by about 0.5 us.
+const LogExporters = 2
+
+// Pipeline implements journald.PipelinedSink: one batch per exporter, and one more
+// being built meanwhile.
+func (s *LogSink) Pipeline() int { return len(s.exps) + 1 }
 
 // maxProviders bounds the provider cache; past it the cache starts over, which costs
 // only re-creating providers for containers still logging.
 const maxProviders = 4096
 
-func (s *LogSink) loggerFor(key string, c *Container, more ...attribute.KeyValue) log.Logger {
+// loggerFor returns the cached logger of key, or one made by newLogger; looking up
+// first keeps the resource's description from being built (and allocated) per record.
+func (s *LogSink) loggerFor(key providerKey, r *journald.Record) log.Logger {
 	if l, ok := s.providers[key]; ok {
 		return l
 	}
+	switch key.kind {
+	case 'c':
+		return s.newLogger(key, &Container{ID: key.name, Name: r.ContainerName, Image: r.Image, PodID: r.PodID, PodName: r.PodName, Labels: r.Labels})
+	case 'u':
+		return s.newLogger(key, nil, attribute.String("systemd.unit", key.name))
+	}
+	return s.newLogger(key, nil)
+}
+
+func (s *LogSink) newLogger(key providerKey, c *Container, more ...attribute.KeyValue) log.Logger {
 	if len(s.providers) >= maxProviders {
 		clear(s.providers)
 	}
@@ -78,6 +126,7 @@ func (s *LogSink) Retries() uint64 { return s.logRetries.Load() }
 // refused it as invalid, counted), retrying meanwhile, or when ctx ends.
 func (s *LogSink) Deliver(ctx context.Context, recs []journald.Record) error {
 	s.mu.Lock()
+	s.capture.grow(len(recs))
 	for i := range recs {
 		s.emit(ctx, &recs[i])
 	}
@@ -95,27 +144,30 @@ func (s *LogSink) export(ctx context.Context, what string, batch []sdklog.Record
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	s.exportMu.Lock()
-	defer s.exportMu.Unlock()
+	// The exporter is held through the retries: each goes over the one connection.
+	var exp sdklog.Exporter
+	select {
+	case exp = <-s.free:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { s.free <- exp }()
 	return s.stats.retry(ctx, s.logger, what, len(batch), func(ctx context.Context) error {
-		return s.exp.Export(ctx, batch)
+		return exp.Export(ctx, batch)
 	})
 }
 
 func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
-	var l log.Logger
+	key := providerKey{kind: 'h'}
 	switch {
-	case r.ContainerIDFull != "" || r.ContainerID != "":
-		id := r.ContainerIDFull
-		if id == "" {
-			id = r.ContainerID
-		}
-		l = s.loggerFor("c/"+id, &Container{ID: id, Name: r.ContainerName, Image: r.Image, PodID: r.PodID, PodName: r.PodName, Labels: r.Labels})
+	case r.ContainerIDFull != "":
+		key = providerKey{'c', r.ContainerIDFull}
+	case r.ContainerID != "":
+		key = providerKey{'c', r.ContainerID}
 	case r.Unit != "":
-		l = s.loggerFor("u/"+r.Unit, nil, attribute.String("systemd.unit", r.Unit))
-	default:
-		l = s.loggerFor("host", nil)
+		key = providerKey{'u', r.Unit}
 	}
+	l := s.loggerFor(key, r)
 	var rec log.Record
 	rec.SetTimestamp(r.Time)
 	rec.SetObservedTimestamp(r.Observed)
@@ -127,7 +179,7 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 	} else {
 		rec.SetBody(attribute.ByteSliceValue([]byte(r.Body)))
 	}
-	attrs := []attribute.KeyValue{attribute.String("log.record.uid", r.Cursor)}
+	attrs := append(s.attrs[:0], attribute.String("log.record.uid", r.Cursor))
 	if r.Stream != "" {
 		attrs = append(attrs, attribute.String("log.iostream", r.Stream))
 	}
@@ -148,6 +200,7 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 		}
 	}
 	rec.AddAttributes(attrs...)
+	s.attrs = attrs
 	l.Emit(ctx, rec)
 }
 
@@ -160,6 +213,9 @@ func (c *captureProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
 	c.records = append(c.records, r.Clone())
 	return nil
 }
+
+// grow makes room for n more records, which a batch's size tells in advance.
+func (c *captureProcessor) grow(n int) { c.records = slices.Grow(c.records, n) }
 
 func (c *captureProcessor) take() []sdklog.Record {
 	out := c.records

@@ -38,11 +38,13 @@ func newOTLP(cfg *config.Config, logger *slog.Logger) (*otlpSinks, error) {
 	s := &otlpSinks{}
 	ctx := context.Background()
 	if cfg.Journal.Sink == journalconf.SinkOTLP || o.Events {
-		exp, err := otlp.NewLogExporter(ctx, ec)
+		// Several exporters, each its own connection, so that batches are
+		// exported while the one before is still in flight (acknowledged in order).
+		exps, err := otlp.NewLogExporters(ctx, ec, otlp.LogExporters)
 		if err != nil {
 			return nil, &config.Error{Setting: "--otlp.endpoint", Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
 		}
-		s.logs = otlp.NewLogSink(exp, host, logger)
+		s.logs = otlp.NewLogSink(exps[0], host, logger, exps[1:]...)
 		if o.Events {
 			s.events = s.logs.Events(1024)
 		}

@@ -32,7 +32,7 @@ type Settings struct {
 	// Headers are key=value, sent with every export.
 	Headers []string
 	TLSFiles
-	// Compression is "gzip" or "none".
+	// Compression is "gzip", "zstd" or "none".
 	Compression     string
 	Timeout         time.Duration
 	Metrics         bool
@@ -141,8 +141,8 @@ func (s *Settings) Validate() error {
 	if s.Protocol != ProtocolGRPC && s.Protocol != ProtocolHTTP {
 		return &setting.Error{Setting: "--otlp.protocol", Problem: fmt.Sprintf("otlp protocol %q is not grpc or http/protobuf", s.Protocol), Fix: endpointFix}
 	}
-	if s.Compression != "gzip" && s.Compression != "none" && s.Compression != "" {
-		return &setting.Error{Setting: "--otlp.compression", Problem: fmt.Sprintf("otlp compression %q is not gzip or none", s.Compression), Fix: endpointFix}
+	if s.Compression != "gzip" && s.Compression != "zstd" && s.Compression != "none" && s.Compression != "" {
+		return &setting.Error{Setting: "--otlp.compression", Problem: fmt.Sprintf("otlp compression %q is not gzip, zstd or none", s.Compression), Fix: "use gzip (every receiver takes it), zstd (the Collector takes it over both protocols) or none; see docs/configuration.md#otlp"}
 	}
 	if _, err := s.TLSFiles.Client(s.Endpoint); err != nil {
 		flag := "--otlp.cert-file"

@@ -28,9 +28,12 @@ func TestValidate(t *testing.T) {
 	valid := func() Settings {
 		return Settings{Endpoint: "http://127.0.0.1:4318", Protocol: ProtocolHTTP, Compression: "gzip", Timeout: 10 * time.Second, MetricsInterval: time.Minute}
 	}
-	s := valid()
-	if err := s.Validate(); err != nil {
-		t.Fatalf("valid settings: %v", err)
+	for _, compression := range []string{"gzip", "zstd", "none"} {
+		s := valid()
+		s.Compression = compression
+		if err := s.Validate(); err != nil {
+			t.Fatalf("valid settings with %s: %v", compression, err)
+		}
 	}
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	for _, tc := range []struct {
