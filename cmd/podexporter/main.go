@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/prometheus/common/version"
@@ -20,8 +21,18 @@ import (
 )
 
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// defaultGCPercent lets the heap grow by half its live size between collections, not
+// by all of it. The live heap is small (about 3 MB at 100 containers) and changes
+// slowly, so collecting twice as often costs little CPU, while the headroom is what
+// most of the anonymous memory is: at 100 containers scraped every second, 9.0 MiB
+// instead of 11.7 (docs/performance.md). GOGC in the environment still wins.
+const defaultGCPercent = 50
 
 // run returns the exit code: 0 fine, 1 failed at run time, 2 bad configuration.
 func run(args []string, stdout, stderr io.Writer) int {
