@@ -38,10 +38,12 @@ type snapshotCache struct {
 	// bytes holds the families encoded per format and compression, only those asked
 	// for, emptied whenever a source publishes a new snapshot.
 	bytes map[string][]byte
+	// sizes remembers each family's encoded size for the next encoding's buffers.
+	sizes map[string]int
 }
 
 func newSnapshotCache(src Snapshots, parts []snapshotPart) *snapshotCache {
-	c := &snapshotCache{src: src, parts: parts, reg: prometheus.NewRegistry()}
+	c := &snapshotCache{src: src, parts: parts, reg: prometheus.NewRegistry(), sizes: map[string]int{}}
 	c.reg.MustRegister(snapshotCollector{c})
 	return c
 }
@@ -138,7 +140,7 @@ func (c *snapshotCache) encoded(f expfmt.Format, compression string, compress fu
 	plain, ok := c.bytes[string(f)+"|"]
 	if !ok {
 		var err error
-		plain, err = encodeStream(f, snapshotCollector{c}.Collect)
+		plain, err = encodeStream(f, snapshotCollector{c}.Collect, c.sizes)
 		if err != nil {
 			return nil, err
 		}

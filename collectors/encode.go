@@ -3,7 +3,10 @@ package collectors
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"mime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +33,10 @@ func newDesc(name, help string, labels []string) *prometheus.Desc {
 // and only text is kept. Gathering would hold every series as protobuf values at once
 // (about 25 KB per container, all of it garbage right after), and that burst, not
 // what is cached, would set the heap's size.
-func encodeStream(f expfmt.Format, collect func(chan<- prometheus.Metric)) ([]byte, error) {
+//
+// sizes, when not nil, holds each family's encoded size from the previous call and is
+// updated: buffers start at that size rather than growing to it by doubling.
+func encodeStream(f expfmt.Format, collect func(chan<- prometheus.Metric), sizes map[string]int) ([]byte, error) {
 	ch := make(chan prometheus.Metric, 64)
 	go func() {
 		defer close(ch)
@@ -39,11 +45,11 @@ func encodeStream(f expfmt.Format, collect func(chan<- prometheus.Metric)) ([]by
 	fams := map[string]*bytes.Buffer{}
 	var (
 		m       dto.Metric
-		one     = []*dto.Metric{&m}
+		mf      = dto.MetricFamily{Metric: []*dto.Metric{&m}}
 		scratch bytes.Buffer
 		err     error
 	)
-	enc := expfmt.NewEncoder(&scratch, f)
+	encode := familyEncoder(&scratch, f)
 	for metric := range ch {
 		if err != nil {
 			continue // drain, so the collecting goroutine ends
@@ -59,16 +65,16 @@ func encodeStream(f expfmt.Format, collect func(chan<- prometheus.Metric)) ([]by
 			err = fmt.Errorf("encode %s: %w", head.name, werr)
 			continue
 		}
-		mf := dto.MetricFamily{Name: &head.name, Help: &head.help, Type: metricType(&m), Metric: one}
+		mf.Name, mf.Help, mf.Type = &head.name, &head.help, metricType(&m)
 		scratch.Reset()
-		if eerr := enc.Encode(&mf); eerr != nil {
+		if eerr := encode(&mf); eerr != nil {
 			err = fmt.Errorf("encode %s: %w", head.name, eerr)
 			continue
 		}
 		out := scratch.Bytes()
 		buf, seen := fams[head.name]
 		if !seen {
-			buf = &bytes.Buffer{}
+			buf = bytes.NewBuffer(make([]byte, 0, sizes[head.name]))
 			fams[head.name] = buf
 		} else {
 			out = withoutHeader(out)
@@ -83,6 +89,9 @@ func encodeStream(f expfmt.Format, collect func(chan<- prometheus.Metric)) ([]by
 	for name, b := range fams {
 		names = append(names, name)
 		size += b.Len()
+		if sizes != nil {
+			sizes[name] = b.Len() + b.Len()/16
+		}
 	}
 	slices.Sort(names)
 	all := make([]byte, 0, size)
@@ -104,13 +113,39 @@ func withoutHeader(b []byte) []byte {
 	return b
 }
 
+var (
+	counterType = dto.MetricType_COUNTER
+	gaugeType   = dto.MetricType_GAUGE
+	untypedType = dto.MetricType_UNTYPED
+)
+
 func metricType(m *dto.Metric) *dto.MetricType {
-	t := dto.MetricType_UNTYPED
 	switch {
 	case m.Counter != nil:
-		t = dto.MetricType_COUNTER
+		return &counterType
 	case m.Gauge != nil:
-		t = dto.MetricType_GAUGE
+		return &gaugeType
 	}
-	return &t
+	return &untypedType
+}
+
+// familyEncoder writes one family in format f. For the formats Prometheus scrapes it
+// calls expfmt's writers directly: the encoder would first copy every family to
+// escape names, and catalog names need no escaping (the test compares both ways).
+func familyEncoder(w io.Writer, f expfmt.Format) func(*dto.MetricFamily) error {
+	switch f.FormatType() {
+	case expfmt.TypeTextPlain:
+		return func(mf *dto.MetricFamily) error {
+			_, err := expfmt.MetricFamilyToText(w, mf)
+			return err
+		}
+	case expfmt.TypeOpenMetrics:
+		if _, params, err := mime.ParseMediaType(string(f)); err == nil && !strings.HasPrefix(params["version"], "2") {
+			return func(mf *dto.MetricFamily) error {
+				_, err := expfmt.MetricFamilyToOpenMetrics(w, mf)
+				return err
+			}
+		}
+	}
+	return expfmt.NewEncoder(w, f).Encode
 }

@@ -75,7 +75,7 @@ func TestEncodeStreamUnknownDescriptor(t *testing.T) {
 		for range 200 { // more than the channel holds
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, 1)
 		}
-	})
+	}, nil)
 	if err == nil || !strings.Contains(err.Error(), "stray_metric") {
 		t.Fatalf("err = %v, want one naming stray_metric", err)
 	}
