@@ -15,7 +15,7 @@ if [ -z "${BENCH_BINARIES:-}" ]; then
 	make -s build
 	BENCH_BINARIES="podexporter=bin/podexporter"
 fi
-port=19893
+port=19895
 state=$(mktemp -d)
 daemon=""
 cleanup() {
