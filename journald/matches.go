@@ -28,9 +28,14 @@ const (
 	// maxMatchedNames caps the matched set; past it (hosts that churn uniquely named
 	// containers through a broad filter) filtering goes back to per entry only.
 	maxMatchedNames = 1000
-	// namesEvery spaces the listings: a new container's first lines wait up to this
-	// (plus one journal wait) while the reader is caught up.
-	namesEvery = 250 * time.Millisecond
+	// A listing walks every file's CONTAINER_NAME values: microseconds on a small
+	// journal, milliseconds on one of many files and names. Listings are spaced
+	// listingShare times their own duration apart, so that they take at most about
+	// 1% of the reader's time, and at most maxNamesEvery: a new container's first
+	// lines wait that long (plus one journal wait) while the reader is caught up, and
+	// cursors saved meanwhile stay at the last listing.
+	listingShare  = 100
+	maxNamesEvery = time.Second
 )
 
 // nameMatches is the state of matching container names, owned by the read loop.
@@ -38,6 +43,8 @@ type nameMatches struct {
 	// names are matched; nil when names are no longer matched (fallback).
 	names   map[string]bool
 	queried time.Time
+	// took is how long the last listing took.
+	took time.Duration
 	// dirty: the journal changed since the last listing.
 	dirty bool
 	// at is the entry read last when a listing found no new name ("" for the start
@@ -184,7 +191,7 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	if nm.until != "" {
 		return nm.safe, nil
 	}
-	if nm.names != nil && (t.lastCursor != nm.at || nm.dirty) && now.Sub(nm.queried) >= namesEvery {
+	if nm.names != nil && (t.lastCursor != nm.at || nm.dirty) && now.Sub(nm.queried) >= t.namesEvery() {
 		if grown, err := t.listNames(now); err != nil || grown {
 			return nm.safe, err
 		}
@@ -203,12 +210,21 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	return c, nil
 }
 
+// namesEvery is how long after a listing the next one may be taken.
+func (t *tail) namesEvery() time.Duration {
+	if t.r.namesEvery > 0 {
+		return t.r.namesEvery
+	}
+	return min(maxNamesEvery, listingShare*t.nm.took)
+}
+
 // listNames lists the names in the journal, and when new ones pass the filters, goes
 // back to the last verified entry to read theirs.
 func (t *tail) listNames(now time.Time) (bool, error) {
 	nm := t.nm
 	nm.queried, nm.dirty = now, false
 	all, err := t.j.unique("CONTAINER_NAME")
+	nm.took = time.Since(now)
 	if err != nil {
 		t.r.log.Warn("cannot list the container names in the journal; filtering every entry by name from here on", "err", err)
 		return true, t.rematch(nil)

@@ -38,6 +38,9 @@ type Reader struct {
 	// noMatches keeps the name filters per entry, as before they became journal
 	// matches (benchmarks compare the two).
 	noMatches bool
+	// namesEvery, when set, spaces the listings of container names instead of
+	// their cost (tests lengthen it to hold a new container back).
+	namesEvery time.Duration
 	// checkEvery is how many entries the reader reads between looks at the lines it
 	// is joining (tests shorten it to cross many looks with a small journal).
 	checkEvery int
