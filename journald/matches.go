@@ -55,6 +55,10 @@ type nameMatches struct {
 	// back ("" when not re-reading); old the names matched before.
 	until string
 	old   map[string]bool
+	// want is the cursor the last sealed batch would have carried, had the names
+	// been listed after reading it; "" when it carried it, or was held back for
+	// another reason.
+	want string
 }
 
 // nameAllowed applies the container-name filters to one name.
@@ -172,6 +176,13 @@ func (nm *nameMatches) started(cursor string) {
 
 func (nm *nameMatches) rereading() bool { return nm != nil && nm.until != "" }
 
+// reread ends re-reading.
+func (nm *nameMatches) reread() {
+	if nm != nil {
+		nm.until, nm.old = "", nil
+	}
+}
+
 // changed notes that the journal changed: a new container may have written.
 func (nm *nameMatches) changed() {
 	if nm != nil {
@@ -188,6 +199,7 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	if nm == nil {
 		return c, nil
 	}
+	nm.want = ""
 	if nm.until != "" {
 		return nm.safe, nil
 	}
@@ -197,6 +209,7 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 		}
 	}
 	if nm.names != nil && t.lastCursor != nm.at {
+		nm.want = c
 		return nm.safe, nil
 	}
 	// A line being joined that began while re-reading has an order that does not
@@ -208,6 +221,21 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	}
 	nm.safe = c
 	return c, nil
+}
+
+// finalCursor is, at a clean stop, the cursor the last sealed batch was held back
+// from for want of a listing, when a listing now finds no new name: without it, a
+// stop soon after a batch would make the next start send that batch again.
+func (t *tail) finalCursor() string {
+	nm := t.nm
+	if nm == nil || nm.want == "" || nm.want == t.sealed {
+		return ""
+	}
+	all, err := t.j.unique("CONTAINER_NAME")
+	if err != nil || len(newNames(nm.names, all, t.cfg.IncludeContainer, t.cfg.ExcludeContainer)) > 0 {
+		return ""
+	}
+	return nm.want
 }
 
 // namesEvery is how long after a listing the next one may be taken.
@@ -253,9 +281,10 @@ func (t *tail) rematch(names map[string]bool) error {
 	t.r.rematches.Add(1)
 	// The position first: a reopen after a failure below goes on from there.
 	nm.old, nm.names = nm.names, names
+	// unverified stays: when the entry read last is gone, so may be at's, and the
+	// first entry read again shows it.
 	nm.until = t.lastCursor
 	t.lastCursor = nm.at
-	t.unverified = false
 	t.j.flushMatches()
 	if err := t.addMatches(t.j); err != nil {
 		return err
@@ -278,11 +307,11 @@ func (t *tail) rereadSkip() bool {
 	}
 	e := &t.e
 	if e.cursor == nm.until {
-		nm.until, nm.old = "", nil
+		nm.reread()
 		return true
 	}
 	if cursorAfter(e.cursor, nm.until) {
-		nm.until, nm.old = "", nil
+		nm.reread()
 		return false
 	}
 	f := e.fields

@@ -182,13 +182,22 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	batches := make(chan batch, r.cfg.InFlight)
 	var deliverErr error
 	var wg sync.WaitGroup
+	delivering := make(chan struct{})
 	wg.Go(func() {
+		defer close(delivering)
 		deliverErr = r.deliver(ctx, batches)
 		if deliverErr != nil {
 			cancel()
 		}
 	})
 	err = t.loop(ctx, batches, advance)
+	if c := t.finalCursor(); err == nil && c != "" {
+		// Saved only after the batches before it, when the sink took them.
+		select {
+		case batches <- batch{cursor: c}:
+		case <-delivering:
+		}
+	}
 	close(batches)
 	wg.Wait()
 	if deliverErr != nil {

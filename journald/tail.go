@@ -117,6 +117,9 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 				caughtUp = true
 				t.r.caughtUp.Store(true)
 			}
+			// Re-reading that reaches the end did not meet the entry it ran up to
+			// (vacuumed meanwhile): there is nothing left to pass over.
+			t.nm.reread()
 			t.flushPartialsLive(now)
 			if err := t.seal(ctx, batches); err != nil {
 				return stopped(ctx, err)
@@ -219,6 +222,9 @@ func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
 	select {
 	case batches <- batch{records: t.batch, cursor: c}:
 	case <-ctx.Done():
+		if t.nm != nil {
+			t.nm.want = "" // it covers this batch, which the sink never gets
+		}
 		return ctx.Err()
 	}
 	t.batch = make([]Record, 0, min(t.cfg.BatchSize, 1024))
