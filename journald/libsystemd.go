@@ -307,13 +307,6 @@ func (j *journal) addDisjunction() error {
 	return nil
 }
 
-func (j *journal) addConjunction() error {
-	if r := C.sd_journal_add_conjunction(j.j); r < 0 {
-		return fmt.Errorf("add journal conjunction: %w", errno(r))
-	}
-	return nil
-}
-
 // flushMatches removes every match; the position must be sought again after.
 func (j *journal) flushMatches() { C.sd_journal_flush_matches(j.j) }
 
