@@ -223,6 +223,16 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	return c, nil
 }
 
+// heldFor is how long the caught-up reader may wait for the journal: when the batch
+// it sealed last was held back for want of a listing, only until the next listing is
+// due, so that the cursor is saved then and a crash meanwhile repeats little.
+func (nm *nameMatches) heldFor(now time.Time, every time.Duration) time.Duration {
+	if nm == nil || nm.want == "" {
+		return waitTimeout
+	}
+	return min(waitTimeout, max(0, every-now.Sub(nm.queried)))
+}
+
 // finalCursor is, at a clean stop, the cursor the last sealed batch was held back
 // from for want of a listing, when a listing now finds no new name: without it, a
 // stop soon after a batch would make the next start send that batch again.
@@ -240,6 +250,9 @@ func (t *tail) finalCursor() string {
 
 // namesEvery is how long after a listing the next one may be taken.
 func (t *tail) namesEvery() time.Duration {
+	if t.nm == nil {
+		return 0
+	}
 	if t.r.namesEvery > 0 {
 		return t.r.namesEvery
 	}

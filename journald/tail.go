@@ -127,7 +127,7 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			if t.nm.rereading() {
 				continue // the name set grew: re-read before waiting
 			}
-			res, err := t.wait(waitTimeout)
+			res, err := t.wait(t.nm.heldFor(now, t.namesEvery()))
 			if err == nil && res != waitNop {
 				t.nm.changed()
 			}
