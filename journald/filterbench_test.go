@@ -1,7 +1,6 @@
 package journald
 
 import (
-	"context"
 	"regexp"
 	"testing"
 	"time"
@@ -48,31 +47,7 @@ func BenchmarkReadFilterContainer(b *testing.B) {
 // readFiltered ships FilterTarget's lines of the journal in dir to a no-op sink and
 // returns the wall and CPU time until the last one arrived.
 func readFiltered(b *testing.B, dir string, noMatches bool) (time.Duration, time.Duration) {
-	sink := &noop{done: make(chan struct{}), want: filterTargetLines}
-	done := sink.done
-	r, err := NewReader(Config{Directory: dir, Start: StartHead, Sink: sink,
-		IncludeContainer: regexp.MustCompile("^" + journaltest.FilterTarget + "$")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r.noMatches = noMatches
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	t0, c0 := time.Now(), cpuTime()
-	go func() { errc <- r.Run(ctx, nil) }()
-	select {
-	case <-done:
-	case err := <-errc:
-		b.Fatalf("reader stopped: %v", err)
-	}
-	wall, cpu := time.Since(t0), cpuTime()-c0
-	cancel()
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	if sink.n != filterTargetLines {
-		b.Fatalf("shipped %d lines, want %d", sink.n, filterTargetLines)
-	}
-	return wall, cpu
+	return readTimed(b, Config{Directory: dir, Start: StartHead,
+		IncludeContainer: regexp.MustCompile("^" + journaltest.FilterTarget + "$")}, filterTargetLines,
+		func(r *Reader) { r.noMatches = noMatches })
 }

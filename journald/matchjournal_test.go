@@ -2,7 +2,6 @@ package journald
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -114,8 +113,11 @@ func TestMatchesAgainstJournalctl(t *testing.T) {
 				t.Errorf("read %d entries for %d lines; the others' entries were not skipped", s.EntriesRead, len(want))
 			}
 			// The same without matches, as before: the same lines, every entry read.
-			cfg.Sink = &collect{}
-			off, r := runReaderNoMatches(t, cfg, len(want))
+			l, sink := startReader(t, cfg, func(r *Reader) { r.noMatches = true })
+			testenv.Eventually(t, 20*time.Second, fmt.Sprintf("%d records", len(want)), func() bool { return len(sink.get()) >= len(want) })
+			time.Sleep(200 * time.Millisecond)
+			l.stop(t)
+			off, r := sink.get(), l.r
 			if g := recordLines(off); !slices.Equal(g, want) {
 				t.Errorf("without matches the reader delivered %d lines, not journalctl's %d", len(g), len(want))
 			}
@@ -124,23 +126,6 @@ func TestMatchesAgainstJournalctl(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runReaderNoMatches is runReader with the name filters applied per entry only.
-func runReaderNoMatches(t testing.TB, cfg Config, want int) ([]Record, *Reader) {
-	t.Helper()
-	sink := &collect{}
-	cfg.Sink = sink
-	r, err := NewReader(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.noMatches = true
-	l := runFor(t, r)
-	testenv.Eventually(t, 20*time.Second, fmt.Sprintf("%d records", want), func() bool { return len(sink.get()) >= want })
-	time.Sleep(200 * time.Millisecond)
-	l.stopTB(t)
-	return sink.get(), r
 }
 
 // journalWriter adds entries to a journal directory while readers read it, one new
@@ -189,9 +174,9 @@ func seq(name, prefix string, from, to int) []string {
 	return out
 }
 
-// startReader runs a reader whose listings of names are namesEvery apart (0: by
-// their cost).
-func startReader(t *testing.T, cfg Config, namesEvery time.Duration) (*liveReader, *collect) {
+// startReader runs a reader, set up by tweak, into a collect sink until the test
+// ends.
+func startReader(t *testing.T, cfg Config, tweak func(*Reader)) (*liveReader, *collect) {
 	t.Helper()
 	sink := &collect{}
 	cfg.Sink = sink
@@ -199,35 +184,12 @@ func startReader(t *testing.T, cfg Config, namesEvery time.Duration) (*liveReade
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.namesEvery = namesEvery
-	return runFor(t, r), sink
+	tweak(r)
+	return runLive(t, r, sink), sink
 }
 
-func runFor(t testing.TB, r *Reader) *liveReader {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &liveReader{r: r, cancel: cancel, done: make(chan error, 1)}
-	started := make(chan struct{})
-	go func() { l.done <- r.Run(ctx, func() { close(started) }) }()
-	select {
-	case <-started:
-	case err := <-l.done:
-		t.Fatalf("reader: %v", err)
-	}
-	t.Cleanup(func() { l.stopTB(t) })
-	return l
-}
-
-func (l *liveReader) stopTB(t testing.TB) {
-	if l.cancel == nil {
-		return
-	}
-	l.cancel()
-	l.cancel = nil
-	if err := <-l.done; err != nil {
-		t.Errorf("reader: %v", err)
-	}
-}
+// listEvery spaces the reader's listings of names d apart (0: by their cost).
+func listEvery(d time.Duration) func(*Reader) { return func(r *Reader) { r.namesEvery = d } }
 
 // bodiesOf returns the bodies of name's records, in delivery order.
 func bodiesOf(recs []Record, name string) []string {
@@ -256,7 +218,7 @@ func TestMatchesNewContainer(t *testing.T) {
 	w.write(t, seq("app-a", "a", 1, 50)...)
 	w.write(t, seq("other", "o", 1, 50)...)
 	// Listings 2 s apart: the lines below are read before the next one.
-	l, sink := startReader(t, Config{Directory: w.dir, Start: StartHead, IncludeContainer: regexp.MustCompile("^app-")}, 2*time.Second)
+	l, sink := startReader(t, Config{Directory: w.dir, Start: StartHead, IncludeContainer: regexp.MustCompile("^app-")}, listEvery(2*time.Second))
 	testenv.Eventually(t, 10*time.Second, "app-a's first 50 lines", func() bool { return len(sink.get()) >= 50 })
 
 	w.write(t, slices.Concat(seq("app-b", "b", 1, 5), seq("app-a", "a", 51, 2050), seq("other", "o", 51, 100), seq("app-b", "b", 6, 10))...)
@@ -264,7 +226,7 @@ func TestMatchesNewContainer(t *testing.T) {
 	w.write(t, slices.Concat(seq("app-c", "c", 1, 3), seq("app-a", "a", 2051, 2060))...)
 	testenv.Eventually(t, 10*time.Second, "every app-c line", func() bool { return len(bodiesOf(sink.get(), "app-c")) >= 3 })
 	time.Sleep(300 * time.Millisecond) // room for a wrong extra line to show
-	l.stopTB(t)
+	l.stop(t)
 
 	got := sink.get()
 	if g := bodiesOf(got, "app-a"); !slices.Equal(g, want("a", 1, 2060)) {
@@ -305,12 +267,12 @@ func TestMatchesCursorHeldUntilListed(t *testing.T) {
 	cp := NewCheckpoint(filepath.Join(t.TempDir(), "cursor"))
 	cfg := Config{Directory: w.dir, Start: StartHead, IncludeContainer: regexp.MustCompile("^app-"), Checkpoint: cp, BatchSize: 7}
 	// No listing after the first: the reader never learns of app-b.
-	l, sink := startReader(t, cfg, time.Hour)
+	l, sink := startReader(t, cfg, listEvery(time.Hour))
 	testenv.Eventually(t, 10*time.Second, "app-a's first 20 lines", func() bool { return len(sink.get()) >= 20 })
 	w.write(t, slices.Concat(seq("app-b", "b", 1, 5), seq("app-a", "a", 21, 100), seq("app-b", "b", 6, 10))...)
 	testenv.Eventually(t, 10*time.Second, "app-a's 100 lines", func() bool { return len(sink.get()) >= 100 })
 	time.Sleep(300 * time.Millisecond)
-	l.stopTB(t)
+	l.stop(t)
 	if n := len(bodiesOf(sink.get(), "app-b")); n != 0 {
 		t.Fatalf("the first run delivered %d app-b lines; it should not have listed the names again", n)
 	}
@@ -323,10 +285,10 @@ func TestMatchesCursorHeldUntilListed(t *testing.T) {
 		t.Fatalf("saved cursor %s is at or past app-b's first line %s: a restart would skip it", saved, b1)
 	}
 
-	l2, sink2 := startReader(t, cfg, 0)
+	l2, sink2 := startReader(t, cfg, listEvery(0))
 	testenv.Eventually(t, 10*time.Second, "app-b's 10 lines", func() bool { return len(bodiesOf(sink2.get(), "app-b")) >= 10 })
 	testenv.Eventually(t, 10*time.Second, "line a100", func() bool { return slices.Contains(bodiesOf(sink2.get(), "app-a"), "a100") })
-	l2.stopTB(t)
+	l2.stop(t)
 	if g := bodiesOf(sink2.get(), "app-b"); !slices.Equal(g, want("b", 1, 10)) {
 		t.Errorf("second run: app-b %q, want b1..b10", g)
 	}
@@ -344,20 +306,20 @@ func TestMatchesResume(t *testing.T) {
 	w.write(t, slices.Concat(seq("app-a", "a", 1, 50), seq("other", "o", 1, 50), seq("app-a", "a", 51, 100))...)
 	cp := NewCheckpoint(filepath.Join(t.TempDir(), "cursor"))
 	cfg := Config{Directory: w.dir, Start: StartHead, IncludeContainer: regexp.MustCompile("^app-"), Checkpoint: cp, BatchSize: 7}
-	l, sink := startReader(t, cfg, 0)
+	l, sink := startReader(t, cfg, listEvery(0))
 	testenv.Eventually(t, 10*time.Second, "100 lines", func() bool { return len(sink.get()) >= 100 })
 	a100 := journalctlLines(t, w.dir, "CONTAINER_NAME=app-a")[99]
 	testenv.Eventually(t, 10*time.Second, "the last line's cursor saved", func() bool {
 		c, _ := cp.Load()
 		return strings.HasSuffix(a100, "|"+c)
 	})
-	l.stopTB(t)
+	l.stop(t)
 
 	w.write(t, slices.Concat(seq("other", "o", 51, 60), seq("app-new", "n", 1, 5), seq("app-a", "a", 101, 110))...)
-	l2, sink2 := startReader(t, cfg, 0)
+	l2, sink2 := startReader(t, cfg, listEvery(0))
 	testenv.Eventually(t, 10*time.Second, "15 lines", func() bool { return len(sink2.get()) >= 15 })
 	time.Sleep(300 * time.Millisecond)
-	l2.stopTB(t)
+	l2.stop(t)
 	got := sink2.get()
 	if g := bodies(got); !slices.Equal(g, slices.Concat(want("n", 1, 5), want("a", 101, 110))) {
 		t.Errorf("second run delivered %q, want n1..n5 then a101..a110", g)
