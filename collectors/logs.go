@@ -37,6 +37,7 @@ var logCounters = []struct {
 	{catalog.JournalGaps, func(s *journald.Stats) uint64 { return s.Gaps }},
 	{catalog.JournalGapEntries, func(s *journald.Stats) uint64 { return s.GapEntries }},
 	{catalog.JournalForeignCursors, func(s *journald.Stats) uint64 { return s.ForeignCursors }},
+	{catalog.JournalNameRematches, func(s *journald.Stats) uint64 { return s.NameRematches }},
 	{catalog.JournalPartialJoined, func(s *journald.Stats) uint64 { return s.PartialJoined }},
 	{catalog.JournalLinesCut, func(s *journald.Stats) uint64 { return s.LinesCut }},
 	{catalog.JournalReadErrors, func(s *journald.Stats) uint64 { return s.ReadErrors }},

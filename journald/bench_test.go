@@ -82,29 +82,42 @@ func benchReader(b *testing.B) {
 	var wall, cpu time.Duration
 	n := 0
 	for b.Loop() {
-		sink := &noop{done: make(chan struct{}), want: benchEntries}
-		done := sink.done
-		r, err := NewReader(Config{Directory: dir, Start: StartHead, Sink: sink})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		t0, c0 := time.Now(), cpuTime()
-		go func() { errc <- r.Run(ctx, nil) }()
-		select {
-		case <-done:
-		case err := <-errc:
-			b.Fatalf("reader stopped: %v", err)
-		}
-		wall, cpu = wall+time.Since(t0), cpu+cpuTime()-c0
-		cancel()
-		if err := <-errc; err != nil {
-			b.Fatal(err)
-		}
-		n += benchEntries
+		w, c := readTimed(b, Config{Directory: dir, Start: StartHead}, benchEntries, func(*Reader) {})
+		n, wall, cpu = n+benchEntries, wall+w, cpu+c
 	}
 	report(b, n, wall, cpu)
+}
+
+// readTimed runs a reader, set up by tweak, into a no-op sink until want records
+// arrived, and returns the wall and CPU time that took.
+func readTimed(b *testing.B, cfg Config, want int, tweak func(*Reader)) (time.Duration, time.Duration) {
+	sink := &noop{done: make(chan struct{}), want: want}
+	done := sink.done
+	cfg.Sink = sink
+	r, err := NewReader(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tweak(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	t0, c0 := time.Now(), cpuTime()
+	go func() { errc <- r.Run(ctx, nil) }()
+	select {
+	case <-done:
+	case err := <-errc:
+		b.Fatalf("reader stopped: %v", err)
+	}
+	wall, cpu := time.Since(t0), cpuTime()-c0
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	if sink.n != want {
+		b.Fatalf("delivered %d records, want %d", sink.n, want)
+	}
+	return wall, cpu
 }
 
 // latencySink records, for each line, how long after conmon wrote it the sink

@@ -49,6 +49,17 @@ func (c *Checkpoint) Save(cursor string) error {
 	return nil
 }
 
+// cursorRealtime takes the entry's wall-clock time (t=, microseconds) out of a cursor.
+func cursorRealtime(cursor string) (uint64, bool) {
+	for part := range strings.SplitSeq(cursor, ";") {
+		if v, ok := strings.CutPrefix(part, "t="); ok {
+			n, err := strconv.ParseUint(v, 16, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
 // cursorSeqnum takes the sequence number (i=) and its id (s=) out of a cursor,
 // for counting the entries a gap lost.
 func cursorSeqnum(cursor string) (id string, seq uint64, ok bool) {

@@ -95,7 +95,7 @@ func (t *tail) handle(now time.Time) {
 		if !t.wanted(&rec) {
 			return
 		}
-		p = &partialLine{rec: rec, resume: prevCursor, order: t.order}
+		p = &partialLine{rec: rec, resume: prevCursor, order: t.order, reread: t.nm.rereading()}
 		t.pending[key] = p
 	}
 	p.add(f[fMessage], t.cfg.MaxLineBytes)
@@ -122,8 +122,7 @@ func (t *tail) wanted(rec *Record) bool {
 	if t.cfg.IncludeContainer != nil || t.cfg.ExcludeContainer != nil {
 		ok, seen := t.nameOK[rec.ContainerName]
 		if !seen {
-			ok = (t.cfg.IncludeContainer == nil || t.cfg.IncludeContainer.MatchString(rec.ContainerName)) &&
-				(t.cfg.ExcludeContainer == nil || !t.cfg.ExcludeContainer.MatchString(rec.ContainerName))
+			ok = nameAllowed(t.cfg.IncludeContainer, t.cfg.ExcludeContainer, rec.ContainerName)
 			if t.nameOK == nil || len(t.nameOK) > 4096 {
 				t.nameOK = map[string]bool{}
 			}

@@ -47,10 +47,14 @@ func conmonEntry(i int, name, id, msg, prio string, extra ...[2]string) entry {
 
 // exportFormat renders entries in the journal export format, using the binary
 // form for values that are not single-line text.
-func exportFormat(entries []entry) []byte {
+func exportFormat(entries []entry) []byte { return exportFrom(entries, 0) }
+
+// exportFrom is exportFormat for entries that follow first others in one journal,
+// whose monotonic times must go on rising.
+func exportFrom(entries []entry, first int) []byte {
 	var b bytes.Buffer
 	for i, e := range entries {
-		fmt.Fprintf(&b, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n", e.realtime.UnixMicro(), 1000000+i)
+		fmt.Fprintf(&b, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n", e.realtime.UnixMicro(), 1000000+first+i)
 		if e.boot != "" {
 			fmt.Fprintf(&b, "_BOOT_ID=%s\n", e.boot)
 		}

@@ -73,6 +73,8 @@ type partialLine struct {
 	order  uint64
 	// lastUsec is the journal's receive time of the latest piece.
 	lastUsec uint64
+	// reread: the first piece was read while re-reading after the name set grew.
+	reread bool
 }
 
 // add appends a piece, cutting at limit; pieces past the cut are still counted so

@@ -125,6 +125,32 @@ static int pe_preceded_by(sd_journal *j, const char *cursor) {
 	return same;
 }
 
+// pe_unique lays every value of field in the open journal files into buf, each as a
+// 4-byte length and the value (without "FIELD="), like pe_read: when buf is too
+// small, nothing past cap is written and *used says how much is needed. Matches do
+// not restrict it (sd_journal_query_unique(3)), so it sees every file's values.
+static int pe_unique(sd_journal *j, const char *field, char *buf, size_t cap, size_t *used) {
+	int r = sd_journal_query_unique(j, field);
+	if (r < 0)
+		return r;
+	size_t skip = strlen(field) + 1, n = 0;
+	const void *d;
+	size_t l;
+	while ((r = sd_journal_enumerate_available_unique(j, &d, &l)) > 0) {
+		if (l < skip)
+			continue;
+		size_t vl = l - skip;
+		if (n + 4 + vl <= cap) {
+			uint32_t len32 = (uint32_t)vl;
+			memcpy(buf + n, &len32, 4);
+			memcpy(buf + n + 4, (const char *)d + skip, vl);
+		}
+		n += 4 + vl;
+	}
+	*used = n;
+	return r < 0 ? r : 0;
+}
+
 static int pe_open_files(sd_journal **j, char *paths, int n) {
 	const char **v = calloc(n + 1, sizeof(char *));
 	if (!v)
@@ -279,6 +305,36 @@ func (j *journal) addDisjunction() error {
 		return fmt.Errorf("add journal disjunction: %w", errno(r))
 	}
 	return nil
+}
+
+// flushMatches removes every match; the position must be sought again after.
+func (j *journal) flushMatches() { C.sd_journal_flush_matches(j.j) }
+
+// unique returns the distinct values field has in the open journal files, whatever
+// the matches.
+func (j *journal) unique(field string) ([]string, error) {
+	f := C.CString(field)
+	defer C.free(unsafe.Pointer(f))
+	buf := make([]byte, 16<<10)
+	for {
+		var used C.size_t
+		r := C.pe_unique(j.j, f, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &used)
+		if r < 0 {
+			return nil, fmt.Errorf("list the values of journal field %s: %w", field, errno(r))
+		}
+		if int(used) > len(buf) {
+			buf = make([]byte, int(used)+int(used)/4)
+			continue
+		}
+		var vals []string
+		b := buf[:used]
+		for len(b) >= 4 {
+			n := int(binary.NativeEndian.Uint32(b))
+			vals = append(vals, string(b[4:4+n]))
+			b = b[4+n:]
+		}
+		return vals, nil
+	}
 }
 
 func (j *journal) seekHead() error {

@@ -80,7 +80,8 @@ func (t *tail) startFresh() (bool, error) {
 	case StartHead:
 		return true, t.j.seekHead()
 	case StartSince:
-		return true, t.j.seekRealtime(time.Now().Add(-t.cfg.Since))
+		t.since = time.Now().Add(-t.cfg.Since)
+		return true, t.j.seekRealtime(t.since)
 	}
 	if err := t.j.seekTail(); err != nil {
 		return true, err
@@ -96,6 +97,15 @@ func (t *tail) startFresh() (bool, error) {
 	}
 	t.lastCursor, err = t.j.cursor()
 	return true, err
+}
+
+// seekStart seeks where startFresh did, when it read no entry there: the head, or
+// the time --journal.start named.
+func (t *tail) seekStart() error {
+	if t.since.IsZero() {
+		return t.j.seekHead()
+	}
+	return t.j.seekRealtime(t.since)
 }
 
 // gap counts entries lost between two cursors and returns the sequence-number

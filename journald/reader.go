@@ -26,13 +26,21 @@ type Reader struct {
 	readErrors    atomic.Uint64
 	// foreignCursors counts saved cursors from another journal.
 	foreignCursors atomic.Uint64
-	delivered      atomic.Uint64
-	newestUsec     atomic.Int64
-	caughtUp       atomic.Bool
+	// rematches counts the times the matched container names changed.
+	rematches  atomic.Uint64
+	delivered  atomic.Uint64
+	newestUsec atomic.Int64
+	caughtUp   atomic.Bool
 
 	mu    sync.Mutex
 	lines map[lineKey]*lineCount
 
+	// noMatches keeps the name filters per entry, as before they became journal
+	// matches (benchmarks compare the two).
+	noMatches bool
+	// namesEvery, when set, spaces the listings of container names instead of
+	// their cost (tests lengthen it to hold a new container back).
+	namesEvery time.Duration
 	// checkEvery is how many entries the reader reads between looks at the lines it
 	// is joining (tests shorten it to cross many looks with a small journal).
 	checkEvery int
@@ -90,6 +98,10 @@ type Stats struct {
 	// knows: reading then started per Start, not at the oldest entry.
 	ForeignCursors uint64
 	PartialJoined  uint64
+	// NameRematches counts the times the container names matched in the journal
+	// changed: a new container passed the name filters (its entries are then read
+	// again from the last verified position) or name matching stopped.
+	NameRematches uint64
 	// LinesCut counts lines cut at MaxLineBytes, whether joined or one entry.
 	LinesCut   uint64
 	ReadErrors uint64
@@ -122,6 +134,7 @@ func (r *Reader) Stats() Stats {
 		GapEntries:       r.gapEntries.Load(),
 		ForeignCursors:   r.foreignCursors.Load(),
 		PartialJoined:    r.partialJoined.Load(),
+		NameRematches:    r.rematches.Load(),
 		LinesCut:         r.linesCut.Load(),
 		ReadErrors:       r.readErrors.Load(),
 	}
@@ -159,6 +172,7 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	if err != nil {
 		return err
 	}
+	t.nm.started(t.lastCursor)
 	if started != nil {
 		started()
 	}
@@ -168,13 +182,22 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	batches := make(chan batch, r.cfg.InFlight)
 	var deliverErr error
 	var wg sync.WaitGroup
+	delivering := make(chan struct{})
 	wg.Go(func() {
+		defer close(delivering)
 		deliverErr = r.deliver(ctx, batches)
 		if deliverErr != nil {
 			cancel()
 		}
 	})
 	err = t.loop(ctx, batches, advance)
+	if c := t.finalCursor(); err == nil && c != "" {
+		// Saved only after the batches before it, when the sink took them.
+		select {
+		case batches <- batch{cursor: c}:
+		case <-delivering:
+		}
+	}
 	close(batches)
 	wg.Wait()
 	if deliverErr != nil {

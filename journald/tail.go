@@ -36,6 +36,12 @@ type tail struct {
 	vanishing  bool
 	unverified bool
 	sigbus     int64 // truncated pages seen when last logged
+
+	// nm matches container names in the journal; nil when the name filters are
+	// applied per entry only. since is where a fresh start sought (zero: the head),
+	// for going back there.
+	nm    *nameMatches
+	since time.Time
 }
 
 func (t *tail) open() error {
@@ -43,18 +49,12 @@ func (t *tail) open() error {
 	if err != nil {
 		return err
 	}
-	// conmon's entries, or the whole of a selected unit. Matches on different
-	// fields AND unless separated by a disjunction.
-	err = j.addMatch("_COMM=conmon")
-	if err == nil && len(t.cfg.Units) > 0 {
-		err = j.addDisjunction()
-		for _, u := range t.cfg.Units {
-			if err == nil {
-				err = j.addMatch("_SYSTEMD_UNIT=" + u)
-			}
-		}
+	if t.j == nil && t.nm == nil {
+		// The first open only: a reopen keeps the set, since names listed anew
+		// would skip the new ones' entries behind the position.
+		t.initNames(j)
 	}
-	if err != nil {
+	if err := t.addMatches(j); err != nil {
 		j.close()
 		return err
 	}
@@ -119,11 +119,20 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 				t.dropJournalPages()
 				sinceDrop = 0
 			}
+			// Re-reading that reaches the end did not meet the entry it ran up to
+			// (vacuumed meanwhile): there is nothing left to pass over.
+			t.nm.reread()
 			t.flushPartialsLive(now)
 			if err := t.seal(ctx, batches); err != nil {
-				return nil
+				return stopped(ctx, err)
 			}
-			res, err := t.wait(waitTimeout)
+			if t.nm.rereading() {
+				continue // the name set grew: re-read before waiting
+			}
+			res, err := t.wait(t.nm.heldFor(now, t.namesEvery()))
+			if err == nil && res != waitNop {
+				t.nm.changed()
+			}
 			if err == nil && res == waitInvalidate {
 				advance, err = t.checkPosition()
 			}
@@ -141,6 +150,10 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 		if stepped {
 			t.checkStep()
 		}
+		if t.rereadSkip() {
+			t.lastCursor = t.e.cursor
+			continue
+		}
 		t.handle(now)
 		if sinceDrop++; sinceDrop >= dropEvery {
 			sinceDrop = 0
@@ -152,7 +165,7 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 		}
 		if len(t.batch) >= t.cfg.BatchSize || (len(t.batch) > 0 && now.Sub(t.batchStart) >= t.cfg.BatchAge) {
 			if err := t.seal(ctx, batches); err != nil {
-				return nil
+				return stopped(ctx, err)
 			}
 		}
 	}
@@ -184,6 +197,9 @@ func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 			return true, fmt.Errorf("reopen journal: %w", err)
 		}
 		if t.lastCursor == "" {
+			if t.nm.rereading() {
+				return true, t.seekStart()
+			}
 			_, err := t.startFresh()
 			return true, err
 		}
@@ -200,18 +216,34 @@ func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 // seal hands the current batch to the delivery goroutine, blocking while
 // InFlight batches wait: that is the backpressure that stops reading.
 func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
-	c := t.safeCursor()
+	c, err := t.verifiedCursor(t.safeCursor(), time.Now())
+	if err != nil {
+		// The matches could not be set again (libsystemd out of memory): the
+		// daemon restarts the reader, which resumes at the saved cursor.
+		return fmt.Errorf("change the journal matches: %w", err)
+	}
 	if len(t.batch) == 0 && c == t.sealed {
 		return nil
 	}
 	select {
 	case batches <- batch{records: t.batch, cursor: c}:
 	case <-ctx.Done():
+		if t.nm != nil {
+			t.nm.want = "" // it covers this batch, which the sink never gets
+		}
 		return ctx.Err()
 	}
 	t.batch = make([]Record, 0, min(t.cfg.BatchSize, 1024))
 	t.sealed = c
 	return nil
+}
+
+// stopped is what the read loop returns when sealing failed: nothing when ctx ended.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // safeCursor is the last entry read, or when a line is still being joined, the

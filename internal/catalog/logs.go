@@ -81,6 +81,13 @@ var (
 		Help:  "Times the saved cursor belonged to no journal file here (another machine's journal, a restored backup, a changed machine-id), so reading started per --journal.start.",
 		Group: "logs",
 	})
+	JournalNameRematches = register(Metric{
+		Name:  "podexporter_journal_name_rematches_total",
+		Unit:  "{change}",
+		Kind:  Counter,
+		Help:  "Times the container names read through journal matches changed: a new container passed --journal.include-container (its entries are then read from the last verified position) or name matching fell back to per-entry filtering.",
+		Group: "logs",
+	})
 	JournalPartialJoined = register(Metric{
 		Name:  "podexporter_journal_partial_lines_joined_total",
 		Unit:  "{line}",

@@ -34,8 +34,8 @@ const (
 )
 
 var (
-	containerIDs   = []string{"aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111", "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222", "cccccccccccc3333333333333333333333333333333333333333333333333333"}
-	containerNames = []string{"web", "db", "worker"}
+	containerIDs   = []string{"aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111", "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222", "cccccccccccc3333333333333333333333333333333333333333333333333333", "dddddddddddd4444444444444444444444444444444444444444444444444444"}
+	containerNames = []string{"web", "db", "worker", FilterTarget}
 )
 
 // ConmonJournal returns a directory holding a journal of entries entries shaped like
@@ -44,7 +44,33 @@ var (
 // temporary directory across runs, since building it takes a while.
 func ConmonJournal(tb testing.TB, entries int) string {
 	tb.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("podexporter-bench-conmon-%d-v1", entries))
+	return cachedJournal(tb, fmt.Sprintf("podexporter-bench-conmon-%d-v1", entries), entries, func(i int) int { return i % 3 })
+}
+
+// FilterTarget is the container whose lines FilterJournal spreads among the others'.
+const FilterTarget = "target"
+
+// FilterJournal returns a cached journal holding target lines of the container
+// FilterTarget spread evenly among others lines of three other containers (web, db,
+// worker), shaped like ConmonJournal's: the case of a reader that ships one
+// container out of a busy journal.
+func FilterJournal(tb testing.TB, target, others int) string {
+	tb.Helper()
+	total := target + others
+	return cachedJournal(tb, fmt.Sprintf("podexporter-bench-filter-%d-%d-v1", target, others), total, func(i int) int {
+		// Entry i is the target's when it crosses the next multiple of total/target.
+		if (i+1)*target/total != i*target/total {
+			return 3
+		}
+		return i % 3
+	})
+}
+
+// cachedJournal builds, once, a journal in the temporary directory under name, whose
+// entry i is of container pick(i) (an index into containerNames, 3 being the target).
+func cachedJournal(tb testing.TB, name string, entries int, pick func(int) int) string {
+	tb.Helper()
+	dir := filepath.Join(os.TempDir(), name)
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return dir
 	}
@@ -68,10 +94,13 @@ func ConmonJournal(tb testing.TB, entries int) string {
 		tb.Fatal(err)
 	}
 	w := bufio.NewWriterSize(in, 1<<20)
-	cmdlines := []string{Cmdline(containerIDs[0]), Cmdline(containerIDs[1]), Cmdline(containerIDs[2])}
+	cmdlines := make([]string, len(containerIDs))
+	for c, id := range containerIDs {
+		cmdlines[c] = Cmdline(id)
+	}
 	start := time.Now().Add(-time.Hour)
 	for i := range entries {
-		c := i % 3
+		c := pick(i)
 		t := start.Add(time.Duration(i) * 5 * time.Microsecond)
 		prio := "6"
 		if i%10 == 0 {
