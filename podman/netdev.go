@@ -1,7 +1,6 @@
 package podman
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -24,14 +23,19 @@ func ReadNetDev(path string) (*NetworkCounters, error) {
 
 func parseNetDev(data []byte) (*NetworkCounters, error) {
 	n := &NetworkCounters{Source: "netns"}
-	sc := bufio.NewScanner(bytes.NewReader(data))
+	// Called for every container every stats round: bytes.Lines, not a Scanner and
+	// its 4 KB buffer per call.
 	line := 0
-	for sc.Scan() {
+	for text := range bytes.Lines(data) {
 		line++
 		if line <= 2 { // two header lines
 			continue
 		}
-		iface, rest, ok := strings.Cut(sc.Text(), ":")
+		text = bytes.TrimRight(text, "\n")
+		if len(text) == 0 {
+			continue
+		}
+		iface, rest, ok := strings.Cut(string(text), ":")
 		if !ok {
 			return nil, fmt.Errorf("net/dev line %d: no interface name", line)
 		}
@@ -60,7 +64,7 @@ func parseNetDev(data []byte) (*NetworkCounters, error) {
 		n.TxErrors += v[10]
 		n.TxDropped += v[11]
 	}
-	return n, sc.Err()
+	return n, nil
 }
 
 // apiNetwork sums Podman 5's per-interface stats; nil when the service sent none.

@@ -4,6 +4,7 @@ package cgroupfs
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -109,10 +110,10 @@ func (m Mounts) ReadMemory(path string) (Memory, error) {
 	if err != nil {
 		return mem, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, " ")
-		if p, want := keys[k]; ok && want {
-			*p, _ = strconv.ParseUint(v, 10, 64)
+	for line := range bytes.Lines(data) {
+		k, v, ok := bytes.Cut(bytes.TrimRight(line, "\n"), []byte(" "))
+		if p, want := keys[string(k)]; ok && want {
+			*p, _ = strconv.ParseUint(string(v), 10, 64)
 		}
 	}
 	return mem, nil
