@@ -6,7 +6,7 @@ package journald
 #include <dlfcn.h>
 #include <stddef.h>
 
-// libsystemd up to v255 creates a zstd decompression context for every compressed
+// libsystemd (252 on Debian 12) creates a zstd decompression context for every compressed
 // field it reads and frees it afterwards. conmon's entries carry a compressed
 // _CMDLINE, so reading one entry mapped, zeroed and unmapped a context of about
 // 100 KB: more than half of the reader's CPU went to ZSTD_createDCtx. These two
