@@ -42,6 +42,9 @@ type tail struct {
 	// for going back there.
 	nm    *nameMatches
 	since time.Time
+
+	// lastDrop is when the read journal pages were last unmapped (residency.go).
+	lastDrop time.Time
 }
 
 func (t *tail) open() error {
@@ -116,8 +119,10 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			if !caughtUp {
 				caughtUp = true
 				t.r.caughtUp.Store(true)
-				t.dropJournalPages()
-				sinceDrop = 0
+				if sinceDrop > 0 && now.Sub(t.lastDrop) >= dropIdleEvery {
+					t.dropJournalPages()
+					sinceDrop = 0
+				}
 			}
 			// Re-reading that reaches the end did not meet the entry it ran up to
 			// (vacuumed meanwhile): there is nothing left to pass over.
