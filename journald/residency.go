@@ -17,7 +17,7 @@ import (
 // many times a second), bounds that to what one stretch of reading touches.
 const (
 	dropEvery     = 8192
-	dropIdleEvery = 5 * time.Second
+	dropIdleEvery = time.Second
 )
 
 // dropJournalPages unmaps the journal files' pages. Failure costs only memory, so it
