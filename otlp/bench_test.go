@@ -62,10 +62,7 @@ func benchExport(b *testing.B, protocol, compression string) {
 	if pid == 0 {
 		b.Fatal("collector is not running")
 	}
-	endpoint := c.HTTPEndpoint
-	if protocol == ProtocolGRPC {
-		endpoint = "http://" + c.GRPCEndpoint
-	}
+	endpoint := c.Endpoint(protocol)
 	var m exportMetrics
 	iteration := 0
 	for b.Loop() {

@@ -23,10 +23,7 @@ func TestCompressionsDeliverIntact(t *testing.T) {
 		var plainBytes int64
 		for _, compression := range []string{"none", "gzip", "zstd"} {
 			t.Run(protocol+"/"+compression, func(t *testing.T) {
-				endpoint := c.HTTPEndpoint
-				if protocol == ProtocolGRPC {
-					endpoint = "http://" + c.GRPCEndpoint
-				}
+				endpoint := c.Endpoint(protocol)
 				var sent atomic.Int64
 				exp, err := NewLogExporter(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: compression, Timeout: 5 * time.Second, dial: countingDial(&sent)})
 				if err != nil {
@@ -85,10 +82,7 @@ func TestMetricsCompressions(t *testing.T) {
 	c := testenv.StartCollector(t)
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(protocol, func(t *testing.T) {
-			endpoint := c.HTTPEndpoint
-			if protocol == ProtocolGRPC {
-				endpoint = "http://" + c.GRPCEndpoint
-			}
+			endpoint := c.Endpoint(protocol)
 			exp, err := NewMetricExporter(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: "zstd", Timeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)

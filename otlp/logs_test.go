@@ -16,10 +16,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newTestSink(t *testing.T, c *testenv.Collector, protocol string) *LogSink {
 	t.Helper()
-	endpoint := c.HTTPEndpoint
-	if protocol == ProtocolGRPC {
-		endpoint = "http://" + c.GRPCEndpoint
-	}
+	endpoint := c.Endpoint(protocol)
 	exp, err := NewLogExporter(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: "gzip", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -23,10 +23,7 @@ func TestPipelinedJournalToCollector(t *testing.T) {
 	c := testenv.StartCollector(t)
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(protocol, func(t *testing.T) {
-			endpoint := c.HTTPEndpoint
-			if protocol == ProtocolGRPC {
-				endpoint = "http://" + c.GRPCEndpoint
-			}
+			endpoint := c.Endpoint(protocol)
 			exps, err := NewLogExporters(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: "zstd", Timeout: 5 * time.Second}, LogExporters)
 			if err != nil {
 				t.Fatal(err)

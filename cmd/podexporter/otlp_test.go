@@ -17,13 +17,6 @@ import (
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
-func otlpEndpoint(c *testenv.Collector, protocol string) string {
-	if protocol == "grpc" {
-		return "http://" + c.GRPCEndpoint
-	}
-	return c.HTTPEndpoint
-}
-
 // recordsOf returns the collector's records whose resource is the named container.
 func recordsOf(c *testenv.Collector, name string) []testenv.LogRecord {
 	var out []testenv.LogRecord
@@ -72,7 +65,7 @@ func TestOTLPEndToEnd(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
 			c := testenv.StartCollector(t)
-			d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--otlp.endpoint="+otlpEndpoint(c, protocol),
+			d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--otlp.endpoint="+c.Endpoint(protocol),
 				"--otlp.protocol="+protocol, "--journal.start=tail", "--otlp.metrics.interval=1s",
 				"--podman.stats-interval=1s", "--podman.container-label=app")
 

@@ -56,6 +56,15 @@ type collectorProc struct {
 // StartCollector builds the collector on first use (cached across test runs by the
 // hash of its sources), starts it on two free loopback ports and stops it when the
 // test ends. When the Go toolchain or a module download is unavailable, the test is
+
+// Endpoint is the URL an exporter of protocol ("grpc", else OTLP/HTTP) is given.
+func (c *Collector) Endpoint(protocol string) string {
+	if protocol == "grpc" {
+		return "http://" + c.GRPCEndpoint
+	}
+	return c.HTTPEndpoint
+}
+
 // skipped with the fix, or fails under CI=true.
 func StartCollector(t testing.TB) *Collector {
 	t.Helper()
