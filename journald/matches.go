@@ -259,29 +259,18 @@ func (t *tail) namesEvery() time.Duration {
 	return min(maxNamesEvery, listingShare*t.nm.took)
 }
 
-// sealNamesEvery is how long after a listing a batch being sealed may list again.
-// A batch sealed without a listing keeps its cursor back, and a crash would repeat it
-// besides the batch in flight; so a batch lists every time while listings are cheap
-// (under a millisecond: tens of microseconds on the journals measured, against
-// milliseconds to read a batch), and only on a journal where they are not, at most a
-// tenth of the reader's time.
+// sealNamesEvery is how long after a listing a batch being sealed may list again:
+// no time at all (unless a test sets the spacing). A batch sealed without a listing
+// keeps its cursor back, and a crash would repeat it besides the batch in flight; one
+// listing per batch costs microseconds on small journals and a few milliseconds on a
+// host's many large files, against the milliseconds it takes to read a batch. Spacing
+// them by their cost let CI's kill test repeat more than four batches under load.
 func (t *tail) sealNamesEvery() time.Duration {
 	if t.nm == nil {
 		return 0
 	}
-	if t.r.namesEvery > 0 {
-		return t.r.namesEvery
-	}
-	if t.nm.took < cheapListing {
-		return 0
-	}
-	return min(maxNamesEvery, sealListingShare*t.nm.took)
+	return t.r.namesEvery
 }
-
-const (
-	cheapListing     = time.Millisecond
-	sealListingShare = 10
-)
 
 // listNames lists the names in the journal, and when new ones pass the filters, goes
 // back to the last verified entry to read theirs.
