@@ -42,6 +42,10 @@ var logCounters = []struct {
 	{catalog.JournalLinesCut, func(s *journald.Stats) uint64 { return s.LinesCut }},
 	{catalog.JournalReadErrors, func(s *journald.Stats) uint64 { return s.ReadErrors }},
 	{catalog.JournalSinkRetries, func(s *journald.Stats) uint64 { return s.SinkRetries }},
+	{catalog.JournalInvalidHints, func(s *journald.Stats) uint64 { return s.InvalidHints }},
+	{catalog.JournalMultilineRecords, func(s *journald.Stats) uint64 { return s.MultilineRecords }},
+	{catalog.JournalMultilineLines, func(s *journald.Stats) uint64 { return s.MultilineLines }},
+	{catalog.JournalMultilineSplits, func(s *journald.Stats) uint64 { return s.MultilineSplits }},
 }
 
 var (
@@ -55,6 +59,9 @@ var (
 	logLagDesc   = desc(catalog.JournalLag)
 	logLinesDesc = desc(catalog.ContainerLogLines)
 	logBytesDesc = desc(catalog.ContainerLogBytes)
+	logSevDesc   = desc(catalog.ContainerLogRecords)
+	parsedDesc   = desc(catalog.JournalLinesParsed)
+	failedDesc   = desc(catalog.JournalParseFailures)
 )
 
 // Update emits nothing when the reader does not run, so that a host without a
@@ -71,6 +78,15 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 	for _, cs := range s.Containers {
 		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(cs.Lines), cs.ID, cs.Name, cs.Stream)
 		ch <- prometheus.MustNewConstMetric(logBytesDesc, prometheus.CounterValue, float64(cs.Bytes), cs.ID, cs.Name, cs.Stream)
+	}
+	for _, ss := range s.Severities {
+		ch <- prometheus.MustNewConstMetric(logSevDesc, prometheus.CounterValue, float64(ss.Records), ss.ID, ss.Name, ss.Severity)
+	}
+	for _, f := range s.Formats {
+		ch <- prometheus.MustNewConstMetric(parsedDesc, prometheus.CounterValue, float64(f.Parsed), f.Format)
+		if f.Format != "text" { // text reads what it finds and never fails
+			ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(f.Failed), f.Format)
+		}
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/journald/journalconf"
+	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 // StartMode says where a reader without a usable checkpoint begins.
@@ -62,6 +64,18 @@ type Config struct {
 	// Labels is the allowlist of container labels copied from the Enricher.
 	Labels []string
 
+	// Format is how lines are read when the container's io.podexporter.log.format
+	// label does not say (or the container is unknown); Raw parses nothing.
+	Format logparse.Format
+	// MapBody makes a parsed object the record's body instead of its message.
+	MapBody bool
+	// Multiline joins continuation lines when the container's
+	// io.podexporter.log.multiline label does not say; nil joins nothing.
+	Multiline multiline.Rule
+	// MultilineTimeout is how long a record waits for its next line: by the wall
+	// clock once caught up, by the entries' timestamps while behind.
+	MultilineTimeout time.Duration
+
 	// Checkpoint keeps the cursor across restarts; nil starts per Start each time.
 	Checkpoint *Checkpoint
 	Sink       Sink
@@ -77,6 +91,9 @@ const (
 	DefaultBatchSize      = 1000
 	DefaultBatchAge       = time.Second
 	DefaultInFlight       = 4
+	// DefaultMultilineTimeout is long enough for a runtime that prints a stack
+	// trace line by line through a pipe, short enough not to hold the cursor long.
+	DefaultMultilineTimeout = time.Second
 )
 
 // FromSettings is the reader configuration for the user's journal settings: the
@@ -92,7 +109,22 @@ func FromSettings(s journalconf.Settings) (Config, error) {
 		BatchSize:      s.BatchSize,
 		BatchAge:       s.BatchAge,
 		ExtraFields:    s.ExtraFields,
+		MapBody:        s.LogBody == journalconf.BodyMap,
+
+		MultilineTimeout: s.MultilineTimeout,
 	}
+	if s.LogFormat != "" {
+		f, ok := logparse.ParseFormat(s.LogFormat)
+		if !ok {
+			return Config{}, fmt.Errorf("journal log format %q: not raw, text, json, logfmt or auto", s.LogFormat)
+		}
+		c.Format = f
+	}
+	rule, err := multiline.Parse(s.Multiline)
+	if err != nil {
+		return Config{}, fmt.Errorf("journal multiline rule: %w", err)
+	}
+	c.Multiline = rule
 	for _, f := range []struct {
 		setting, expr string
 		dst           **regexp.Regexp

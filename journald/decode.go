@@ -75,7 +75,8 @@ func (t *tail) handle(now time.Time) {
 		if f[fUnit] == nil || !t.unitSelected(f[fUnit]) {
 			return
 		}
-		t.emit(t.record(now, prio), f[fMessage])
+		rec, h := t.record(now, prio)
+		t.emit(rec, h, prevCursor, f[fMessage])
 		return
 	}
 	// stdout and stderr pieces interleave: conmon reads the two pipes apart.
@@ -83,19 +84,19 @@ func (t *tail) handle(now time.Time) {
 	p := t.pending[key]
 	partial := string(f[fPartial]) == "true"
 	if p == nil && !partial {
-		rec := t.record(now, prio)
+		rec, h := t.record(now, prio)
 		if !t.wanted(&rec) {
 			return
 		}
-		t.emit(rec, f[fMessage])
+		t.emit(rec, h, prevCursor, f[fMessage])
 		return
 	}
 	if p == nil {
-		rec := t.record(now, prio)
+		rec, h := t.record(now, prio)
 		if !t.wanted(&rec) {
 			return
 		}
-		p = &partialLine{rec: rec, resume: prevCursor, order: t.order, reread: t.nm.rereading()}
+		p = &partialLine{rec: rec, hints: h, from: origin{resume: prevCursor, order: t.order, reread: t.nm.rereading()}}
 		t.pending[key] = p
 	}
 	p.add(f[fMessage], t.cfg.MaxLineBytes)
@@ -147,8 +148,9 @@ func (t *tail) wanted(rec *Record) bool {
 	return true
 }
 
-// record builds a record from the current entry, without its body.
-func (t *tail) record(now time.Time, prio int) Record {
+// record builds a record from the current entry, without its body, and says how
+// its line is to be read.
+func (t *tail) record(now time.Time, prio int) (Record, hints) {
 	e := &t.e
 	f := e.fields
 	rec := Record{
@@ -190,6 +192,7 @@ func (t *tail) record(now time.Time, prio int) Record {
 			rec.Extra[name] = string(v)
 		}
 	}
+	h := t.defaults()
 	if t.cfg.Enricher != nil && rec.ContainerID != "" {
 		id := rec.ContainerIDFull
 		if id == "" {
@@ -205,13 +208,14 @@ func (t *tail) record(now time.Time, prio int) Record {
 					rec.Labels[l] = v
 				}
 			}
+			h = t.hintsFor(info.Labels)
 		}
 	}
-	return rec
+	return rec, h
 }
 
-// emit adds a one-entry line.
-func (t *tail) emit(rec Record, msg []byte) {
+// emit completes a one-entry line; resume is the entry read before it.
+func (t *tail) emit(rec Record, h hints, resume string, msg []byte) {
 	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
 		msg = msg[:len(msg)-1]
 	}
@@ -221,7 +225,7 @@ func (t *tail) emit(rec Record, msg []byte) {
 		t.r.linesCut.Add(1)
 	}
 	rec.Body = string(msg)
-	t.add(rec)
+	t.complete(rec, h, origin{resume: resume, order: t.order, reread: t.nm.rereading()}, t.e.realtime)
 }
 
 func (t *tail) add(rec Record) {

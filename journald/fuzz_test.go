@@ -92,7 +92,7 @@ func FuzzEntryDecode(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tl := &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, interned: map[string]string{}}
+		tl := r.newTail()
 		now := time.Now()
 		var joined []byte
 		for i := range 3 {

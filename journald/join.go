@@ -19,16 +19,22 @@ func (t *tail) flush(key lineID, p *partialLine) {
 	if p.cut {
 		t.r.linesCut.Add(1)
 	}
-	t.add(rec)
+	t.complete(rec, p.hints, p.from, p.lastUsec)
 }
 
 // flushPartialsLive emits, once the reader has caught up, lines whose next piece is
 // overdue by the wall clock or whose container has exited: everything the journal
-// holds has been read, so what is missing was never written.
+// holds has been read, so what is missing was never written. Multiline records
+// waiting for their next line go the same way, after their own timeout.
 func (t *tail) flushPartialsLive(now time.Time) {
 	for key, p := range t.pending {
 		if now.Sub(p.rec.Observed) >= t.cfg.PartialTimeout || t.exited(key.container) {
 			t.flush(key, p)
+		}
+	}
+	for key, g := range t.groups {
+		if now.Sub(g.rec.Observed) >= t.cfg.MultilineTimeout || t.exited(key.container) {
+			t.flushGroup(key, g)
 		}
 	}
 }
@@ -42,6 +48,11 @@ func (t *tail) flushPartialsBehind(usec uint64) {
 	for key, p := range t.pending {
 		if usec > p.lastUsec && usec-p.lastUsec >= timeout {
 			t.flush(key, p)
+		}
+	}
+	for key, g := range t.groups {
+		if g.overdue(usec, t.cfg.MultilineTimeout) {
+			t.flushGroup(key, g)
 		}
 	}
 }
@@ -64,16 +75,24 @@ type lineID struct {
 // pieces.
 type partialLine struct {
 	rec    Record
+	hints  hints
 	buf    []byte
 	pieces int
 	cut    bool
-	// resume is the cursor of the entry read before the first piece, order the
-	// first piece's place in the read sequence.
-	resume string
-	order  uint64
+	// from is where the first piece was read.
+	from origin
 	// lastUsec is the journal's receive time of the latest piece.
 	lastUsec uint64
-	// reread: the first piece was read while re-reading after the name set grew.
+}
+
+// origin is where a line's first entry sits in the read sequence: a restart must
+// go back before it to read the whole line again rather than half of it.
+type origin struct {
+	// resume is the cursor of the entry read before it, order its place in the
+	// read sequence.
+	resume string
+	order  uint64
+	// reread: it was read while re-reading after the name set grew.
 	reread bool
 }
 

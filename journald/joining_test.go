@@ -59,7 +59,7 @@ func TestPartialFlushFollowsJournal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tl := &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, interned: map[string]string{}}
+			tl := r.newTail()
 			feed(tl, 1, start, "first ", true)
 			c.check(tl)
 			if flushed := len(tl.batch) == 1; flushed != c.wantFlushed {

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 // Reader tails the journal and hands records to a sink, saving the cursor only
@@ -29,11 +32,21 @@ type Reader struct {
 	// rematches counts the times the matched container names changed.
 	rematches  atomic.Uint64
 	delivered  atomic.Uint64
+	// parsed and parseFailures count lines by the format that read them (or
+	// failed to); badHints invalid log labels; multiline* the records a rule
+	// joined, their lines, and those split at MaxLineBytes.
+	parsed           [logparse.Auto + 1]atomic.Uint64
+	parseFailures    [logparse.Auto + 1]atomic.Uint64
+	badHints         atomic.Uint64
+	multilineRecords atomic.Uint64
+	multilineLines   atomic.Uint64
+	multilineSplits  atomic.Uint64
 	newestUsec atomic.Int64
 	caughtUp   atomic.Bool
 
-	mu    sync.Mutex
-	lines map[lineKey]*lineCount
+	mu         sync.Mutex
+	lines      map[lineKey]*lineCount
+	severities map[severityKey]*lineCount
 
 	// noMatches keeps the name filters per entry, as before they became journal
 	// matches (benchmarks compare the two).
@@ -47,6 +60,9 @@ type Reader struct {
 }
 
 type lineKey struct{ id, name, stream string }
+
+// severityKey names a container's records of one severity range.
+type severityKey struct{ id, name, severity string }
 
 type lineCount struct {
 	lines, bytes uint64
@@ -70,6 +86,9 @@ func NewReader(cfg Config) (*Reader, error) {
 	if cfg.BatchAge <= 0 {
 		cfg.BatchAge = DefaultBatchAge
 	}
+	if cfg.MultilineTimeout <= 0 {
+		cfg.MultilineTimeout = DefaultMultilineTimeout
+	}
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = DefaultInFlight
 	}
@@ -80,7 +99,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: map[lineKey]*lineCount{}, checkEvery: 4096}, nil
+	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: map[lineKey]*lineCount{}, severities: map[severityKey]*lineCount{}, checkEvery: 4096}, nil
 }
 
 // Stats is a snapshot of the reader's counters.
@@ -112,6 +131,36 @@ type Stats struct {
 	// it has caught up.
 	Lag        time.Duration
 	Containers []ContainerLogStats
+	// Severities counts each container's delivered records by severity range.
+	Severities []ContainerSeverityStats
+
+	// Formats counts, per log format, the lines it read and those it could not
+	// (sent as they came).
+	Formats []FormatStats
+	// InvalidHints counts records whose container's log labels could not be used.
+	InvalidHints uint64
+	// MultilineRecords counts records a multiline rule joined from more than one
+	// line, MultilineLines those lines, and MultilineSplits the records sent
+	// before their end because the next line would pass MaxLineBytes.
+	MultilineRecords uint64
+	MultilineLines   uint64
+	MultilineSplits  uint64
+}
+
+// ContainerSeverityStats counts the delivered records of one container with a
+// severity in one range (Severity.Range).
+type ContainerSeverityStats struct {
+	ID       string
+	Name     string
+	Severity string
+	Records  uint64
+}
+
+// FormatStats counts the lines one log format read and failed to read.
+type FormatStats struct {
+	Format string
+	Parsed uint64
+	Failed uint64
 }
 
 // ContainerLogStats counts the delivered lines of one container stream.
@@ -144,9 +193,19 @@ func (r *Reader) Stats() Stats {
 	if n := r.newestUsec.Load(); n > 0 && !r.caughtUp.Load() {
 		s.Lag = max(0, time.Since(time.UnixMicro(n)))
 	}
+	for _, f := range []logparse.Format{logparse.JSON, logparse.Logfmt, logparse.Text} {
+		s.Formats = append(s.Formats, FormatStats{Format: f.String(), Parsed: r.parsed[f].Load(), Failed: r.parseFailures[f].Load()})
+	}
+	s.InvalidHints = r.badHints.Load()
+	s.MultilineRecords = r.multilineRecords.Load()
+	s.MultilineLines = r.multilineLines.Load()
+	s.MultilineSplits = r.multilineSplits.Load()
 	r.mu.Lock()
 	for k, c := range r.lines {
 		s.Containers = append(s.Containers, ContainerLogStats{ID: k.id, Name: k.name, Stream: k.stream, Lines: c.lines, Bytes: c.bytes})
+	}
+	for k, c := range r.severities {
+		s.Severities = append(s.Severities, ContainerSeverityStats{ID: k.id, Name: k.name, Severity: k.severity, Records: c.lines})
 	}
 	r.mu.Unlock()
 	return s
@@ -159,11 +218,17 @@ type batch struct {
 	cursor  string
 }
 
+// newTail is the read loop's state, empty.
+func (r *Reader) newTail() *tail {
+	return &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, interned: map[string]string{},
+		groups: map[lineID]*group{}, rules: map[string]multiline.Rule{}, hintWarned: map[string]bool{}, parseWarned: map[string]bool{}}
+}
+
 // Run reads until ctx ends. It calls started once the journal is open and
 // positioned. Records not yet acknowledged when ctx ends are read again on the
 // next start, since their cursor was never saved.
 func (r *Reader) Run(ctx context.Context, started func()) error {
-	t := &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, interned: map[string]string{}}
+	t := r.newTail()
 	if err := t.open(); err != nil {
 		return err
 	}
@@ -308,8 +373,22 @@ func (r *Reader) account(recs []Record) {
 				}
 			}
 		}
-		c.lines++
-		c.bytes += uint64(len(rec.Body))
+		c.lines += uint64(max(rec.Lines, 1))
+		c.bytes += uint64(max(rec.Size, len(rec.Body)))
 		c.seen = now
+
+		sk := severityKey{rec.ContainerID, rec.ContainerName, rec.Severity.Range()}
+		sc := r.severities[sk]
+		if sc == nil {
+			sc = &lineCount{seen: now}
+			r.severities[sk] = sc
+			for k, c := range r.severities {
+				if now.Sub(c.seen) > lineIdle {
+					delete(r.severities, k)
+				}
+			}
+		}
+		sc.lines++
+		sc.seen = now
 	}
 }

@@ -3,6 +3,8 @@ package journald
 import (
 	"context"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/logparse"
 )
 
 // Record is one log line as read from the journal: a container line (its pieces
@@ -44,6 +46,16 @@ type Record struct {
 	Pieces int
 	// Truncated is set when the joined line hit the size cap and was cut.
 	Truncated bool
+	// Lines is how many lines a multiline rule joined into this record, 1 when it
+	// joined none; they are separated by "\n" in Body.
+	Lines int
+	// Size is the length of the line as written, all its pieces and lines: Body
+	// may hold only the message of a parsed line.
+	Size int
+	// Parsed is what the container's log format read from the line; nil when the
+	// line is sent as it came. Body is then its message (unless the object is the
+	// body), and Severity and Time are the line's own when it gave them.
+	Parsed *logparse.Line
 
 	// Enrichment from the Podman snapshot, when an Enricher knows the container.
 	Image   string
@@ -74,6 +86,26 @@ func SeverityFromPriority(p int) Severity {
 
 // String is the OpenTelemetry severity text, or "" when unspecified.
 func (s Severity) String() string { return severityTexts[s] }
+
+// SeverityText is the record's severity as its line wrote it ("warning", "E"), or
+// else the OpenTelemetry text of its severity number.
+func (r *Record) SeverityText() string {
+	if r.Parsed != nil && r.Parsed.SeverityText != "" {
+		return r.Parsed.SeverityText
+	}
+	return r.Severity.String()
+}
+
+// Range is the severity's range name, as OpenTelemetry groups the numbers: trace,
+// debug, info, warn, error, fatal, or unspecified.
+func (s Severity) Range() string {
+	if s < 1 || s > 24 {
+		return "unspecified"
+	}
+	return severityRanges[(s-1)/4]
+}
+
+var severityRanges = [6]string{"trace", "debug", "info", "warn", "error", "fatal"}
 
 // Sink receives batches of records and acknowledges them. The reader saves the
 // journal cursor only after Deliver returned nil, so a sink must return nil only

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 // waitTimeout bounds each sd_journal_wait: the owning goroutine checks its context
@@ -24,6 +26,14 @@ type tail struct {
 	batchStart time.Time
 	order      uint64
 	pending    map[lineID]*partialLine
+	// groups are the multiline records waiting for their next line.
+	groups map[lineID]*group
+	// rules caches the multiline rules containers' labels name; hintWarned the
+	// label values already logged as invalid, and parseWarned the containers whose
+	// lines already failed to parse.
+	rules       map[string]multiline.Rule
+	hintWarned  map[string]bool
+	parseWarned map[string]bool
 	interned   map[string]string
 	nameOK     map[string]bool
 	errors     int
@@ -258,8 +268,13 @@ func (t *tail) safeCursor() string {
 	c := t.lastCursor
 	var first uint64 = 1<<64 - 1
 	for _, p := range t.pending {
-		if p.order < first {
-			first, c = p.order, p.resume
+		if p.from.order < first {
+			first, c = p.from.order, p.from.resume
+		}
+	}
+	for _, g := range t.groups {
+		if g.from.order < first {
+			first, c = g.from.order, g.from.resume
 		}
 	}
 	return c

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/podexporter/podexporter/journald"
 )
@@ -172,14 +173,25 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 	rec.SetTimestamp(r.Time)
 	rec.SetObservedTimestamp(r.Observed)
 	rec.SetSeverity(log.Severity(r.Severity))
-	rec.SetSeverityText(r.Severity.String())
-	// OTLP strings must be UTF-8; a line that is not goes as bytes, unchanged.
-	if utf8.ValidString(r.Body) {
+	rec.SetSeverityText(r.SeverityText())
+	attrs := s.attrs[:0]
+	switch {
+	case r.Parsed != nil && r.Parsed.Object != nil:
+		rec.SetBody(objectValue(r.Parsed.Object))
+	case utf8.ValidString(r.Body):
 		rec.SetBody(attribute.StringValue(r.Body))
-	} else {
+	default:
+		// OTLP strings must be UTF-8; a line that is not goes as bytes, unchanged.
 		rec.SetBody(attribute.ByteSliceValue([]byte(r.Body)))
 	}
-	attrs := append(s.attrs[:0], attribute.String("log.record.uid", r.Cursor))
+	if r.Parsed != nil {
+		// The line's own fields first: the SDK keeps the last of duplicate keys,
+		// so ours below win over a field that happens to share a name.
+		for _, f := range r.Parsed.Fields {
+			attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(f.Key), Value: fieldValue(f.Value)})
+		}
+	}
+	attrs = append(attrs, attribute.String("log.record.uid", r.Cursor))
 	if r.Stream != "" {
 		attrs = append(attrs, attribute.String("log.iostream", r.Stream))
 	}
@@ -192,6 +204,9 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 	if r.Truncated {
 		attrs = append(attrs, attribute.Bool("log.truncated", true))
 	}
+	if r.Lines > 1 {
+		attrs = append(attrs, attribute.Int("log.lines", r.Lines))
+	}
 	for k, v := range r.Extra {
 		if utf8.ValidString(v) {
 			attrs = append(attrs, attribute.String("journald."+k, v))
@@ -202,6 +217,15 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 	rec.AddAttributes(attrs...)
 	s.attrs = attrs
 	l.Emit(ctx, rec)
+	if p := r.Parsed; p != nil && p.TraceID != ([16]byte{}) {
+		// Set on the captured record rather than through a span in ctx: the SDK
+		// takes a span context only when both ids are valid, and a line may give
+		// its trace id alone.
+		c := &s.capture.records[len(s.capture.records)-1]
+		c.SetTraceID(p.TraceID)
+		c.SetSpanID(p.SpanID)
+		c.SetTraceFlags(trace.TraceFlags(p.TraceFlags))
+	}
 }
 
 // captureProcessor collects what the providers emit, for the next export.

@@ -8,7 +8,7 @@ var (
 		OTelName: "container.log.lines",
 		Unit:     "{line}",
 		Kind:     Counter,
-		Help:     "Log lines a container wrote to a stream, as delivered to the log sink (split lines joined).",
+		Help:     "Log lines a container wrote to a stream, as delivered to the log sink (split lines joined; each line of a multiline record counted).",
 		Labels:   []string{"id", "name", "stream"},
 		Group:    "logs",
 		// Counted per container stream: on the container's resource in OTLP.
@@ -24,6 +24,16 @@ var (
 		Group:    "logs",
 		// Counted per container stream: on the container's resource in OTLP.
 		IDOf: SubjectContainer,
+	})
+	ContainerLogRecords = register(Metric{
+		Name:     "podman_container_log_records_total",
+		OTelName: "container.log.records",
+		Unit:     "{record}",
+		Kind:     Counter,
+		Help:     "Log records of a container delivered to the log sink, by severity range (trace, debug, info, warn, error, fatal, unspecified): from the line when its log format gave one, else from its stream (stderr is error). A multiline record counts once.",
+		Labels:   []string{"id", "name", "severity"},
+		Group:    "logs",
+		IDOf:     SubjectContainer,
 	})
 	JournalEntriesRead = register(Metric{
 		Name:  "podexporter_journal_entries_read_total",
@@ -114,6 +124,50 @@ var (
 		Unit:  "{retry}",
 		Kind:  Counter,
 		Help:  "Times the log sink sent a batch again after a failed export or write; reading pauses meanwhile (the sink owns retries).",
+		Group: "logs",
+	})
+	JournalLinesParsed = register(Metric{
+		Name:   "podexporter_journal_lines_parsed_total",
+		Unit:   "{line}",
+		Kind:   Counter,
+		Help:   "Lines a log format read (json, logfmt, or text for a leading level word), per the container's io.podexporter.log.format label or --journal.log-format.",
+		Labels: []string{"format"},
+		Group:  "logs",
+	})
+	JournalParseFailures = register(Metric{
+		Name:   "podexporter_journal_parse_failures_total",
+		Unit:   "{line}",
+		Kind:   Counter,
+		Help:   "Lines that did not parse in their container's log format (json or logfmt); they are sent as they came.",
+		Labels: []string{"format"},
+		Group:  "logs",
+	})
+	JournalInvalidHints = register(Metric{
+		Name:  "podexporter_journal_invalid_log_labels_total",
+		Unit:  "{record}",
+		Kind:  Counter,
+		Help:  "Records whose container's io.podexporter.log.format or io.podexporter.log.multiline label could not be used; the flags applied instead.",
+		Group: "logs",
+	})
+	JournalMultilineRecords = register(Metric{
+		Name:  "podexporter_journal_multiline_records_total",
+		Unit:  "{record}",
+		Kind:  Counter,
+		Help:  "Records a multiline rule joined from more than one line.",
+		Group: "logs",
+	})
+	JournalMultilineLines = register(Metric{
+		Name:  "podexporter_journal_multiline_lines_total",
+		Unit:  "{line}",
+		Kind:  Counter,
+		Help:  "Lines joined into multiline records.",
+		Group: "logs",
+	})
+	JournalMultilineSplits = register(Metric{
+		Name:  "podexporter_journal_multiline_splits_total",
+		Unit:  "{record}",
+		Kind:  Counter,
+		Help:  "Multiline records sent before their end because the next line would pass --journal.max-line-bytes; that line began the next record.",
 		Group: "logs",
 	})
 )

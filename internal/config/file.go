@@ -53,6 +53,10 @@ type fileConfig struct {
 		BatchSize        *int          `yaml:"batch_size"`
 		BatchAge         *fileDuration `yaml:"batch_age"`
 		ExtraFields      *[]string     `yaml:"extra_fields"`
+		LogFormat        *string       `yaml:"log_format"`
+		LogBody          *string       `yaml:"log_body"`
+		Multiline        *string       `yaml:"multiline"`
+		MultilineTimeout *fileDuration `yaml:"multiline_timeout"`
 	} `yaml:"journal"`
 	State struct {
 		Directory *string `yaml:"directory"`

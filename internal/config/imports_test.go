@@ -14,7 +14,8 @@ const module = "github.com/podexporter/podexporter"
 // TestImportsNoSourceOrSink keeps the arrow pointing down: configuration assembly
 // builds the components' settings but never imports a component. A component package
 // may hold a small settings subpackage (journald/journalconf, otlp/otlpconf,
-// podman/podmanconf, bpf/bpfconf) that this package uses; anything else below a source
+// podman/podmanconf, bpf/bpfconf) that this package uses, and the journal's pure
+// line-reading rules (journald/logparse, journald/multiline); anything else below a source
 // or sink is refused. It also keeps the
 // package free of cgo, which journald and otlp need for libsystemd.
 func TestImportsNoSourceOrSink(t *testing.T) {
@@ -27,6 +28,9 @@ func TestImportsNoSourceOrSink(t *testing.T) {
 	settings := map[string]bool{
 		module + "/journald/journalconf": true, module + "/otlp/otlpconf": true,
 		module + "/podman/podmanconf": true, module + "/bpf/bpfconf": true,
+		// Pure line-reading rules (no I/O, no cgo) that journal settings are
+		// validated against.
+		module + "/journald/logparse": true, module + "/journald/multiline": true,
 	}
 	for line := range strings.Lines(string(out)) {
 		path, cgoFiles, _ := strings.Cut(strings.TrimSpace(line), " ")

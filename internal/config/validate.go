@@ -61,6 +61,7 @@ func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
 		{"podman.size-interval", "podman.size_interval", &c.Podman.SizeInterval, fc.Podman.SizeInterval},
 		{"journal.partial-timeout", "journal.partial_timeout", &c.Journal.PartialTimeout, fc.Journal.PartialTimeout},
 		{"journal.batch-age", "journal.batch_age", &c.Journal.BatchAge, fc.Journal.BatchAge},
+		{"journal.multiline-timeout", "journal.multiline_timeout", &c.Journal.MultilineTimeout, fc.Journal.MultilineTimeout},
 	} {
 		if d.src == nil || *set[d.flag] {
 			continue
@@ -90,6 +91,9 @@ func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
 	pick(set["journal.max-line-bytes"], &c.Journal.MaxLineBytes, fc.Journal.MaxLineBytes)
 	pick(set["journal.batch-size"], &c.Journal.BatchSize, fc.Journal.BatchSize)
 	pick(set["journal.extra-fields"], &c.Journal.ExtraFields, fc.Journal.ExtraFields)
+	pick(set["journal.log-format"], &c.Journal.LogFormat, fc.Journal.LogFormat)
+	pick(set["journal.log-body"], &c.Journal.LogBody, fc.Journal.LogBody)
+	pick(set["journal.multiline"], &c.Journal.Multiline, fc.Journal.Multiline)
 	pick(set["state.directory"], &c.State.Directory, fc.State.Directory)
 	pick(set["log.level"], &c.Log.Level, fc.Log.Level)
 	pick(set["log.format"], &c.Log.Format, fc.Log.Format)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/setting"
+	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 // Sinks container log lines can go to. SinkAuto is resolved by the configuration
@@ -50,7 +52,27 @@ type Settings struct {
 	BatchSize        int
 	BatchAge         time.Duration
 	ExtraFields      []string
+
+	// LogFormat is how lines are read when their container has no
+	// io.podexporter.log.format label: raw, text, json, logfmt or auto.
+	LogFormat string
+	// LogBody is what a parsed JSON or logfmt line's body is: "message" (the
+	// message field; the other fields become attributes) or "map" (the whole object).
+	LogBody string
+	// Multiline joins the continuation lines of a container without an
+	// io.podexporter.log.multiline label: "" (none), java, python, go, or a regular
+	// expression matching the first line of a record.
+	Multiline string
+	// MultilineTimeout is how long a record waits for its next line once the reader
+	// has caught up; while behind, it is measured in the entries' timestamps.
+	MultilineTimeout time.Duration
 }
+
+// Log body modes for Settings.LogBody.
+const (
+	BodyMessage = "message"
+	BodyMap     = "map"
+)
 
 // StartSince returns how far back a first run starts, when Start is a duration.
 func (s *Settings) StartSince() (time.Duration, bool) {
@@ -104,6 +126,18 @@ func (s *Settings) Validate() error {
 	}
 	if s.BatchAge <= 0 {
 		return &setting.Error{Setting: "--journal.batch-age", Problem: "not positive", Fix: "use a duration such as 1s"}
+	}
+	if _, ok := logparse.ParseFormat(s.LogFormat); !ok {
+		return &setting.Error{Setting: "--journal.log-format", Problem: fmt.Sprintf("%q is not a log format", s.LogFormat), Fix: "use raw (lines as they are), text, json, logfmt or auto"}
+	}
+	if s.LogBody != BodyMessage && s.LogBody != BodyMap {
+		return &setting.Error{Setting: "--journal.log-body", Problem: fmt.Sprintf("%q is not a body mode", s.LogBody), Fix: "use message (the message field is the body) or map (the whole object is)"}
+	}
+	if _, err := multiline.Parse(s.Multiline); err != nil {
+		return &setting.Error{Setting: "--journal.multiline", Problem: err.Error(), Fix: "use java, python, go, or a Go regular expression matching a record's first line, such as ^\\d{4}-"}
+	}
+	if s.MultilineTimeout <= 0 {
+		return &setting.Error{Setting: "--journal.multiline-timeout", Problem: "not positive", Fix: "use a duration such as 1s"}
 	}
 	for _, f := range s.ExtraFields {
 		if !journalField.MatchString(f) {

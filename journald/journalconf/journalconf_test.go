@@ -10,7 +10,8 @@ import (
 
 func valid() Settings {
 	return Settings{Sink: SinkJSONL, Output: "-", Start: "tail", MaxPriority: 7, MaxLineBytes: 1 << 20,
-		PartialTimeout: 2 * time.Second, BatchSize: 1000, BatchAge: time.Second}
+		PartialTimeout: 2 * time.Second, BatchSize: 1000, BatchAge: time.Second,
+		LogFormat: "raw", LogBody: BodyMessage, MultilineTimeout: time.Second}
 }
 
 // TestValidate: the defaults pass, and a problem names its flag as a *setting.Error,
@@ -29,6 +30,11 @@ func TestValidate(t *testing.T) {
 		{"--journal.exclude-unit", func(s *Settings) { s.ExcludeUnit = "[" }},
 		{"--journal.batch-age", func(s *Settings) { s.BatchAge = 0 }},
 		{"--journal.extra-fields", func(s *Settings) { s.ExtraFields = []string{"lower"} }},
+		{"--journal.log-format", func(s *Settings) { s.LogFormat = "yaml" }},
+		{"--journal.log-format", func(s *Settings) { s.LogFormat = "" }},
+		{"--journal.log-body", func(s *Settings) { s.LogBody = "object" }},
+		{"--journal.multiline", func(s *Settings) { s.Multiline = "^(unclosed" }},
+		{"--journal.multiline-timeout", func(s *Settings) { s.MultilineTimeout = 0 }},
 	} {
 		s := valid()
 		tc.change(&s)

@@ -7,6 +7,7 @@ package jsonl
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,7 +72,8 @@ type line struct {
 	SeverityNumber int               `json:"severity_number,omitempty"`
 	SeverityText   string            `json:"severity_text,omitempty"`
 	Priority       *int              `json:"priority,omitempty"`
-	Body           string            `json:"body"`
+	// Body is the line (or its message), or the whole parsed object as a map.
+	Body           any               `json:"body"`
 	Stream         string            `json:"log.iostream,omitempty"`
 	ContainerID    string            `json:"container.id,omitempty"`
 	ContainerName  string            `json:"container.name,omitempty"`
@@ -87,6 +89,11 @@ type line struct {
 	Cursor         string            `json:"log.record.uid"`
 	Pieces         int               `json:"pieces,omitempty"`
 	Truncated      bool              `json:"truncated,omitempty"`
+	Lines          int               `json:"lines,omitempty"`
+	Attributes     object            `json:"attributes,omitempty"`
+	TraceID        string            `json:"trace_id,omitempty"`
+	SpanID         string            `json:"span_id,omitempty"`
+	TraceFlags     int               `json:"trace_flags,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
 	Fields         map[string]string `json:"fields,omitempty"`
 }
@@ -123,7 +130,7 @@ func (s *Sink) encode(recs []journald.Record) error {
 		r := &recs[i]
 		l := line{
 			Time: r.Time.UTC(), ObservedTime: r.Observed.UTC(),
-			SeverityNumber: int(r.Severity), SeverityText: r.Severity.String(),
+			SeverityNumber: int(r.Severity), SeverityText: r.SeverityText(),
 			Body: r.Body, Stream: r.Stream,
 			ContainerID: r.ContainerIDFull, ContainerName: r.ContainerName, ContainerTag: r.ContainerTag,
 			Image: r.Image, PodID: r.PodID, PodName: r.PodName, Unit: r.Unit, QuadletUnit: r.QuadletUnit,
@@ -141,6 +148,22 @@ func (s *Sink) encode(recs []journald.Record) error {
 			l.Pieces = r.Pieces
 		}
 		l.Truncated = r.Truncated
+		if r.Lines > 1 {
+			l.Lines = r.Lines
+		}
+		if p := r.Parsed; p != nil {
+			if p.Object != nil {
+				l.Body = object(p.Object)
+			}
+			l.Attributes = object(p.Fields)
+			if p.TraceID != ([16]byte{}) {
+				l.TraceID = hex.EncodeToString(p.TraceID[:])
+				l.TraceFlags = int(p.TraceFlags)
+			}
+			if p.SpanID != ([8]byte{}) {
+				l.SpanID = hex.EncodeToString(p.SpanID[:])
+			}
+		}
 		if err := enc.Encode(&l); err != nil {
 			return fmt.Errorf("encode record %s: %w", r.Cursor, err)
 		}
