@@ -36,8 +36,15 @@ testhost:
 demo: testhost
 	scripts/demo.sh
 
+# run ships the demo containers' lines, read per their labels, to a JSON lines file it
+# names when it starts (RUN_LOGS moves it). RUN_ARGS adds flags; when they say where
+# logs go (--journal.sink, --journal.output, --journal.start or --otlp.endpoint), they
+# replace that default, e.g. RUN_ARGS='--otlp.endpoint=http://127.0.0.1:4318'.
+RUN_LOGS ?= $(CURDIR)/run/containers.jsonl
+RUN_LOG_ARGS = $(if $(or $(findstring --journal.sink,$(RUN_ARGS)),$(findstring --journal.output,$(RUN_ARGS)),$(findstring --journal.start,$(RUN_ARGS)),$(findstring --otlp.endpoint,$(RUN_ARGS))),,--journal.sink=jsonl --journal.output=$(RUN_LOGS) --journal.start=5m)
 run: build demo
-	./$(BIN) --log.level=info $(RUN_ARGS)
+	@if [ -n "$(RUN_LOG_ARGS)" ]; then mkdir -p $(dir $(RUN_LOGS)); echo "make run: container log lines go to $(RUN_LOGS) (try: tail -f $(RUN_LOGS)); metrics on http://localhost:9883/metrics"; fi
+	./$(BIN) --log.level=info $(RUN_LOG_ARGS) $(RUN_ARGS)
 
 test: testhost
 	$(GO) test -tags '$(GO_TAGS)' -count=1 ./...

@@ -36,23 +36,29 @@ func (t *tail) hintsFor(labels map[string]string) hints {
 		}
 	}
 	if v, ok := labels[LabelMultiline]; ok {
-		rule, known := t.rules[v]
+		c, known := t.rules[v]
 		if !known {
-			var err error
 			if v != "" && v != "none" {
-				if rule, err = multiline.Parse(v); err != nil {
-					t.badHint(LabelMultiline, v, err.Error())
-					rule = h.rule
-				}
+				c.rule, c.err = multiline.Parse(v)
 			}
 			if len(t.rules) >= 256 {
 				clear(t.rules)
 			}
-			t.rules[v] = rule
+			t.rules[v] = c
 		}
-		h.rule = rule
+		if c.err != nil {
+			t.badHint(LabelMultiline, v, c.err.Error())
+		} else {
+			h.rule = c.rule
+		}
 	}
 	return h
+}
+
+// labelRule is a multiline label value, compiled once.
+type labelRule struct {
+	rule multiline.Rule
+	err  error
 }
 
 func (t *tail) badHint(label, value, problem string) {

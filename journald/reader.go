@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/journald/logparse"
-	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 // Reader tails the journal and hands records to a sink, saving the cursor only
@@ -30,8 +29,8 @@ type Reader struct {
 	// foreignCursors counts saved cursors from another journal.
 	foreignCursors atomic.Uint64
 	// rematches counts the times the matched container names changed.
-	rematches  atomic.Uint64
-	delivered  atomic.Uint64
+	rematches atomic.Uint64
+	delivered atomic.Uint64
 	// parsed and parseFailures count lines by the format that read them (or
 	// failed to); badHints invalid log labels; multiline* the records a rule
 	// joined, their lines, and those split at MaxLineBytes.
@@ -41,8 +40,8 @@ type Reader struct {
 	multilineRecords atomic.Uint64
 	multilineLines   atomic.Uint64
 	multilineSplits  atomic.Uint64
-	newestUsec atomic.Int64
-	caughtUp   atomic.Bool
+	newestUsec       atomic.Int64
+	caughtUp         atomic.Bool
 
 	mu         sync.Mutex
 	lines      map[lineKey]*lineCount
@@ -221,7 +220,7 @@ type batch struct {
 // newTail is the read loop's state, empty.
 func (r *Reader) newTail() *tail {
 	return &tail{r: r, cfg: &r.cfg, pending: map[lineID]*partialLine{}, interned: map[string]string{},
-		groups: map[lineID]*group{}, rules: map[string]multiline.Rule{}, hintWarned: map[string]bool{}, parseWarned: map[string]bool{}}
+		groups: map[lineID]*group{}, rules: map[string]labelRule{}, hintWarned: map[string]bool{}, parseWarned: map[string]bool{}}
 }
 
 // Run reads until ctx ends. It calls started once the journal is open and

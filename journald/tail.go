@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 // waitTimeout bounds each sd_journal_wait: the owning goroutine checks its context
@@ -31,12 +29,12 @@ type tail struct {
 	// rules caches the multiline rules containers' labels name; hintWarned the
 	// label values already logged as invalid, and parseWarned the containers whose
 	// lines already failed to parse.
-	rules       map[string]multiline.Rule
+	rules       map[string]labelRule
 	hintWarned  map[string]bool
 	parseWarned map[string]bool
-	interned   map[string]string
-	nameOK     map[string]bool
-	errors     int
+	interned    map[string]string
+	nameOK      map[string]bool
+	errors      int
 
 	// del reports deleted journal files; vanishing says one was deleted that
 	// libsystemd may not have noticed yet, so every jump must be looked at.

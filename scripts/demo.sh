@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts three small demo containers (a web server, a logger, an idle worker) so that a
-# fresh host has metrics and logs to show. Idempotent: running ones are left alone.
+# Starts five small demo containers (a web server, a plain logger, a JSON logger, a Java-
+# style service printing stack traces, an idle worker) so that a fresh host has metrics
+# and logs to show; the JSON and Java ones say through their labels how their lines are
+# read. Idempotent: running ones are left alone.
 set -euo pipefail
 image=localhost/busybox:test
 start() {
@@ -20,3 +22,8 @@ start() {
 start podexporter-demo-web $image httpd -f -p 8080 -h /
 start podexporter-demo-logger $image sh -c 'i=0; while true; do i=$((i+1)); echo "demo line $i"; [ $((i % 10)) -eq 0 ] && echo "demo warning $i" >&2; sleep 1; done'
 start podexporter-demo-worker $image sleep 1000000
+# JSON lines with a level, a trace context and typed fields: parsed per the label.
+start podexporter-demo-json --label io.podexporter.log.format=json $image sh -c 'i=0; while true; do i=$((i+1)); lvl=info; [ $((i % 5)) -eq 0 ] && lvl=warn; [ $((i % 13)) -eq 0 ] && lvl=error; printf "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"order processed\",\"order_id\":%d,\"duration_ms\":%d,\"trace_id\":\"%032x\",\"span_id\":\"%016x\"}\n" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $lvl $i $((i % 97)) $i $i; sleep 2; done'
+# Text lines with a leading level and, every tenth request, a Java stack trace that
+# the multiline label joins into the record of the ERROR line before it.
+start podexporter-demo-java --label io.podexporter.log.format=text --label io.podexporter.log.multiline=java $image sh -c 'i=0; while true; do i=$((i+1)); echo "INFO request $i served"; if [ $((i % 10)) -eq 0 ]; then echo "ERROR request $i failed"; echo "java.lang.IllegalStateException: no stock for item $i"; printf "\tat com.example.shop.Cart.checkout(Cart.java:42)\n\tat com.example.shop.Api.handle(Api.java:17)\nCaused by: java.io.IOException: connection reset\n\tat com.example.db.Pool.get(Pool.java:88)\n\t... 2 more\n"; fi; sleep 2; done'

@@ -47,6 +47,16 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 		closeSink()
 		return nil, err
 	}
+	// Said once at start, so that whoever runs it knows where to look for the lines.
+	to := cfg.OTLP.Endpoint
+	if j.Sink == journalconf.SinkJSONL {
+		to = j.Output
+		if to == "-" {
+			to = "standard output"
+		}
+	}
+	logger.Info("container log lines are read from the journal", "sink", j.Sink, "to", to, "format", j.LogFormat, "multiline", j.Multiline,
+		"labels", journald.LabelFormat+", "+journald.LabelMultiline)
 	deps.Logs = r
 	run := func(ctx context.Context, started func()) error {
 		defer closeSink()
