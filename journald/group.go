@@ -50,7 +50,7 @@ func (t *tail) complete(rec Record, h hints, from origin, usec uint64) {
 	if g := t.groups[key]; g != nil {
 		if !g.overdue(usec, t.cfg.MultilineTimeout) {
 			if s, ok := g.rule.Continue(g.state, rec.Body); ok {
-				if len(g.buf)+1+len(rec.Body) <= t.cfg.MaxLineBytes {
+				if g.size()+1+len(rec.Body) <= t.cfg.MaxLineBytes {
 					g.add(&rec, s, usec)
 					return
 				}
@@ -69,12 +69,24 @@ func (t *tail) complete(rec Record, h hints, from origin, usec uint64) {
 	if !started {
 		state = h.rule.Start(rec.Body)
 	}
-	t.groups[key] = &group{rec: rec, format: h.format, rule: h.rule, state: state,
-		buf: append([]byte(nil), rec.Body...), lines: 1, from: from, lastUsec: usec}
+	t.groups[key] = &group{rec: rec, format: h.format, rule: h.rule, state: state, lines: 1, from: from, lastUsec: usec}
+}
+
+// size is the length of the record so far.
+func (g *group) size() int {
+	if g.lines == 1 {
+		return len(g.rec.Body)
+	}
+	return len(g.buf)
 }
 
 // add appends a continuation line.
 func (g *group) add(rec *Record, s multiline.State, usec uint64) {
+	if g.lines == 1 {
+		// Most lines of a container with a rule continue nothing: only a second
+		// line makes a buffer worth having.
+		g.buf = append(g.buf, g.rec.Body...)
+	}
 	g.buf = append(g.buf, '\n')
 	g.buf = append(g.buf, rec.Body...)
 	g.lines++
@@ -90,15 +102,15 @@ func (g *group) add(rec *Record, s multiline.State, usec uint64) {
 func (t *tail) flushGroup(key lineID, g *group) {
 	delete(t.groups, key)
 	rec := g.rec
-	// A rule may take in empty lines that, as it turned out, ended the record.
-	body := g.buf
-	for len(body) > 0 && body[len(body)-1] == '\n' {
-		body = body[:len(body)-1]
-	}
-	rec.Body = string(body)
-	rec.Lines = g.lines
-	rec.Size = len(g.buf)
 	if g.lines > 1 {
+		// A rule may take in empty lines that, as it turned out, ended the record.
+		body := g.buf
+		for len(body) > 0 && body[len(body)-1] == '\n' {
+			body = body[:len(body)-1]
+		}
+		rec.Body = string(body)
+		rec.Lines = g.lines
+		rec.Size = len(g.buf)
 		t.r.multilineRecords.Add(1)
 		t.r.multilineLines.Add(uint64(g.lines))
 	}

@@ -101,6 +101,10 @@ func TestBadInput(t *testing.T) {
 		{"journal output relative", []string{"--journal.output=x.jsonl"}, "", "--journal.output", "/var/log"},
 		{"journal directory and namespace", []string{"--journal.directory=" + dir, "--journal.namespace=x"}, "", "--journal.namespace", "one of"},
 		{"journal extra field", []string{"--journal.extra-fields=code_file"}, "", "--journal.extra-fields", "_SYSTEMD_UNIT"},
+		{"journal log format", []string{"--journal.log-format=yaml"}, "", "--journal.log-format", "auto"},
+		{"journal log body in file", nil, "journal:\n  log_body: object\n", "--journal.log-body", "map"},
+		{"journal multiline", []string{"--journal.multiline=^(x"}, "", "--journal.multiline", "java, python, go"},
+		{"journal multiline timeout in file", nil, "journal:\n  multiline_timeout: soon\n", "journal.multiline_timeout in", "10s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
