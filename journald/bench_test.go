@@ -10,6 +10,8 @@ import (
 
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald/journaltest"
+	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/journald/multiline"
 )
 
 const benchEntries = journaltest.BenchEntries
@@ -65,7 +67,8 @@ func (s *noop) Deliver(_ context.Context, recs []Record) error {
 }
 
 // BenchmarkReadReader is the reader, records and a no-op sink over the same
-// journal: everything but the sink's own work.
+// journal: everything but the sink's own work. No container asks for a log format
+// or a multiline rule, which is the default.
 func BenchmarkReadReader(b *testing.B) { benchReader(b) }
 
 // BenchmarkReadReaderFreshZstdContexts is the same with libsystemd creating a zstd
@@ -77,12 +80,40 @@ func BenchmarkReadReaderFreshZstdContexts(b *testing.B) {
 	benchReader(b)
 }
 
-func benchReader(b *testing.B) {
-	dir := benchJournal(b)
+// BenchmarkReadReaderJSON reads the journal of JSON lines with --journal.log-format=
+// json: every line parsed into body, severity, time, trace context and attributes.
+func BenchmarkReadReaderJSON(b *testing.B) {
+	benchRead(b, journaltest.JSONJournal(b, benchEntries), Config{Format: logparse.JSON})
+}
+
+// BenchmarkReadReaderJSONRaw reads the same journal without parsing: the cost of
+// the longer lines alone, for BenchmarkReadReaderJSON to be compared with.
+func BenchmarkReadReaderJSONRaw(b *testing.B) {
+	benchRead(b, journaltest.JSONJournal(b, benchEntries), Config{})
+}
+
+// BenchmarkReadReaderMultilineGo reads the conmon journal with the go multiline
+// rule on every container: each line is held as a record of its own until the next
+// one shows it continues nothing, which is the rule's cost on ordinary lines.
+func BenchmarkReadReaderMultilineGo(b *testing.B) {
+	rule, err := multiline.Parse("go")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A short timeout, so that the last line of each stream does not wait a second
+	// of wall clock at the end; while behind it is measured in journal time, and a
+	// container's entries are 15 us apart.
+	benchRead(b, benchJournal(b), Config{Multiline: rule, MultilineTimeout: time.Millisecond})
+}
+
+func benchReader(b *testing.B) { benchRead(b, benchJournal(b), Config{}) }
+
+func benchRead(b *testing.B, dir string, cfg Config) {
+	cfg.Directory, cfg.Start = dir, StartHead
 	var wall, cpu time.Duration
 	n := 0
 	for b.Loop() {
-		w, c := readTimed(b, Config{Directory: dir, Start: StartHead}, benchEntries, func(*Reader) {})
+		w, c := readTimed(b, cfg, benchEntries, func(*Reader) {})
 		n, wall, cpu = n+benchEntries, wall+w, cpu+c
 	}
 	report(b, n, wall, cpu)

@@ -17,6 +17,7 @@ import (
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journaltest"
+	"github.com/podexporter/podexporter/journald/logparse"
 )
 
 // The export benchmarks run the whole log path over the journald package's cached
@@ -55,8 +56,24 @@ func BenchmarkExportOTLPGRPCZstd(b *testing.B) { benchExport(b, ProtocolGRPC, "z
 // BenchmarkExportOTLPHTTPZstd is OTLP/HTTP with --otlp.compression=zstd.
 func BenchmarkExportOTLPHTTPZstd(b *testing.B) { benchExport(b, ProtocolHTTP, "zstd") }
 
+// BenchmarkExportOTLPGRPCJSON is OTLP/gRPC with gzip over the journal of JSON lines,
+// every line parsed (--journal.log-format=json): body, severity, time, trace context
+// and typed attributes, which also make each record bigger on the wire.
+func BenchmarkExportOTLPGRPCJSON(b *testing.B) {
+	benchExportJournal(b, journaltest.JSONJournal(b, journaltest.BenchEntries), ProtocolGRPC, "gzip", logparse.JSON)
+}
+
+// BenchmarkExportOTLPGRPCJSONRaw is the same journal of JSON lines sent as they are,
+// to tell the parsing's cost from the longer lines'.
+func BenchmarkExportOTLPGRPCJSONRaw(b *testing.B) {
+	benchExportJournal(b, journaltest.JSONJournal(b, journaltest.BenchEntries), ProtocolGRPC, "gzip", logparse.Raw)
+}
+
 func benchExport(b *testing.B, protocol, compression string) {
-	dir := journaltest.ConmonJournal(b, journaltest.BenchEntries)
+	benchExportJournal(b, journaltest.ConmonJournal(b, journaltest.BenchEntries), protocol, compression, logparse.Raw)
+}
+
+func benchExportJournal(b *testing.B, dir, protocol, compression string, format logparse.Format) {
 	c := testenv.StartCollector(b)
 	pid := c.PID()
 	if pid == 0 {
@@ -88,6 +105,7 @@ func benchExport(b *testing.B, protocol, compression string) {
 			BatchSize:      1000,
 			BatchAge:       time.Second,
 			Checkpoint:     journald.NewCheckpoint(filepath.Join(b.TempDir(), fmt.Sprintf("journal-%d.cursor", iteration))),
+			Format:         format,
 			Sink:           sink,
 			Logger:         quiet(),
 		})

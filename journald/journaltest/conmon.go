@@ -44,7 +44,27 @@ var (
 // temporary directory across runs, since building it takes a while.
 func ConmonJournal(tb testing.TB, entries int) string {
 	tb.Helper()
-	return cachedJournal(tb, fmt.Sprintf("podexporter-bench-conmon-%d-v1", entries), entries, func(i int) int { return i % 3 })
+	return cachedJournal(tb, fmt.Sprintf("podexporter-bench-conmon-%d-v1", entries), entries, func(i int) int { return i % 3 }, accessLine)
+}
+
+// JSONJournal is ConmonJournal with every MESSAGE a JSON log line of about 250
+// bytes, shaped like zap's or slog's (time, level, msg, trace and span ids, a few
+// typed fields): the journal the structured-log benchmarks parse.
+func JSONJournal(tb testing.TB, entries int) string {
+	tb.Helper()
+	return cachedJournal(tb, fmt.Sprintf("podexporter-bench-json-%d-v1", entries), entries, func(i int) int { return i % 3 }, jsonLine)
+}
+
+// accessLine is ConmonJournal's MESSAGE, kept byte for byte.
+func accessLine(name string, i int, _ time.Time) string {
+	return fmt.Sprintf("%s line %d: GET /api/v1/items?page=%d 200 1532 bytes in 3ms", name, i, i%97)
+}
+
+var jsonLevels = [...]string{"info", "info", "info", "debug", "warn", "info", "error", "info"}
+
+func jsonLine(name string, i int, t time.Time) string {
+	return fmt.Sprintf(`{"time":"%s","level":"%s","msg":"request served","service":"%s","method":"GET","path":"/api/v1/items","page":%d,"status":200,"duration_ms":%d.%03d,"trace_id":"%032x","span_id":"%016x"}`,
+		t.UTC().Format(time.RFC3339Nano), jsonLevels[i%len(jsonLevels)], name, i%97, i%50, i%1000, i+1, i+1)
 }
 
 // FilterTarget is the container whose lines FilterJournal spreads among the others'.
@@ -63,12 +83,13 @@ func FilterJournal(tb testing.TB, target, others int) string {
 			return 3
 		}
 		return i % 3
-	})
+	}, accessLine)
 }
 
 // cachedJournal builds, once, a journal in the temporary directory under name, whose
-// entry i is of container pick(i) (an index into containerNames, 3 being the target).
-func cachedJournal(tb testing.TB, name string, entries int, pick func(int) int) string {
+// entry i is of container pick(i) (an index into containerNames, 3 being the target)
+// with the MESSAGE msg writes.
+func cachedJournal(tb testing.TB, name string, entries int, pick func(int) int, msg func(name string, i int, t time.Time) string) string {
 	tb.Helper()
 	dir := filepath.Join(os.TempDir(), name)
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
@@ -108,9 +129,9 @@ func cachedJournal(tb testing.TB, name string, entries int, pick func(int) int) 
 		}
 		fmt.Fprintf(w, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_MACHINE_ID=%s\n_HOSTNAME=benchhost\n"+
 			"PRIORITY=%s\n_UID=0\n_GID=0\n_CAP_EFFECTIVE=1fffeffffff\n_TRANSPORT=journal\nCODE_FILE=src/ctr_logging.c\nCODE_LINE=326\nCODE_FUNC=write_journald\n"+
-			"_COMM=conmon\n_EXE=/usr/bin/conmon\nMESSAGE=%s line %d: GET /api/v1/items?page=%d 200 1532 bytes in 3ms\nCONTAINER_ID_FULL=%s\nCONTAINER_ID=%s\n"+
+			"_COMM=conmon\n_EXE=/usr/bin/conmon\nMESSAGE=%s\nCONTAINER_ID_FULL=%s\nCONTAINER_ID=%s\n"+
 			"CONTAINER_NAME=%s\nSYSLOG_IDENTIFIER=%s\n_PID=%d\n_CMDLINE=%s\n_SOURCE_REALTIME_TIMESTAMP=%d\n\n",
-			t.UnixMicro(), 1000000+i*5, bootID, machineID, prio, containerNames[c], i, i%97, containerIDs[c], containerIDs[c][:12],
+			t.UnixMicro(), 1000000+i*5, bootID, machineID, prio, msg(containerNames[c], i, t), containerIDs[c], containerIDs[c][:12],
 			containerNames[c], containerNames[c], 4000+c, cmdlines[c], t.UnixMicro()-200)
 	}
 	if err := w.Flush(); err != nil {
