@@ -67,35 +67,35 @@ func (s *Sink) Close() error {
 // line is the JSON form of a record. Field names follow the OpenTelemetry log data
 // model where one exists, so the lines map onto OTLP without guessing.
 type line struct {
-	Time           time.Time         `json:"time"`
-	ObservedTime   time.Time         `json:"observed_time"`
-	SeverityNumber int               `json:"severity_number,omitempty"`
-	SeverityText   string            `json:"severity_text,omitempty"`
-	Priority       *int              `json:"priority,omitempty"`
+	Time           time.Time `json:"time"`
+	ObservedTime   time.Time `json:"observed_time"`
+	SeverityNumber int       `json:"severity_number,omitempty"`
+	SeverityText   string    `json:"severity_text,omitempty"`
+	Priority       *int      `json:"priority,omitempty"`
 	// Body is the line (or its message), or the whole parsed object as a map.
-	Body           any               `json:"body"`
-	Stream         string            `json:"log.iostream,omitempty"`
-	ContainerID    string            `json:"container.id,omitempty"`
-	ContainerName  string            `json:"container.name,omitempty"`
-	ContainerTag   string            `json:"container.tag,omitempty"`
-	Image          string            `json:"container.image.name,omitempty"`
-	PodID          string            `json:"pod.id,omitempty"`
-	PodName        string            `json:"pod.name,omitempty"`
-	Unit           string            `json:"systemd.unit,omitempty"`
-	QuadletUnit    string            `json:"quadlet.unit,omitempty"`
-	Identifier     string            `json:"syslog.identifier,omitempty"`
-	Hostname       string            `json:"host.name,omitempty"`
-	BootID         string            `json:"boot.id,omitempty"`
-	Cursor         string            `json:"log.record.uid"`
-	Pieces         int               `json:"pieces,omitempty"`
-	Truncated      bool              `json:"truncated,omitempty"`
-	Lines          int               `json:"lines,omitempty"`
-	Attributes     object            `json:"attributes,omitempty"`
-	TraceID        string            `json:"trace_id,omitempty"`
-	SpanID         string            `json:"span_id,omitempty"`
-	TraceFlags     int               `json:"trace_flags,omitempty"`
-	Labels         map[string]string `json:"labels,omitempty"`
-	Fields         map[string]string `json:"fields,omitempty"`
+	Body          any               `json:"body"`
+	Stream        string            `json:"log.iostream,omitempty"`
+	ContainerID   string            `json:"container.id,omitempty"`
+	ContainerName string            `json:"container.name,omitempty"`
+	ContainerTag  string            `json:"container.tag,omitempty"`
+	Image         string            `json:"container.image.name,omitempty"`
+	PodID         string            `json:"pod.id,omitempty"`
+	PodName       string            `json:"pod.name,omitempty"`
+	Unit          string            `json:"systemd.unit,omitempty"`
+	QuadletUnit   string            `json:"quadlet.unit,omitempty"`
+	Identifier    string            `json:"syslog.identifier,omitempty"`
+	Hostname      string            `json:"host.name,omitempty"`
+	BootID        string            `json:"boot.id,omitempty"`
+	Cursor        string            `json:"log.record.uid"`
+	Pieces        int               `json:"pieces,omitempty"`
+	Truncated     bool              `json:"truncated,omitempty"`
+	Lines         int               `json:"lines,omitempty"`
+	Attributes    object            `json:"attributes,omitempty"`
+	TraceID       string            `json:"trace_id,omitempty"`
+	SpanID        string            `json:"span_id,omitempty"`
+	TraceFlags    int               `json:"trace_flags,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Fields        map[string]string `json:"fields,omitempty"`
 }
 
 // Deliver writes the batch with one write call, so a crash leaves whole lines, and
