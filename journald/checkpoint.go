@@ -27,6 +27,14 @@ var ErrBadCheckpoint = errors.New("not a journal cursor")
 
 // Load returns the saved cursor, or "" when none was saved yet.
 func (c *Checkpoint) Load() (string, error) {
+	text, err := c.load()
+	cursor, _, _ := strings.Cut(text, "\n")
+	return cursor, err
+}
+
+// load returns the checkpoint's whole text (resume.go): the cursor and what a restart
+// skips.
+func (c *Checkpoint) load() (string, error) {
 	b, err := os.ReadFile(c.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
@@ -34,14 +42,16 @@ func (c *Checkpoint) Load() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read journal checkpoint: %w", err)
 	}
-	cur := strings.TrimSpace(string(b))
-	if _, _, ok := cursorSeqnum(cur); !ok {
+	text := strings.TrimSpace(string(b))
+	cursor, _, _ := strings.Cut(text, "\n")
+	if _, _, ok := cursorSeqnum(cursor); !ok {
 		return "", fmt.Errorf("journal checkpoint %s: %w", c.path, ErrBadCheckpoint)
 	}
-	return cur, nil
+	return text, nil
 }
 
-// Save replaces the saved cursor; a crash at any point leaves the old or the new one.
+// Save replaces the checkpoint's text (a cursor, and what resume.go adds to it); a
+// crash at any point leaves the old or the new one.
 func (c *Checkpoint) Save(cursor string) error {
 	if err := statefile.Write(c.path, []byte(cursor+"\n")); err != nil {
 		return fmt.Errorf("save journal checkpoint: %w", err)

@@ -60,6 +60,9 @@ func (t *tail) handle(now time.Time) {
 	t.order++
 	t.r.entriesRead.Add(1)
 	t.r.newestUsec.Store(int64(e.realtime))
+	if t.skip != nil && t.skipped() {
+		return
+	}
 
 	prio := parsePriority(f[fPriority])
 	// Like journalctl -p, a priority filter drops entries that have no PRIORITY.
@@ -96,7 +99,7 @@ func (t *tail) handle(now time.Time) {
 		if !t.wanted(&rec) {
 			return
 		}
-		p = &partialLine{rec: rec, hints: h, from: origin{resume: prevCursor, order: t.order, reread: t.nm.rereading()}}
+		p = &partialLine{rec: rec, hints: h, from: origin{resume: prevCursor, first: e.cursor, order: t.order, reread: t.nm.rereading()}}
 		t.pending[key] = p
 	}
 	p.add(f[fMessage], t.cfg.MaxLineBytes)
@@ -225,7 +228,7 @@ func (t *tail) emit(rec Record, h hints, resume string, msg []byte) {
 		t.r.linesCut.Add(1)
 	}
 	rec.Body = string(msg)
-	t.complete(rec, h, origin{resume: resume, order: t.order, reread: t.nm.rereading()}, t.e.realtime)
+	t.complete(rec, h, origin{resume: resume, first: t.e.cursor, order: t.order, reread: t.nm.rereading()}, t.e.realtime)
 }
 
 func (t *tail) add(rec Record) {

@@ -88,9 +88,10 @@ type partialLine struct {
 // origin is where a line's first entry sits in the read sequence: a restart must
 // go back before it to read the whole line again rather than half of it.
 type origin struct {
-	// resume is the cursor of the entry read before it, order its place in the
-	// read sequence.
+	// resume is the cursor of the entry read before it, first its own, order its
+	// place in the read sequence.
 	resume string
+	first  string
 	order  uint64
 	// reread: it was read while re-reading after the name set grew.
 	reread bool

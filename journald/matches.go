@@ -167,10 +167,11 @@ func (t *tail) initNames(j *journal) {
 	t.r.log.Debug("reading only the entries of the container names the filters let through", "names", len(add))
 }
 
-// started records the start position as the first verified one.
-func (nm *nameMatches) started(cursor string) {
+// started records the start position as the first verified one: at the cursor,
+// and safe the checkpoint's text there (resume.go).
+func (nm *nameMatches) started(cursor, text string) {
 	if nm != nil {
-		nm.at, nm.safe = cursor, cursor
+		nm.at, nm.safe = cursor, text
 	}
 }
 

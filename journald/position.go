@@ -8,7 +8,7 @@ func (t *tail) position() (bool, error) {
 	var saved string
 	if cp := t.cfg.Checkpoint; cp != nil {
 		var err error
-		if saved, err = cp.Load(); err != nil {
+		if saved, err = cp.load(); err != nil {
 			t.r.gaps.Add(1)
 			t.r.log.Warn("journal checkpoint unusable; starting per --journal.start", "file", cp.Path(), "err", err)
 			saved = ""
@@ -17,6 +17,8 @@ func (t *tail) position() (bool, error) {
 	if saved == "" {
 		return t.startFresh()
 	}
+	text := saved
+	saved, t.skip = parseCheckpoint(text)
 	// Before seeking: libsystemd places a foreign cursor by its time and boot, which
 	// says nothing about where this journal's unread entries begin.
 	if t.foreign(saved) {
@@ -30,7 +32,7 @@ func (t *tail) position() (bool, error) {
 		t.r.log.Warn("saved journal cursor cannot be sought; starting per --journal.start", "cursor", saved, "err", err)
 		return t.startFresh()
 	}
-	t.lastCursor, t.sealed = saved, saved
+	t.lastCursor, t.sealed = saved, text
 	ok, err := t.j.next()
 	if err != nil || !ok {
 		// Nothing at or after the cursor yet: new entries come after it, and the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -236,7 +237,11 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	if err != nil {
 		return err
 	}
-	t.nm.started(t.lastCursor)
+	text := t.lastCursor
+	if c, _, _ := strings.Cut(t.sealed, "\n"); t.sealed != "" && c == t.lastCursor {
+		text = t.sealed // resumed: keep what the checkpoint says to skip
+	}
+	t.nm.started(t.lastCursor, text)
 	if started != nil {
 		started()
 	}

@@ -51,6 +51,10 @@ type tail struct {
 	nm    *nameMatches
 	since time.Time
 
+	// skip, after a restart from a checkpoint taken while lines were being joined,
+	// says which entries up to the last one read then were delivered (resume.go).
+	skip *skipUntil
+
 	// lastDrop is when the read journal pages were last unmapped (residency.go).
 	lastDrop time.Time
 }
@@ -229,7 +233,7 @@ func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 // seal hands the current batch to the delivery goroutine, blocking while
 // InFlight batches wait: that is the backpressure that stops reading.
 func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
-	c, err := t.verifiedCursor(t.safeCursor(), time.Now())
+	c, err := t.verifiedCursor(t.checkpointText(t.safeCursor()), time.Now())
 	if err != nil {
 		// The matches could not be set again (libsystemd out of memory): the
 		// daemon restarts the reader, which resumes at the saved cursor.
