@@ -3,6 +3,7 @@ package journald
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,41 @@ func FuzzEntryDecode(f *testing.F) {
 		}
 		if got := tl.batch[0].Body; got != string(want) && !strings.HasPrefix(string(joined), got) {
 			t.Fatalf("body %q, want %q", got, want)
+		}
+	})
+}
+
+// FuzzParseCheckpoint: any checkpoint text parses without panic into its first line
+// and, when it has skip lines, a consistent view; writing that view back (as
+// checkpointText does) and parsing it again gives the same.
+func FuzzParseCheckpoint(f *testing.F) {
+	f.Add("s=abc;i=5\nread abc 9\nopen 6 7 aaaaaaaaaaaa\nopen 3 8 bbbbbbbbbbbb")
+	f.Add("s=abc;i=5")
+	f.Add("s=abc;i=5\nread abc zz\nopen x y")
+	f.Add("\n\nread\nopen 1 2 3 4")
+	f.Fuzz(func(t *testing.T, text string) {
+		cursor, skip := parseCheckpoint(text)
+		if strings.Contains(cursor, "\n") {
+			t.Fatalf("cursor %q holds a line break", cursor)
+		}
+		if skip == nil {
+			return
+		}
+		if skip.seqID == "" || strings.ContainsAny(skip.seqID, " \n") {
+			t.Fatalf("seqnum id %q", skip.seqID)
+		}
+		again := cursor + "\nread " + skip.seqID + " " + strconv.FormatUint(skip.read, 16)
+		for k, s := range skip.open {
+			again += fmt.Sprintf("\nopen %d %x %s", k.priority, s, k.container)
+		}
+		c2, s2 := parseCheckpoint(again)
+		if c2 != cursor || s2 == nil || s2.read != skip.read || s2.seqID != skip.seqID || len(s2.open) != len(skip.open) {
+			t.Fatalf("%q does not round-trip: %q %+v", text, again, s2)
+		}
+		for k, s := range skip.open {
+			if s2.open[k] != s {
+				t.Fatalf("open line %v: %d, then %d", k, s, s2.open[k])
+			}
 		}
 	})
 }
