@@ -110,7 +110,7 @@ func (t *tail) flushGroup(key lineID, g *group) {
 		}
 		rec.Body = string(body)
 		rec.Lines = g.lines
-		rec.Size = len(g.buf)
+		rec.Size = len(g.buf) - (g.lines - 1) // the lines as written, without the "\n"s joining them
 		t.r.multilineRecords.Add(1)
 		t.r.multilineLines.Add(uint64(g.lines))
 	}

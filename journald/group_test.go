@@ -93,8 +93,8 @@ func TestMultilineJoin(t *testing.T) {
 		t.Fatalf("records %q, want A's first record joined from three lines", got)
 	}
 	rec := f.tl.batch[0]
-	if rec.Lines != 3 || rec.Pieces != 4 || rec.Cursor != "s=x;i=6" || rec.Size != len(got[0]) {
-		t.Errorf("record lines %d pieces %d cursor %s size %d; want 3, 4, the last piece's, %d", rec.Lines, rec.Pieces, rec.Cursor, rec.Size, len(got[0]))
+	if rec.Lines != 3 || rec.Pieces != 4 || rec.Cursor != "s=x;i=6" || rec.Size != len(got[0])-2 {
+		t.Errorf("record lines %d pieces %d cursor %s size %d; want 3, 4, the last piece's, %d", rec.Lines, rec.Pieces, rec.Cursor, rec.Size, len(got[0])-2)
 	}
 	// B's and A's stderr records began at entries 3 and 4: still before them.
 	if c := f.tl.safeCursor(); c != "s=x;i=2" {
