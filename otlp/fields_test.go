@@ -68,19 +68,19 @@ func TestLogSinkParsedRecords(t *testing.T) {
 		{"log.record.uid", attribute.STRING, "s=x;i=1"}, // ours wins over the line's
 	} {
 		v, ok := attrs[c.key]
-		if !ok || v.Type() != c.typ || (c.text != "" && v.Emit() != c.text) {
-			t.Errorf("attribute %s = %v (%v), want %v %q", c.key, v.Emit(), v.Type(), c.typ, c.text)
+		if !ok || v.Type() != c.typ || (c.text != "" && v.String() != c.text) {
+			t.Errorf("attribute %s = %v (%v), want %v %q", c.key, v.String(), v.Type(), c.typ, c.text)
 		}
 	}
 	if m := attrs["order"].AsMap(); len(m) != 2 || m[1].Value.Type() != attribute.SLICE || len(m[1].Value.AsSlice()) != 3 {
-		t.Errorf("nested object = %v", attrs["order"].Emit())
+		t.Errorf("nested object = %v", attrs["order"].String())
 	}
 	if r.TraceID() != trace || r.SpanID()[7] != 1 || r.TraceFlags() != 1 {
 		t.Errorf("trace context %v %v %v", r.TraceID(), r.SpanID(), r.TraceFlags())
 	}
 	r = got[1]
 	if r.Body().Type() != attribute.MAP || len(r.Body().AsMap()) != 2 || r.TraceID() != trace || r.SpanID().IsValid() {
-		t.Errorf("map body %v (%v), trace %v span %v", r.Body().Emit(), r.Body().Type(), r.TraceID(), r.SpanID())
+		t.Errorf("map body %v (%v), trace %v span %v", r.Body().String(), r.Body().Type(), r.TraceID(), r.SpanID())
 	}
 	if r.SeverityText() != "INFO" {
 		t.Errorf("severity text %q, want INFO from the number when the line gave none", r.SeverityText())
@@ -88,7 +88,7 @@ func TestLogSinkParsedRecords(t *testing.T) {
 	lines := ""
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
 		if kv.Key == "log.lines" {
-			lines = kv.Value.Emit()
+			lines = kv.Value.String()
 		}
 		return true
 	})
