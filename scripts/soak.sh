@@ -42,6 +42,9 @@ bin/podexporter --web.listen-address=127.0.0.1:$port --state.directory="$work/st
 pids+=($!)
 daemon=$!
 sleep 5
+# The daemon's CPU time (user and system, in clock ticks) at the start of sampling.
+cpu() { awk '{ print $14 + $15 }' "/proc/$daemon/stat"; }
+cpu0=$(cpu)
 
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
 sample() {
@@ -75,6 +78,7 @@ while :; do
 	sleep 1
 done
 sample "$seconds" >>"$samples"
+cpu1=$(cpu)
 lines=$(wc -l <"$work/logs.jsonl")
 
 report=$(awk -v lines="$lines" -v dur="$seconds" '
@@ -94,6 +98,8 @@ report=$(awk -v lines="$lines" -v dur="$seconds" '
 		printf "WORST %f\n", w
 	}' "$samples")
 table=$(grep -v '^WORST ' <<<"$report")
+table+=$'\n'$(awk -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v l="$lines" -v d="$seconds" \
+	'BEGIN { printf "podexporter CPU: %.1f s over %d s (%.1f%% of one core, %.1f us per line delivered).", c / hz, d, 100 * c / hz / d, l ? 1e6 * c / hz / l : 0 }')
 worst=$(awk '/^WORST / { print $2 }' <<<"$report")
 echo "$table"
 if [ "${SOAK_REPORT:-0}" = 1 ]; then
