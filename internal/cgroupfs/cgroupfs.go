@@ -40,6 +40,11 @@ func ReadMounts(mountinfo string) (Mounts, error) {
 			continue
 		}
 		point := unescape(fields[4])
+		// The kernel writes absolute paths without NUL; anything else is not a mount
+		// point that could be opened.
+		if !strings.HasPrefix(point, "/") || strings.IndexByte(point, 0) >= 0 {
+			continue
+		}
 		switch fs[0] {
 		case "cgroup2":
 			if m.Unified == "" {
