@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +84,10 @@ func TestStructuredLogsFromLabels(t *testing.T) {
 		if len(recs) != n {
 			t.Fatalf("%s: %d records, want %d: %+v", name, len(recs), n, recs)
 		}
+		// Batches go out over two exporters at once and may reach the Collector out
+		// of order: put the records back in journal order, by their cursor's
+		// sequence number.
+		slices.SortFunc(recs, func(a, b testenv.LogRecord) int { return cmp.Compare(cursorSeq(t, a), cursorSeq(t, b)) })
 		return recs
 	}
 
@@ -196,6 +203,22 @@ func TestStructuredLogsFromLabels(t *testing.T) {
 			t.Errorf("plain line: %+v", recs[2])
 		}
 	})
+}
+
+// cursorSeq is the sequence number (i=, hexadecimal) of a record's journal cursor.
+func cursorSeq(t *testing.T, r testenv.LogRecord) uint64 {
+	t.Helper()
+	uid, _ := r.Attributes["log.record.uid"].(string)
+	for part := range strings.SplitSeq(uid, ";") {
+		if v, ok := strings.CutPrefix(part, "i="); ok {
+			n, err := strconv.ParseUint(v, 16, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("record without a journal cursor: %+v", r)
+	return 0
 }
 
 // jsonText is v as compact JSON, numbers as they print, to compare a value decoded
