@@ -94,23 +94,3 @@ func rssFile(t *testing.T) int64 {
 	t.Fatal("no RssFile in /proc/self/status")
 	return 0
 }
-
-// Only shared, read-only mappings of matching files are listed from maps: not a
-// private or writable one, nor another file's.
-func TestSharedReadOnly(t *testing.T) {
-	const maps = `7f0000000000-7f0000800000 r--s 00000000 fe:00 7 /var/log/journal/m/system.journal
-7f0000800000-7f0001000000 rw-s 00000000 fe:00 7 /var/log/journal/m/system.journal
-7f0001000000-7f0001800000 r--p 00000000 fe:00 7 /var/log/journal/m/user-1000.journal
-7f0001800000-7f0002000000 r--s 00000000 fe:00 8 /var/log/journal/m/system@x-y-z.journal~ (deleted)
-7f0002000000-7f0002800000 r--s 00000000 fe:00 9 /usr/lib/other.so
-`
-	journal := func(p string) bool {
-		p = strings.TrimSuffix(p, " (deleted)")
-		return strings.HasSuffix(p, ".journal") || strings.HasSuffix(p, ".journal~")
-	}
-	got := sharedReadOnly([]byte(maps), journal)
-	want := []Segment{{Start: 0x7f0000000000, End: 0x7f0000800000}, {Start: 0x7f0001800000, End: 0x7f0002000000}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Fatalf("got %+v, want %+v", got, want)
-	}
-}
