@@ -215,13 +215,8 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	}
 	// A line being joined that began while re-reading has an order that does not
 	// compare with the others' (see safeCursor): wait until it is out.
-	for _, p := range t.pending {
-		if p.from.reread {
-			return nm.safe, nil
-		}
-	}
-	for _, g := range t.groups {
-		if g.from.reread {
+	for _, from := range t.openLines() {
+		if from.reread {
 			return nm.safe, nil
 		}
 	}

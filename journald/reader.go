@@ -366,33 +366,26 @@ func (r *Reader) account(recs []Record) {
 		if rec.ContainerID == "" {
 			continue
 		}
-		k := lineKey{rec.ContainerID, rec.ContainerName, rec.Stream}
-		c := r.lines[k]
-		if c == nil {
-			c = &lineCount{seen: now} // not idle: the sweep below must not take it
-			r.lines[k] = c
-			for k, c := range r.lines {
-				if now.Sub(c.seen) > lineIdle {
-					delete(r.lines, k)
-				}
-			}
-		}
+		c := count(r.lines, lineKey{rec.ContainerID, rec.ContainerName, rec.Stream}, now)
 		c.lines += uint64(max(rec.Lines, 1))
 		c.bytes += uint64(max(rec.Size, len(rec.Body)))
-		c.seen = now
+		count(r.severities, severityKey{rec.ContainerID, rec.ContainerName, rec.Severity.Range()}, now).lines++
+	}
+}
 
-		sk := severityKey{rec.ContainerID, rec.ContainerName, rec.Severity.Range()}
-		sc := r.severities[sk]
-		if sc == nil {
-			sc = &lineCount{seen: now}
-			r.severities[sk] = sc
-			for k, c := range r.severities {
-				if now.Sub(c.seen) > lineIdle {
-					delete(r.severities, k)
-				}
+// count returns m's counter for k, seen now. A new one first sweeps out those idle
+// for lineIdle, so that removed containers do not grow the series forever.
+func count[K comparable](m map[K]*lineCount, k K, now time.Time) *lineCount {
+	c := m[k]
+	if c == nil {
+		for k, c := range m {
+			if now.Sub(c.seen) > lineIdle {
+				delete(m, k)
 			}
 		}
-		sc.lines++
-		sc.seen = now
+		c = &lineCount{}
+		m[k] = c
 	}
+	c.seen = now
+	return c
 }

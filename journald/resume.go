@@ -40,18 +40,12 @@ func (t *tail) checkpointText(safe string) string {
 		return safe
 	}
 	open := map[lineID]uint64{}
-	note := func(k lineID, first string) {
-		if _, s, ok := cursorSeqnum(first); ok {
+	for k, from := range t.openLines() {
+		if _, s, ok := cursorSeqnum(from.first); ok {
 			if f, seen := open[k]; !seen || s < f {
 				open[k] = s
 			}
 		}
-	}
-	for k, p := range t.pending {
-		note(k, p.from.first)
-	}
-	for k, g := range t.groups {
-		note(k, g.from.first)
 	}
 	lines := make([]string, 0, len(open))
 	for k, s := range open {

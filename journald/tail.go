@@ -3,6 +3,7 @@ package journald
 import (
 	"context"
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -269,15 +270,28 @@ func stopped(ctx context.Context, err error) error {
 func (t *tail) safeCursor() string {
 	c := t.lastCursor
 	var first uint64 = 1<<64 - 1
-	for _, p := range t.pending {
-		if p.from.order < first {
-			first, c = p.from.order, p.from.resume
-		}
-	}
-	for _, g := range t.groups {
-		if g.from.order < first {
-			first, c = g.from.order, g.from.resume
+	for _, from := range t.openLines() {
+		if from.order < first {
+			first, c = from.order, from.resume
 		}
 	}
 	return c
+}
+
+// openLines yields every line still open, with where it began: those whose pieces
+// are being joined and the multiline records waiting for their next line. A stream
+// may have one of each.
+func (t *tail) openLines() iter.Seq2[lineID, origin] {
+	return func(yield func(lineID, origin) bool) {
+		for k, p := range t.pending {
+			if !yield(k, p.from) {
+				return
+			}
+		}
+		for k, g := range t.groups {
+			if !yield(k, g.from) {
+				return
+			}
+		}
+	}
 }

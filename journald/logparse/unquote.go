@@ -70,13 +70,7 @@ func unquote(s string, start, i int, strict bool) (string, int, string) {
 			b.WriteByte(c)
 			i++
 		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b.WriteRune(utf8.RuneError)
-			} else {
-				b.WriteString(s[i : i+size])
-			}
-			i += size
+			i += writeRune(&b, s[i:])
 		}
 	}
 	return "", len(s), "unterminated string"
@@ -158,13 +152,19 @@ func validUTF8(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2*utf8.UTFMax)
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b.WriteRune(utf8.RuneError)
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
+		i += writeRune(&b, s[i:])
 	}
 	return b.String()
+}
+
+// writeRune writes the rune s begins with, or U+FFFD for a byte that does not begin
+// valid UTF-8 (one per byte, as encoding/json does), and returns the bytes it took.
+func writeRune(b *strings.Builder, s string) int {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError && size == 1 {
+		b.WriteRune(utf8.RuneError)
+	} else {
+		b.WriteString(s[:size])
+	}
+	return size
 }
