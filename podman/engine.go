@@ -115,14 +115,14 @@ type Engine struct {
 	// own (and the rootful one a rootless user's). gone keeps the containers this
 	// service removed, so their last events still resolve; foreign the ids it does
 	// not have, so their events cost one inspect, not one each.
-	gone          map[string]*Container
-	foreign       map[string]bool
+	gone          *recent[string, *Container]
+	foreign       *recent[string, struct{}]
 	foreignEvents uint64
 	// lastEventNano is the newest event seen, seenEvents the events seen near it: a
 	// new subscription after a reconnect starts there (Podman replays what happened
 	// meanwhile) and drops what it had already seen.
 	lastEventNano int64
-	seenEvents    map[string]int64
+	seenEvents    *recent[eventKey, struct{}]
 	errs          map[string]uint64
 	dropped       uint64
 	updated       time.Time
@@ -158,9 +158,9 @@ func New(o Options) *Engine {
 		sizes:        map[string][2]int64{},
 		oomKilled:    map[string]bool{},
 		statsBroken:  map[string]error{},
-		gone:         map[string]*Container{},
-		foreign:      map[string]bool{},
-		seenEvents:   map[string]int64{},
+		gone:         newRecent[string, *Container](int64(rememberFor), maxRemembered),
+		foreign:      newRecent[string, struct{}](int64(rememberFor), maxRemembered),
+		seenEvents:   newRecent[eventKey, struct{}](int64(seenEventsWindow), maxSeenEvents),
 		errs:         map[string]uint64{},
 		requests:     map[string]uint64{},
 		lookups:      make(chan lookupReq),

@@ -13,27 +13,23 @@ import (
 // in the order they were written), so an event is known by what it is and when, not
 // by coming before the newest one.
 func (e *Engine) firstSight(ev types.Event) bool {
-	key := fmt.Sprintf("%s/%s/%s/%d", ev.Type, ev.Action, ev.Actor.ID, ev.TimeNano)
-	if _, seen := e.seenEvents[key]; seen {
+	key := eventKey{string(ev.Type), string(ev.Action), ev.Actor.ID, ev.TimeNano}
+	if _, seen := e.seenEvents.get(key); seen {
 		return false
 	}
-	if len(e.seenEvents) >= maxSeenEvents {
-		// Only events near the newest can come again in a replay.
-		for k, at := range e.seenEvents {
-			if at < e.lastEventNano-int64(seenEventsWindow) {
-				delete(e.seenEvents, k)
-			}
-		}
-		if len(e.seenEvents) >= maxSeenEvents {
-			clear(e.seenEvents)
-		}
-	}
-	e.seenEvents[key] = ev.TimeNano
 	e.lastEventNano = max(e.lastEventNano, ev.TimeNano)
+	e.seenEvents.put(key, struct{}{}, ev.TimeNano, e.lastEventNano)
 	return true
 }
 
-// maxSeenEvents and seenEventsWindow bound the events remembered for firstSight.
+// eventKey is what an event is and when.
+type eventKey struct {
+	typ, action, id string
+	nano            int64
+}
+
+// maxSeenEvents and seenEventsWindow bound the events remembered for firstSight:
+// only events near the newest can come again in a replay.
 const (
 	maxSeenEvents    = 8192
 	seenEventsWindow = 10 * time.Minute
@@ -48,10 +44,10 @@ func (e *Engine) owns(api API, id string) (owned, looked bool, err error) {
 	if _, ok := e.containers[id]; ok {
 		return true, false, nil
 	}
-	if _, ok := e.gone[id]; ok {
+	if _, ok := e.gone.get(id); ok {
 		return true, false, nil
 	}
-	if e.foreign[id] {
+	if _, ok := e.foreign.get(id); ok {
 		return false, false, nil
 	}
 	if err := e.inspect(api, id); err != nil {
@@ -66,16 +62,19 @@ func (e *Engine) owns(api API, id string) (owned, looked bool, err error) {
 		}
 		return true, true, nil
 	}
-	if len(e.foreign) >= maxRemembered {
-		clear(e.foreign)
-	}
-	e.foreign[id] = true
+	now := time.Now().UnixNano()
+	e.foreign.put(id, struct{}{}, now, now)
 	return false, true, nil
 }
 
-// maxRemembered bounds the gone and foreign sets; clearing them costs at most one
-// inspect per container that has events afterwards.
-const maxRemembered = 4096
+// rememberFor and maxRemembered bound the gone and foreign sets. Forgetting costs
+// little: a late event of a container removed longer ago than that is left out as
+// another service's, and a foreign container that still has events is inspected
+// once more.
+const (
+	rememberFor   = 10 * time.Minute
+	maxRemembered = 4096
+)
 
 // lifecycleActions are the event actions passed on to OnEvent as they arrive;
 // health_status and oom are derived from inspect instead (see inspect).
@@ -88,7 +87,7 @@ func (e *Engine) lifecycle(ev types.Event) {
 	c := Container{ID: ev.Actor.ID, Name: ev.Actor.Attributes["name"], Image: ev.Actor.Attributes["image"]}
 	if known, ok := e.containers[ev.Actor.ID]; ok {
 		c = *known
-	} else if gone, ok := e.gone[ev.Actor.ID]; ok {
+	} else if gone, ok := e.gone.get(ev.Actor.ID); ok {
 		c = *gone
 	}
 	le := LifecycleEvent{Time: time.Unix(0, ev.TimeNano), Action: string(ev.Action), Service: e.service, Container: c}

@@ -9,10 +9,8 @@ import (
 
 func (e *Engine) forget(id string) {
 	if c, ok := e.containers[id]; ok {
-		if len(e.gone) >= maxRemembered {
-			clear(e.gone)
-		}
-		e.gone[id] = c
+		now := time.Now().UnixNano()
+		e.gone.put(id, c, now, now)
 	}
 	delete(e.containers, id)
 	delete(e.healthChecks, id)
