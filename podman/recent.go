@@ -65,6 +65,3 @@ func (r *recent[K, V]) expire(now int64) {
 		r.head = 0
 	}
 }
-
-// len is the number of keys remembered.
-func (r *recent[K, V]) len() int { return len(r.m) }

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Soak: 50 containers logging 2,000 lines/s in total, one replaced every 5 s (churn),
 # for DURATION (default 5m), with podexporter reading their logs (JSON lines sink) and
-# collecting Podman metrics. RSS, goroutines and open file descriptors are sampled every
-# 10 s and printed; growth over the last half must stay under 5% (exit 1 otherwise).
+# collecting Podman metrics. RSS, goroutines and open file descriptors are sampled once
+# a second and printed every 10 s; growth over the last half must stay under 5% (exit 1
+# otherwise).
 # Growth over the last half compares that half's second part with its first (so the
 # warm-up does not count): for memory their medians (a peak is one garbage-collection
 # cycle's timing; a leak moves the whole part), for goroutines and descriptors their
 # 10th percentiles (near the floor), since each sample may catch a scrape or a batch in
 # flight and a leak raises the floor, while an idle keep-alive connection closed just
 # then lowers a single sample by its two goroutines. All three are sampled once a
-# second for these (the table shows every tenth sample). Memory is the anonymous part
+# second for these (the table shows one sample in ten). Memory is the anonymous part
 # of RSS: the file-backed
 # part is the journal files
 # libsystemd maps while reading, which the kernel reclaims and journald rotates. Open
@@ -50,32 +51,27 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$daemon/stat"; }
 cpu0=$(cpu)
 
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+# sample prints t, VmRSS, goroutines, open fds (journal files left out) and RssAnon.
 sample() {
 	printf '%s %s %s %s %s\n' "$1" \
-		"$(awk '/VmRSS/ { print $2 }' "/proc/$daemon/status")" \
+		"$(awk '/VmRSS/ { print $2 }' "/proc/$daemon/status" 2>/dev/null)" \
 		"$(metric go_goroutines)" \
 		"$(find "/proc/$daemon/fd" -mindepth 1 -printf '%l\n' 2>/dev/null | grep -vc '\.journal~\?$')" \
-		"$(awk '/RssAnon/ { print $2 }' "/proc/$daemon/status")"
+		"$(awk '/RssAnon/ { print $2 }' "/proc/$daemon/status" 2>/dev/null)"
 }
 
 next=$((containers + 1))
 samples=$work/samples
-: >"$samples"
 startt=$(date +%s)
-# Once a second besides, for the growth figures: one memory sample swings by a
-# garbage-collection cycle (about +-0.7 MiB of 11 here), so medians of ten samples a
-# part differed by over 5% with no growth at all, and one goroutine sample in 70 that
-# caught a connection closing (27 among 29s) made the floor of 12 minutes "grow" 7%.
-anon=$work/anon
+# Sampled once a second: one memory sample swings by a garbage-collection cycle (about
+# +-0.7 MiB of 11 here), so medians of ten samples a part differed by over 5% with no
+# growth at all, and one goroutine sample in 70 that caught a connection closing (27
+# among 29s) made the floor of 12 minutes "grow" 7%.
 (while kill -0 "$daemon" 2>/dev/null; do
-	printf '%s %s %s %s\n' "$(( $(date +%s) - startt ))" \
-		"$(awk '/RssAnon/ { print $2 }' "/proc/$daemon/status" 2>/dev/null)" \
-		"$(metric go_goroutines)" \
-		"$(find "/proc/$daemon/fd" -mindepth 1 -printf '%l\n' 2>/dev/null | grep -vc '\.journal~\?$')"
+	sample "$(( $(date +%s) - startt ))"
 	sleep 1
-done) >"$anon" &
+done) >"$samples" &
 pids+=($!)
-last_sample=-10
 last_churn=0
 while :; do
 	now=$(( $(date +%s) - startt ))
@@ -87,37 +83,36 @@ while :; do
 		next=$((next + 1))
 		last_churn=$now
 	fi
-	if [ $((now - last_sample)) -ge 10 ]; then
-		sample "$now" >>"$samples"
-		last_sample=$now
-	fi
 	sleep 1
 done
-sample "$seconds" >>"$samples"
 cpu1=$(cpu)
 lines=$(wc -l <"$work/logs.jsonl")
 
 report=$(awk -v lines="$lines" -v dur="$seconds" '
-	FNR == NR { if ($2 != "" && $3 != "") { at[++na] = $1; s1[na, 2] = $2; s1[na, 3] = $3; s1[na, 4] = $4 }; next }
-	{ t[++n] = $1; rss[n] = $2; g[n] = $3; fd[n] = $4; anon[n] = $5 }
-	# quantileAt is the p quantile (0.5: the median) of column c of the once-a-second
-	# samples from t = from to to.
-	function quantileAt(c, p, from, to,   i, j, m, x, v) { m = 0; for (i = 1; i <= na; i++) if (at[i] >= from && at[i] <= to) v[++m] = s1[i, c]; for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }; return p == 0.5 ? median(v, 1, m) : v[int((m - 1) * p) + 1] }
-	function median(a, from, to,   i, j, n, x, v) { n = 0; for (i = from; i <= to; i++) v[++n] = a[i]; for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }; return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+	$2 != "" && $3 != "" && $5 != "" { n++; t[n] = $1; rss[n] = $2; g[n] = $3; fd[n] = $4; anon[n] = $5 }
+	# quantile is the p quantile (0.5: the median) of a[i] over the samples from t = from
+	# to t = to.
+	function quantile(a, p, from, to,   i, j, m, x, v) {
+		m = 0; for (i = 1; i <= n; i++) if (t[i] >= from && t[i] <= to) v[++m] = a[i]
+		for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+		if (p == 0.5) return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+		return v[int((m - 1) * p) + 1]
+	}
 	END {
 		printf "| t (s) | RSS (MiB) | anonymous (MiB) | goroutines | open fds (journal files excluded) |\n|---|---|---|---|---|\n"
-		for (i = 1; i <= n; i++) printf "| %d | %.1f | %.1f | %d | %d |\n", t[i], rss[i] / 1024, anon[i] / 1024, g[i], fd[i]
-		h = int(n / 2); q = h + int((n - h) / 2)
-		a = t[h + 1]; b = t[q + 1] - 1; c = t[q + 1]; d = t[n]
-		m1 = quantileAt(2, 0.5, a, b); m2 = quantileAt(2, 0.5, c, d)
+		last = -10
+		for (i = 1; i <= n; i++) if (t[i] - last >= 10 || i == n) { printf "| %d | %.1f | %.1f | %d | %d |\n", t[i], rss[i] / 1024, anon[i] / 1024, g[i], fd[i]; last = t[i] }
+		# The last half, in two parts by time.
+		a = int(dur / 2); c = a + int((dur - a) / 2); b = c - 1; d = dur
+		m1 = quantile(anon, 0.5, a, b); m2 = quantile(anon, 0.5, c, d)
 		ga = (m2 - m1) / m1
-		g1 = quantileAt(3, 0.1, a, b); gg = (quantileAt(3, 0.1, c, d) - g1) / g1
-		f1 = quantileAt(4, 0.1, a, b); gf = (quantileAt(4, 0.1, c, d) - f1) / f1
+		g1 = quantile(g, 0.1, a, b); gg = (quantile(g, 0.1, c, d) - g1) / g1
+		f1 = quantile(fd, 0.1, a, b); gf = (quantile(fd, 0.1, c, d) - f1) / f1
 		printf "\nGrowth over the last half (t = %d..%d s against t = %d..%d s): median anonymous memory %+.1f%% (%.1f against %.1f MiB, sampled once a second), goroutines %+.1f%% and open fds %+.1f%% (10th percentiles). Lines delivered: %d in %d s (%.0f/s).\n", \
-			t[q + 1], t[n], t[h + 1], t[q], 100 * ga, m2 / 1024, m1 / 1024, 100 * gg, 100 * gf, lines, dur, lines / dur
+			c, d, a, b, 100 * ga, m2 / 1024, m1 / 1024, 100 * gg, 100 * gf, lines, dur, lines / dur
 		w = ga; if (gg > w) w = gg; if (gf > w) w = gf
 		printf "WORST %f\n", w
-	}' "$anon" "$samples")
+	}' "$samples")
 table=$(grep -v '^WORST ' <<<"$report")
 table+=$'\n'$(awk -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v l="$lines" -v d="$seconds" \
 	'BEGIN { printf "podexporter CPU: %.1f s over %d s (%.1f%% of one core, %.1f us per line delivered).", c / hz, d, 100 * c / hz / d, l ? 1e6 * c / hz / l : 0 }')
