@@ -22,6 +22,12 @@ type snapshotPart interface {
 	collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric)
 }
 
+// namedPart is a snapshot part with its collector's name, for reporting its failures.
+type namedPart struct {
+	name string
+	snapshotPart
+}
+
 // snapshotCache holds the snapshot parts encoded for one set of snapshot versions.
 // It keeps bytes, not gathered families: at 100 containers the families were about
 // 2.5 MB of label pairs and samples (25 KB per container, doubled by the GC's
@@ -30,7 +36,7 @@ type snapshotPart interface {
 // snapshots.
 type snapshotCache struct {
 	src   Snapshots
-	parts []snapshotPart
+	parts []namedPart
 	reg   *prometheus.Registry
 
 	mu  sync.Mutex
@@ -40,9 +46,14 @@ type snapshotCache struct {
 	bytes map[string][]byte
 	// sizes remembers each family's encoded size for the next encoding's buffers.
 	sizes map[string]int
+
+	failMu sync.Mutex
+	// failures holds the parts that panicked on the snapshots in key, by collector:
+	// their series are missing until the next snapshot, and their success says so.
+	failures map[string]error
 }
 
-func newSnapshotCache(src Snapshots, parts []snapshotPart) *snapshotCache {
+func newSnapshotCache(src Snapshots, parts []namedPart) *snapshotCache {
 	c := &snapshotCache{src: src, parts: parts, reg: prometheus.NewRegistry(), sizes: map[string]int{}}
 	c.reg.MustRegister(snapshotCollector{c})
 	return c
@@ -57,9 +68,35 @@ func (snapshotCollector) Describe(chan<- *prometheus.Desc) {}
 func (s snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, snap := range s.c.key {
 		for _, p := range s.c.parts {
-			p.collectSnapshot(snap, ch)
+			if err := collectPart(p, snap, ch); err != nil {
+				s.c.failMu.Lock()
+				if s.c.failures == nil {
+					s.c.failures = map[string]error{}
+				}
+				first := s.c.failures[p.name] == nil
+				s.c.failures[p.name] = err
+				s.c.failMu.Unlock()
+				if first {
+					failures.collectorFailed(p.name, err)
+				}
+			}
 		}
 	}
+}
+
+// collectPart emits one part's series of one snapshot; a panic costs the series it had
+// not sent yet, not the process.
+func collectPart(p namedPart, snap *podman.Snapshot, ch chan<- prometheus.Metric) (err error) {
+	defer recovered("collector "+p.name, &err)
+	p.collectSnapshot(snap, ch)
+	return nil
+}
+
+// failed says whether the named part panicked on the current snapshots.
+func (c *snapshotCache) failed(name string) error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	return c.failures[name]
 }
 
 // refresh forgets the encoded bytes when a source has published a new snapshot since
@@ -71,6 +108,9 @@ func (c *snapshotCache) refresh() {
 	}
 	c.key = snaps
 	c.bytes = map[string][]byte{}
+	c.failMu.Lock()
+	c.failures = nil
+	c.failMu.Unlock()
 }
 
 // gather returns the families for the current snapshots, built afresh: the caller

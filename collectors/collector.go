@@ -75,6 +75,9 @@ type Set struct {
 // New builds the collectors enabled in cfg.
 func New(deps Deps) (*Set, error) {
 	s := &Set{collectors: map[string]Collector{}, logger: deps.Logger}
+	if deps.Logger != nil {
+		failures.setLogger(deps.Logger)
+	}
 	for name, on := range deps.Config.Collectors {
 		if !on {
 			continue
@@ -89,10 +92,10 @@ func New(deps Deps) (*Set, error) {
 		}
 		s.collectors[name] = c
 	}
-	var parts []snapshotPart
+	var parts []namedPart
 	for _, name := range s.Names() {
 		if p, ok := s.collectors[name].(snapshotPart); ok {
-			parts = append(parts, p)
+			parts = append(parts, namedPart{name, p})
 		}
 	}
 	if len(parts) > 0 && deps.Podman != nil {
@@ -121,15 +124,18 @@ var (
 func (s *Set) Describe(ch chan<- *prometheus.Desc) {
 	ch <- durationDesc
 	ch <- successDesc
+	ch <- droppedDesc
+	ch <- failuresDesc
 }
 
-// Collect runs every collector concurrently.
+// Collect runs every collector concurrently, then reports what failed since start.
 func (s *Set) Collect(ch chan<- prometheus.Metric) {
 	var wg sync.WaitGroup
 	for name, c := range s.collectors {
 		wg.Go(func() { s.run(name, c, ch) })
 	}
 	wg.Wait()
+	failures.emit(ch)
 }
 
 func (s *Set) run(name string, c Collector, ch chan<- prometheus.Metric) {
@@ -137,14 +143,24 @@ func (s *Set) run(name string, c Collector, ch chan<- prometheus.Metric) {
 	// Collectors read in-memory state, so this bound only stops a bug from hanging scrapes.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := c.Update(ctx, ch)
+	err := update(ctx, name, c, ch)
+	if err == nil && s.cache != nil {
+		err = s.cache.failed(name)
+	}
 	success := 1.0
 	if err != nil {
 		success = 0
-		s.logger.Error("collector failed", "collector", name, "err", err)
+		failures.collectorFailed(name, err)
 	}
-	ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), name)
-	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, name)
+	send(ch, durationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), name)
+	send(ch, successDesc, prometheus.GaugeValue, success, name)
+}
+
+// update runs one collector; a panic in it (a bug, or input nobody foresaw) fails
+// that collector's run instead of the process.
+func update(ctx context.Context, name string, c Collector, ch chan<- prometheus.Metric) (err error) {
+	defer recovered("collector "+name, &err)
+	return c.Update(ctx, ch)
 }
 
 // desc turns a catalog declaration into its Prometheus descriptor.

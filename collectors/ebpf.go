@@ -67,9 +67,9 @@ func (c *ebpfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 			if !ok {
 				continue
 			}
-			ch <- prometheus.MustNewConstMetric(c.retrans, prometheus.CounterValue, float64(retrans), c.labels.values(s, k)...)
+			send(ch, c.retrans, prometheus.CounterValue, float64(retrans), c.labels.values(s, k)...)
 			for reason, n := range drops {
-				ch <- prometheus.MustNewConstMetric(c.drops, prometheus.CounterValue, float64(n), c.labels.values(s, k, reason)...)
+				send(ch, c.drops, prometheus.CounterValue, float64(n), c.labels.values(s, k, reason)...)
 			}
 		}
 	}

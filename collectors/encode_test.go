@@ -23,6 +23,7 @@ import (
 func TestEncodeStreamMatchesGather(t *testing.T) {
 	snap := syntheticSnapshot(5)
 	snap.Containers[1].Labels = map[string]string{"app": "a \"quoted\" \\ value\nwith a newline"}
+	snap.Containers[1].ExportedLabels = snap.Containers[1].Labels
 	src := &swappable{}
 	src.p.Store(snap)
 	cfg := &config.Config{

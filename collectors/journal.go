@@ -46,8 +46,8 @@ func (c *journalCollector) Update(_ context.Context, ch chan<- prometheus.Metric
 			continue
 		}
 		found++
-		ch <- prometheus.MustNewConstMetric(journalUsageDesc, valueType(catalog.JournalDiskUsage), float64(u.Bytes), dir)
-		ch <- prometheus.MustNewConstMetric(journalFilesDesc, valueType(catalog.JournalFiles), float64(u.Files), dir)
+		send(ch, journalUsageDesc, valueType(catalog.JournalDiskUsage), float64(u.Bytes), dir)
+		send(ch, journalFilesDesc, valueType(catalog.JournalFiles), float64(u.Files), dir)
 	}
 	if found == 0 && len(errs) == 0 {
 		errs = append(errs, fmt.Errorf("none of %v exists", c.dirs))

@@ -72,20 +72,20 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 	}
 	s := c.src.Stats()
 	for i, lc := range logCounters {
-		ch <- prometheus.MustNewConstMetric(logCounterDescs[i], prometheus.CounterValue, float64(lc.get(&s)))
+		send(ch, logCounterDescs[i], prometheus.CounterValue, float64(lc.get(&s)))
 	}
-	ch <- prometheus.MustNewConstMetric(logLagDesc, prometheus.GaugeValue, s.Lag.Seconds())
+	send(ch, logLagDesc, prometheus.GaugeValue, s.Lag.Seconds())
 	for _, cs := range s.Containers {
-		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(cs.Lines), cs.ID, cs.Name, cs.Stream)
-		ch <- prometheus.MustNewConstMetric(logBytesDesc, prometheus.CounterValue, float64(cs.Bytes), cs.ID, cs.Name, cs.Stream)
+		send(ch, logLinesDesc, prometheus.CounterValue, float64(cs.Lines), cs.ID, cs.Name, cs.Stream)
+		send(ch, logBytesDesc, prometheus.CounterValue, float64(cs.Bytes), cs.ID, cs.Name, cs.Stream)
 	}
 	for _, ss := range s.Severities {
-		ch <- prometheus.MustNewConstMetric(logSevDesc, prometheus.CounterValue, float64(ss.Records), ss.ID, ss.Name, ss.Severity)
+		send(ch, logSevDesc, prometheus.CounterValue, float64(ss.Records), ss.ID, ss.Name, ss.Severity)
 	}
 	for _, f := range s.Formats {
-		ch <- prometheus.MustNewConstMetric(parsedDesc, prometheus.CounterValue, float64(f.Parsed), f.Format)
+		send(ch, parsedDesc, prometheus.CounterValue, float64(f.Parsed), f.Format)
 		if f.Format != "text" { // text reads what it finds and never fails
-			ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(f.Failed), f.Format)
+			send(ch, failedDesc, prometheus.CounterValue, float64(f.Failed), f.Format)
 		}
 	}
 	return nil

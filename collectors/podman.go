@@ -2,8 +2,6 @@ package collectors
 
 import (
 	"context"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 
 	"github.com/podexporter/podexporter/internal/catalog"
 	"github.com/podexporter/podexporter/podman"
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // Snapshots is what the Podman collectors read: the source's current snapshots.
@@ -67,7 +66,7 @@ func cachedDesc(m *catalog.Metric) *prometheus.Desc {
 }
 
 func (e emitter) emit(m *catalog.Metric, v float64, labels ...string) {
-	e.ch <- prometheus.MustNewConstMetric(cachedDesc(m), valueType(m), v, labels...)
+	send(e.ch, cachedDesc(m), valueType(m), v, labels...)
 }
 
 func unixSeconds(t time.Time) float64 {
@@ -129,47 +128,26 @@ var healthStates = map[string]float64{"healthy": 0, "unhealthy": 1, "starting": 
 // containerCollector carries the label options: the name label on value metrics and
 // the allowlisted container labels on podman_container_info.
 type containerCollector struct {
-	src         Snapshots
-	labels      containerLabels
-	allow       []string // container label keys, as configured
-	allowNames  []string // their sanitised metric label names
-	maxValueLen int
-	infoDesc    *prometheus.Desc
-	descs       map[*catalog.Metric]*prometheus.Desc
+	src        Snapshots
+	labels     containerLabels
+	allow      []string // container label keys, as configured, each once
+	allowNames []string // their metric label names (podmanconf.LabelName)
+	infoDesc   *prometheus.Desc
+	descs      map[*catalog.Metric]*prometheus.Desc
 
 	mu  sync.Mutex      // guards descs and cut: Update and collectSnapshot may overlap
 	cut map[string]bool // id/label pairs already counted as truncated
 }
 
-var invalidLabelChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)
-
-// sanitizeLabel makes a container label key a valid metric label name that cannot
-// shadow one of the fixed labels.
-func sanitizeLabel(key string, taken []string) string {
-	s := invalidLabelChars.ReplaceAllString(key, "_")
-	if s == "" || (s[0] >= '0' && s[0] <= '9') || strings.HasPrefix(s, "__") {
-		s = "label_" + strings.TrimLeft(s, "_")
-	}
-	for _, t := range taken {
-		if t == s {
-			return "label_" + s
-		}
-	}
-	return s
-}
-
 func newContainerCollector(d Deps) (Collector, error) {
-	c := &containerCollector{src: d.Podman, cut: map[string]bool{}, descs: map[*catalog.Metric]*prometheus.Desc{}, maxValueLen: 128}
+	c := &containerCollector{src: d.Podman, cut: map[string]bool{}, descs: map[*catalog.Metric]*prometheus.Desc{}}
 	if d.Config != nil {
 		c.labels.name = d.Config.Podman.NameLabel
-		c.allow = d.Config.Podman.ContainerLabels
-		c.maxValueLen = d.Config.Podman.LabelValueMaxLength
-	}
-	taken := append([]string(nil), catalog.ContainerInfoLabels...)
-	for _, k := range c.allow {
-		n := sanitizeLabel(k, taken)
-		c.allowNames = append(c.allowNames, n)
-		taken = append(taken, n)
+		var err error
+		// Validated at start: two keys cannot share a name here.
+		if c.allow, c.allowNames, err = podmanconf.LabelNames(d.Config.Podman.ContainerLabels); err != nil {
+			return nil, err
+		}
 	}
 	c.infoDesc = newDesc(catalog.ContainerInfo.Name, catalog.ContainerInfo.Help, append(append([]string(nil), catalog.ContainerInfoLabels...), c.allowNames...))
 	return c, nil
@@ -198,7 +176,7 @@ func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 		for i := range s.Containers {
 			k := &s.Containers[i]
 			if k.State == "running" && !k.Started.IsZero() {
-				ch <- prometheus.MustNewConstMetric(c.vdesc(catalog.ContainerUptime), prometheus.GaugeValue, now.Sub(k.Started).Seconds(), c.baseLabels(s, k)...)
+				send(ch, c.vdesc(catalog.ContainerUptime), prometheus.GaugeValue, now.Sub(k.Started).Seconds(), c.baseLabels(s, k)...)
 			}
 		}
 	}
@@ -225,21 +203,21 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 	id := podman.ShortID(k.ID)
 	base := c.baseLabels(s, k)
 	emit := func(m *catalog.Metric, v float64) {
-		ch <- prometheus.MustNewConstMetric(c.vdesc(m), valueType(m), v, base...)
+		send(ch, c.vdesc(m), valueType(m), v, base...)
 	}
 
 	info := []string{id, k.Name, k.Image, k.ImageID, k.Ports, k.PodID, k.PodName, s.Service, k.SystemdUnit, k.NetworkMode}
 	for _, key := range c.allow {
-		v := k.Labels[key]
-		if len(v) > c.maxValueLen {
-			v = v[:c.maxValueLen]
-			c.mu.Lock()
-			c.cut[k.ID+"/"+key] = true // counted once per container and label, not per scrape
-			c.mu.Unlock()
-		}
-		info = append(info, v)
+		info = append(info, k.ExportedLabels[key]) // cut by the source, as on every output
 	}
-	ch <- prometheus.MustNewConstMetric(c.infoDesc, prometheus.GaugeValue, 1, info...)
+	if len(k.LabelsCut) > 0 {
+		c.mu.Lock()
+		for _, key := range k.LabelsCut {
+			c.cut[k.ID+"/"+key] = true // counted once per container and label, not per scrape
+		}
+		c.mu.Unlock()
+	}
+	send(ch, c.infoDesc, prometheus.GaugeValue, 1, info...)
 
 	state, ok := containerStates[k.State]
 	if !ok {
@@ -270,7 +248,7 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 		}
 		checks := s.HealthChecks[k.ID]
 		for _, result := range []string{"success", "failure"} {
-			ch <- prometheus.MustNewConstMetric(c.vdesc(catalog.ContainerHealthChecks), prometheus.CounterValue, float64(checks[result]), c.labels.values(s, k, result)...)
+			send(ch, c.vdesc(catalog.ContainerHealthChecks), prometheus.CounterValue, float64(checks[result]), c.labels.values(s, k, result)...)
 		}
 	}
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/containers/podman/v5/libpod/define"
+
+	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 func (e *Engine) forget(id string) {
@@ -50,6 +52,7 @@ func (e *Engine) inspect(api API, id string) error {
 	if data.Config != nil {
 		c.Labels = data.Config.Labels
 		c.SystemdUnit = data.Config.Labels["PODMAN_SYSTEMD_UNIT"]
+		c.ExportedLabels, c.LabelsCut = exportLabels(c.Labels, e.opts.LabelKeys, e.opts.LabelValueMax)
 	}
 	if data.HostConfig != nil {
 		c.NetworkMode = data.HostConfig.NetworkMode
@@ -201,4 +204,30 @@ func systemOf(info *define.Info) System {
 		}
 	}
 	return s
+}
+
+// exportLabels picks the allowlisted labels a container has, with their values as every
+// output shows them (podmanconf.CutValue), and says which were cut. Done once per
+// inspect, so that /metrics, OTLP resources and log records cannot disagree.
+func exportLabels(labels map[string]string, keys []string, max int) (map[string]string, []string) {
+	if max <= 0 {
+		max = 128
+	}
+	var out map[string]string
+	var cut []string
+	for _, k := range keys {
+		v, ok := labels[k]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(keys))
+		}
+		var shortened bool
+		out[k], shortened = podmanconf.CutValue(v, max)
+		if shortened {
+			cut = append(cut, k)
+		}
+	}
+	return out, cut
 }

@@ -45,16 +45,20 @@ type Snapshot struct {
 
 // Container is what the list, inspect and stats calls say about one container.
 type Container struct {
-	ID          string // full id
-	Name        string
-	Image       string
-	ImageID     string
-	Ports       string
-	PodID       string
-	PodName     string
-	Labels      map[string]string
-	SystemdUnit string // PODMAN_SYSTEMD_UNIT, set by Quadlet and podman generate systemd
-	NetworkMode string
+	ID      string // full id
+	Name    string
+	Image   string
+	ImageID string
+	Ports   string
+	PodID   string
+	PodName string
+	Labels  map[string]string
+	// ExportedLabels are the allowlisted labels it has, values cut as every output
+	// shows them; LabelsCut names those whose value was cut. Shared: never modify.
+	ExportedLabels map[string]string
+	LabelsCut      []string
+	SystemdUnit    string // PODMAN_SYSTEMD_UNIT, set by Quadlet and podman generate systemd
+	NetworkMode    string
 	// State is Podman's state word: created, initialized, running, stopped, paused,
 	// exited, removing, stopping, unknown.
 	State        string

@@ -29,7 +29,7 @@ func buildComponents(cfg *config.Config, logger *slog.Logger) ([]component, coll
 	}
 	var srcs []component
 	srcs = append(srcs, ebpfSource(cfg, logger, &deps)...) // before Podman, which reads its counters
-	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(cfg.Podman.ContainerLabels), ot.eventPositions(cfg, logger))...)
+	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(), ot.eventPositions(cfg, logger))...)
 	logs, err := logsSource(cfg, logger, &deps, ot)
 	if err != nil {
 		return nil, deps, nil, err

@@ -52,7 +52,7 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		set,
 	)
 	// The OTLP push exports exactly what /metrics serves.
-	ot.setGatherer(set.Gatherer(reg).Gather, containerLookup(deps.Podman, cfg.Podman.ContainerLabels))
+	ot.setGatherer(set.Gatherer(reg).Gather, containerLookup(deps.Podman))
 	for _, s := range srcs {
 		ready.Expect(s.name)
 	}

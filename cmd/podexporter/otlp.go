@@ -75,7 +75,7 @@ func (s *otlpSinks) setGatherer(g func() ([]*dto.MetricFamily, error), lookup ot
 }
 
 // onEvent turns a Podman lifecycle event into an OTLP event record.
-func (s *otlpSinks) onEvent(allow []string) func(podman.LifecycleEvent) {
+func (s *otlpSinks) onEvent() func(podman.LifecycleEvent) {
 	if s == nil || s.events == nil {
 		return nil
 	}
@@ -83,7 +83,7 @@ func (s *otlpSinks) onEvent(allow []string) func(podman.LifecycleEvent) {
 		ev := otlp.Event{
 			Time:       e.Time,
 			Name:       "container." + e.Action,
-			Container:  otlpContainer(e.Service, &e.Container, allow),
+			Container:  otlpContainer(e.Service, &e.Container),
 			Attributes: map[string]string{},
 		}
 		switch e.Action {
@@ -141,18 +141,11 @@ func (s *otlpSinks) eventPositions(cfg *config.Config, logger *slog.Logger) *pod
 	return pos
 }
 
-// otlpContainer is the resource view of a container: allowlisted labels only.
-func otlpContainer(service string, c *podman.Container, allow []string) otlp.Container {
-	oc := otlp.Container{ID: c.ID, Name: c.Name, Image: c.Image, PodID: c.PodID, PodName: c.PodName, Service: service, Started: c.Started}
-	for _, k := range allow {
-		if v, ok := c.Labels[k]; ok {
-			if oc.Labels == nil {
-				oc.Labels = map[string]string{}
-			}
-			oc.Labels[k] = v
-		}
-	}
-	return oc
+// otlpContainer is the resource view of a container: its allowlisted labels as every
+// output shows them (cut by the Podman source).
+func otlpContainer(service string, c *podman.Container) otlp.Container {
+	return otlp.Container{ID: c.ID, Name: c.Name, Image: c.Image, PodID: c.PodID, PodName: c.PodName, Service: service, Started: c.Started,
+		Labels: c.ExportedLabels}
 }
 
 func (s *otlpSinks) components() []component {
@@ -195,14 +188,14 @@ func (s *otlpSinks) MetricStats() (otlp.Stats, bool) {
 }
 
 // containerLookup finds a container by its 12-character id in the Podman snapshots.
-func containerLookup(src collectors.Snapshots, allow []string) otlp.ContainerLookup {
+func containerLookup(src collectors.Snapshots) otlp.ContainerLookup {
 	return func(id string) (otlp.Container, bool) {
 		if src == nil {
 			return otlp.Container{}, false
 		}
 		for _, s := range src.Snapshots() {
 			if c, ok := s.Find(id); ok {
-				return otlpContainer(s.Service, c, allow), true
+				return otlpContainer(s.Service, c), true
 			}
 		}
 		return otlp.Container{}, false

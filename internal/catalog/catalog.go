@@ -108,6 +108,22 @@ var (
 		Labels: []string{"collector"},
 		Group:  "exporter",
 	})
+	ScrapeCollectorFailures = register(Metric{
+		Name:   "podexporter_scrape_collector_failures_total",
+		Unit:   "{run}",
+		Kind:   Counter,
+		Help:   "Collector runs that failed or panicked since start (a panic is recovered: the scrape goes on without that collector's series).",
+		Labels: []string{"collector"},
+		Group:  "exporter",
+	})
+	ScrapeSeriesDropped = register(Metric{
+		Name:   "podexporter_scrape_series_dropped_total",
+		Unit:   "{series}",
+		Kind:   Counter,
+		Help:   "Series left out of scrapes because their label values could not be exposed (such as invalid UTF-8 from a container or the journal), by family.",
+		Labels: []string{"family"},
+		Group:  "exporter",
+	})
 	BuildInfo = register(Metric{
 		Name:   "podexporter_build_info",
 		Kind:   Info,

@@ -37,6 +37,19 @@ type Settings struct {
 	ProcRoot string
 }
 
+// Upper bounds of the numeric settings; a larger value is a typo, not a need.
+const (
+	// MaxContainersLimit is the largest --podman.max-containers. The cap keeps the
+	// snapshot and every scrape bounded; one far above what a host can run caps
+	// nothing, which 0 says plainly.
+	MaxContainersLimit = 100_000
+	// LabelValueMaxLengthLimit is the longest --podman.label-value-max-length. Each
+	// kept value is held per container and written into every scrape and OTLP push;
+	// Mimir and Cortex refuse label values over 2048 bytes by default, and a longer
+	// value is a blob, not a label.
+	LabelValueMaxLengthLimit = 16 << 10
+)
+
 // Validate checks every Podman setting; a problem comes back as a *setting.Error
 // naming the flag and the fix.
 func (s *Settings) Validate() error {
@@ -57,13 +70,22 @@ func (s *Settings) Validate() error {
 	if s.MaxContainers < 0 {
 		return &setting.Error{Setting: "--podman.max-containers", Problem: "negative", Fix: "use 0 for no cap or a positive number"}
 	}
+	if s.MaxContainers > MaxContainersLimit {
+		return &setting.Error{Setting: "--podman.max-containers", Problem: fmt.Sprintf("%d is above %d", s.MaxContainers, MaxContainersLimit), Fix: fmt.Sprintf("use at most %d, or 0 for no cap", MaxContainersLimit)}
+	}
 	if s.LabelValueMaxLength < 1 {
 		return &setting.Error{Setting: "--podman.label-value-max-length", Problem: fmt.Sprintf("%d is not a length", s.LabelValueMaxLength), Fix: "use a positive number such as 128"}
+	}
+	if s.LabelValueMaxLength > LabelValueMaxLengthLimit {
+		return &setting.Error{Setting: "--podman.label-value-max-length", Problem: fmt.Sprintf("%d is above %d", s.LabelValueMaxLength, LabelValueMaxLengthLimit), Fix: fmt.Sprintf("use at most %d; the default is 128", LabelValueMaxLengthLimit)}
 	}
 	for _, l := range s.ContainerLabels {
 		if l == "" {
 			return &setting.Error{Setting: "--podman.container-label", Problem: "empty label key", Fix: "give the container label's key, such as app or io.containers.autoupdate"}
 		}
+	}
+	if _, _, err := LabelNames(s.ContainerLabels); err != nil {
+		return err
 	}
 	if fi, err := os.Stat(s.ProcRoot + "/self"); err != nil || !fi.IsDir() {
 		return &setting.Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", s.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
