@@ -59,10 +59,15 @@ bench: testhost
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# lint also insists on tidy modules: go mod tidy looks at every build tag and test, so
+# it needs no GO_TAGS; tools/otelcol is a module of its own, which the root's tidy does
+# not cover.
 lint: $(STATICCHECK)
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
 	$(GO) vet -tags '$(GO_TAGS)' ./...
 	$(STATICCHECK) -tags '$(GO_TAGS)' ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result"; exit 1; }
+	@GOWORK=off $(GO) -C tools/otelcol mod tidy -diff || { echo "tools/otelcol: go.mod/go.sum are not tidy: run 'go -C tools/otelcol mod tidy' and commit the result"; exit 1; }
 	@$(MAKE) --no-print-directory generate && git diff --exit-code --stat -- 'bpf/*_bpfel.go' 'bpf/*_bpfel.o' || { echo "bpf: generated files are stale: run 'make generate' and commit them"; exit 1; }
 
 # docs regenerates docs/metrics.md from the metric catalog.

@@ -38,7 +38,7 @@ func fieldValue(v any) attribute.Value {
 func objectValue(o logparse.Object) attribute.Value {
 	kvs := make([]attribute.KeyValue, len(o))
 	for i, f := range o {
-		kvs[i] = attribute.KeyValue{Key: attribute.Key(f.Key), Value: fieldValue(f.Value)}
+		kvs[i] = attribute.KeyValue{Key: attribute.Key(text(f.Key)), Value: fieldValue(f.Value)}
 	}
 	return attribute.MapValue(kvs...)
 }

@@ -104,7 +104,7 @@ func (s *LogSink) loggerFor(key providerKey, r *journald.Record) log.Logger {
 	case 'c':
 		return s.newLogger(key, &Container{ID: key.name, Name: r.ContainerName, Image: r.Image, PodID: r.PodID, PodName: r.PodName, Labels: r.Labels})
 	case 'u':
-		return s.newLogger(key, nil, attribute.String("systemd.unit", key.name))
+		return s.newLogger(key, nil, attribute.String("systemd.unit", text(key.name)))
 	}
 	return s.newLogger(key, nil)
 }
@@ -173,7 +173,7 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 	rec.SetTimestamp(r.Time)
 	rec.SetObservedTimestamp(r.Observed)
 	rec.SetSeverity(log.Severity(r.Severity))
-	rec.SetSeverityText(r.SeverityText())
+	rec.SetSeverityText(text(r.SeverityText()))
 	attrs := s.attrs[:0]
 	switch {
 	case r.Parsed != nil && r.Parsed.Object != nil:
@@ -188,18 +188,18 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 		// The line's own fields first: the SDK keeps the last of duplicate keys,
 		// so ours below win over a field that happens to share a name.
 		for _, f := range r.Parsed.Fields {
-			attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(f.Key), Value: fieldValue(f.Value)})
+			attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(text(f.Key)), Value: fieldValue(f.Value)})
 		}
 	}
-	attrs = append(attrs, attribute.String("log.record.uid", r.Cursor))
+	attrs = append(attrs, attribute.String("log.record.uid", text(r.Cursor)))
 	if r.Stream != "" {
-		attrs = append(attrs, attribute.String("log.iostream", r.Stream))
+		attrs = append(attrs, attribute.String("log.iostream", text(r.Stream)))
 	}
 	if r.QuadletUnit != "" {
-		attrs = append(attrs, attribute.String("podman.quadlet.unit", r.QuadletUnit))
+		attrs = append(attrs, attribute.String("podman.quadlet.unit", text(r.QuadletUnit)))
 	}
 	if r.ContainerTag != "" {
-		attrs = append(attrs, attribute.String("container.tag", r.ContainerTag))
+		attrs = append(attrs, attribute.String("container.tag", text(r.ContainerTag)))
 	}
 	if r.Truncated {
 		attrs = append(attrs, attribute.Bool("log.truncated", true))
@@ -209,9 +209,9 @@ func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
 	}
 	for k, v := range r.Extra {
 		if utf8.ValidString(v) {
-			attrs = append(attrs, attribute.String("journald."+k, v))
+			attrs = append(attrs, attribute.String(text("journald."+k), v))
 		} else {
-			attrs = append(attrs, attribute.ByteSlice("journald."+k, []byte(v)))
+			attrs = append(attrs, attribute.ByteSlice(text("journald."+k), []byte(v)))
 		}
 	}
 	rec.AddAttributes(attrs...)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -72,19 +73,19 @@ type Container struct {
 func (h Host) newResource(c *Container, more ...attribute.KeyValue) *resource.Resource {
 	attrs := h.attributes()
 	if c != nil {
-		attrs = append(attrs, semconv.ContainerID(c.ID), semconv.ContainerName(c.Name),
+		attrs = append(attrs, semconv.ContainerID(text(c.ID)), semconv.ContainerName(text(c.Name)),
 			semconv.ContainerRuntimeName("podman"))
 		if c.Image != "" {
-			attrs = append(attrs, semconv.ContainerImageName(c.Image))
+			attrs = append(attrs, semconv.ContainerImageName(text(c.Image)))
 		}
 		if c.PodName != "" {
-			attrs = append(attrs, attribute.String("podman.pod.id", c.PodID), attribute.String("podman.pod.name", c.PodName))
+			attrs = append(attrs, attribute.String("podman.pod.id", text(c.PodID)), attribute.String("podman.pod.name", text(c.PodName)))
 		}
 		if c.Service != "" {
-			attrs = append(attrs, attribute.String("podman.service", c.Service))
+			attrs = append(attrs, attribute.String("podman.service", text(c.Service)))
 		}
 		for k, v := range c.Labels {
-			attrs = append(attrs, attribute.String("container.label."+k, v))
+			attrs = append(attrs, attribute.String(text("container.label."+k), text(v)))
 		}
 	}
 	attrs = append(attrs, more...)
@@ -92,4 +93,16 @@ func (h Host) newResource(c *Container, more ...attribute.KeyValue) *resource.Re
 		attrs = append(attrs, attribute.String(k, v))
 	}
 	return resource.NewSchemaless(attrs...)
+}
+
+// text makes s valid UTF-8 for an OTLP string, whose protobuf encoding refuses
+// anything else: the export of the whole batch would fail, and a batch that can
+// never be sent stops the log path. Container names, tags and units come from
+// journal fields that any local user can write; a string that is not UTF-8 is
+// shown with U+FFFD where the bytes were.
+func text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/podexporter/podexporter/internal/testenv"
 )
@@ -172,6 +176,60 @@ func TestExitCodes(t *testing.T) {
 			}
 			if tc.code == 2 && strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
 				t.Errorf("want one line for a configuration error, got %q", stderr.String())
+			}
+		})
+	}
+}
+
+// TestNumericBounds runs the binary with each bounded numeric flag at its largest
+// accepted value and at the first refused one (the absurd values of issue 19 among
+// them): the refusal is exit code 2 and one line naming the flag. version parses and
+// validates the whole configuration like the daemon does, then exits.
+func TestNumericBounds(t *testing.T) {
+	tests := []struct {
+		flag  string
+		value string
+		code  int
+	}{
+		{"--journal.batch-size", "100000", 0},
+		{"--journal.batch-size", "100001", 2},
+		{"--journal.batch-size", "1000000000", 2},
+		{"--journal.max-line-bytes", "67108864", 0},
+		{"--journal.max-line-bytes", "67108865", 2},
+		{"--journal.max-line-bytes", "99999999999999", 2},
+		{"--journal.max-priority", "7", 0},
+		{"--journal.max-priority", "8", 2},
+		{"--podman.max-containers", "100000", 0},
+		{"--podman.max-containers", "100001", 2},
+		{"--podman.label-value-max-length", "16384", 0},
+		{"--podman.label-value-max-length", "16385", 2},
+		{"--web.max-requests", "1000", 0},
+		{"--web.max-requests", "1001", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.flag+"="+tc.value, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cmd := exec.Command(binary, "version", tc.flag+"="+tc.value)
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code {
+				t.Fatalf("exit %d with %q, want %d", code, stderr.String(), tc.code)
+			}
+			if tc.code == 0 {
+				return
+			}
+			msg := strings.TrimSpace(stderr.String())
+			if !strings.HasPrefix(msg, "podexporter: invalid "+tc.flag+": "+tc.value+" ") || !strings.Contains(msg, "; fix: use ") {
+				t.Errorf("message %q, want one naming %s, the value and a fix", msg, tc.flag)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("want one line, got %q", msg)
 			}
 		})
 	}
@@ -339,6 +397,52 @@ func TestMetricsPassPromtool(t *testing.T) {
 		}
 	}
 	lintProblems(t, body)
+}
+
+// TestOpenMetricsFamiliesOnce scrapes the real daemon for OpenMetrics, both its
+// gathered families and its cached ones, and reads the answer with Prometheus's own
+// OpenMetrics parser: a family described twice (client_golang's Go collector has a
+// gauge go_memstats_alloc_bytes and a counter go_memstats_alloc_bytes_total, one
+// OpenMetrics family name) makes Prometheus refuse the whole scrape.
+func TestOpenMetricsFamiliesOnce(t *testing.T) {
+	d := startDaemon(t, nil)
+	resp, body := get(t, "http://"+d.addr+"/metrics", "Accept", "application/openmetrics-text; version=1.0.0")
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Fatalf("Content-Type %q, want OpenMetrics", ct)
+	}
+	if !bytes.HasSuffix(body, []byte("\n# EOF\n")) {
+		t.Errorf("the exposition does not end with # EOF")
+	}
+	types := map[string]int{}
+	helps := map[string]int{}
+	p := textparse.NewOpenMetricsParser(body, labels.NewSymbolTable())
+	for {
+		e, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Prometheus's OpenMetrics parser: %v", err)
+		}
+		switch e {
+		case textparse.EntryType:
+			name, _ := p.Type()
+			types[string(name)]++
+		case textparse.EntryHelp:
+			name, _ := p.Help()
+			helps[string(name)]++
+		}
+	}
+	for name, n := range types {
+		if n != 1 || helps[name] != 1 {
+			t.Errorf("family %s described %d times (# TYPE) and %d times (# HELP), want once", name, n, helps[name])
+		}
+	}
+	for _, want := range []string{"go_memstats_alloc_bytes", "podexporter_build_info", "podman_system_api_version"} {
+		if types[want] != 1 {
+			t.Errorf("family %s missing", want)
+		}
+	}
 }
 
 func TestDoctor(t *testing.T) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -128,6 +129,49 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("error %q: fix %q lacks %q", err, ce.Fix, tc.fix)
 			}
 		})
+	}
+}
+
+// TestUpperBounds: every numeric setting with a bound takes its largest sane value and
+// refuses the next one, from a flag and from the file alike, with an error naming the
+// flag. The numbers are written out here, not taken from the constants, so that a
+// changed bound shows up as a changed test and in docs/configuration.md.
+func TestUpperBounds(t *testing.T) {
+	tests := []struct {
+		flag, section, key string
+		max                int64
+		// fix is a word the refusal's fix must contain.
+		fix string
+	}{
+		{"web.max-requests", "web", "max_requests", 1000, "0 for no limit"},
+		{"podman.max-containers", "podman", "max_containers", 100_000, "0 for no cap"},
+		{"podman.label-value-max-length", "podman", "label_value_max_length", 16384, "16384"},
+		{"journal.max-priority", "journal", "max_priority", 7, "7"},
+		{"journal.max-line-bytes", "journal", "max_line_bytes", 64 << 20, "67108864"},
+		{"journal.batch-size", "journal", "batch_size", 100_000, "100000"},
+	}
+	for _, tc := range tests {
+		for _, from := range []string{"flag", "file"} {
+			args := func(v int64) []string {
+				if from == "flag" {
+					return []string{fmt.Sprintf("--%s=%d", tc.flag, v)}
+				}
+				return []string{"--config.file=" + writeFile(t, "podexporter.yml", fmt.Sprintf("%s:\n  %s: %d\n", tc.section, tc.key, v))}
+			}
+			t.Run(tc.flag+" from "+from, func(t *testing.T) {
+				if _, err := Parse(args(tc.max), testCollectors, "test", testEnv(nil)); err != nil {
+					t.Errorf("largest value %d refused: %v", tc.max, err)
+				}
+				_, err := Parse(args(tc.max+1), testCollectors, "test", testEnv(nil))
+				var ce *Error
+				if !errors.As(err, &ce) {
+					t.Fatalf("%d: Parse = %v, want *config.Error", tc.max+1, err)
+				}
+				if ce.Setting != "--"+tc.flag || !strings.Contains(ce.Problem, fmt.Sprint(tc.max+1)) || !strings.Contains(ce.Fix, tc.fix) {
+					t.Errorf("%d: error %q, want it to name --%s and %d, with a fix saying %q", tc.max+1, err, tc.flag, tc.max+1, tc.fix)
+				}
+			})
+		}
 	}
 }
 

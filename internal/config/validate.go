@@ -129,6 +129,12 @@ func defaultSockets(env Env) []string {
 	return sockets
 }
 
+// MaxRequestsLimit is the largest --web.max-requests. Each scrape in flight holds its
+// own gathered and encoded copy of the metrics, so the limit is what keeps a burst of
+// scrapers from taking the host's memory; a value above this limits nothing a real
+// scraper fleet would reach, which 0 says plainly.
+const MaxRequestsLimit = 1000
+
 func (c *Config) validate() error {
 	if err := c.validateOTLP(); err != nil {
 		return err
@@ -157,6 +163,9 @@ func (c *Config) validate() error {
 	}
 	if c.Web.MaxRequests < 0 {
 		return &Error{Setting: "--web.max-requests", Problem: "negative", Fix: "use 0 for no limit or a positive number"}
+	}
+	if c.Web.MaxRequests > MaxRequestsLimit {
+		return &Error{Setting: "--web.max-requests", Problem: fmt.Sprintf("%d is above %d", c.Web.MaxRequests, MaxRequestsLimit), Fix: fmt.Sprintf("use at most %d, or 0 for no limit; the default is 40", MaxRequestsLimit)}
 	}
 	if err := c.Podman.Validate(); err != nil {
 		return err

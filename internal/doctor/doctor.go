@@ -7,11 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/podexporter/podexporter/bpf"
@@ -62,6 +67,9 @@ func Print(w io.Writer, checks []Check) (failed bool) {
 	return failed
 }
 
+// journalChecks reports, for each journal directory the daemon would read, whether
+// this process can read its files: libsystemd skips a journal file it may not open
+// without a word, so a directory that lists fine can still give the daemon nothing.
 func journalChecks(cfg *config.Config) []Check {
 	dirs := journald.DefaultDirectories
 	if cfg.Journal.Directory != "" {
@@ -70,24 +78,200 @@ func journalChecks(cfg *config.Config) []Check {
 	var checks []Check
 	readable := 0
 	for _, d := range dirs {
+		c := Check{What: "journal " + d}
 		u, err := journald.DiskUsage(d)
 		switch {
 		case errors.Is(err, journald.ErrNoDirectory):
-			checks = append(checks, Check{Status: OK, What: "journal " + d, Detail: "absent"})
+			c.Status, c.Detail = OK, "absent"
 		case err != nil:
-			checks = append(checks, Check{Status: Fail, What: "journal " + d, Detail: err.Error(),
-				Fix: "run as root or in the systemd-journal group (Quadlet: GroupAdd=systemd-journal), and mount it read-only into the container"})
+			c.Status, c.Detail = Fail, err.Error()
+			c.Fix = accessFix(nil)
 		default:
-			readable++
-			checks = append(checks, Check{Status: OK, What: "journal " + d,
-				Detail: fmt.Sprintf("readable, %d files, %.1f MiB", u.Files, float64(u.Bytes)/(1<<20))})
+			c = journalAccessCheck(d, u, probeFiles(d))
+			if c.Status != Fail {
+				readable++
+			}
 		}
+		checks = append(checks, c)
 	}
 	if readable == 0 {
 		checks = append(checks, Check{Status: Fail, What: "journal", Detail: "no readable journal directory among " + strings.Join(dirs, ", "),
 			Fix: "start systemd-journald, or mount /var/log/journal and /run/log/journal into the container"})
 	}
 	return checks
+}
+
+// journalAccessCheck turns what this process could open of a listable directory into
+// one line: all files readable, some not (their entries are skipped), or none.
+func journalAccessCheck(dir string, u journald.Usage, a access) Check {
+	c := Check{What: "journal " + dir}
+	size := fmt.Sprintf("%.1f MiB", float64(u.Bytes)/(1<<20))
+	switch {
+	case a.files == 0:
+		c.Status, c.Detail = OK, "readable, no journal files yet"
+	case a.readable == a.files:
+		c.Status, c.Detail = OK, fmt.Sprintf("readable, %d files, %s", a.files, size)
+	case a.readable == 0:
+		c.Status = Fail
+		c.Detail = fmt.Sprintf("listable, but none of its %d journal files can be opened by %s: %v", a.files, whoAmI(), a.firstErr)
+		c.Fix = a.fix()
+	default:
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("%d of %d journal files cannot be opened by %s, and their entries are skipped: %v", a.files-a.readable, a.files, whoAmI(), a.firstErr)
+		c.Fix = a.fix()
+	}
+	return c
+}
+
+// fix is the remedy for the first file that could not be read: the right group when
+// it was refused, else a look at the file itself.
+func (a *access) fix() string {
+	if errors.Is(a.firstErr, fs.ErrPermission) {
+		return accessFix(a.denied)
+	}
+	return "check that file with journalctl --verify --file=PATH, and remove it if it is not a journal"
+}
+
+// access is what this process could open of one directory's journal files.
+type access struct {
+	files, readable int
+	// firstErr is the first file that could not be read, and why.
+	firstErr error
+	// denied is that file's status when it could be taken, for naming its group.
+	denied *syscall.Stat_t
+}
+
+// journalSignature begins every journal file's header (systemd's journal-def.h).
+const journalSignature = "LPKSHHRH"
+
+// probeFiles opens each journal file below dir, laid out as journald.DiskUsage walks
+// it, and reads its signature, as libsystemd does first: only an open as this user
+// answers for group membership, ACLs (journald grants each user their own
+// user-UID.journal) and security modules alike, where mode bits would not.
+func probeFiles(dir string) access {
+	var a access
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == dir {
+				return err
+			}
+			a.note(nil, err)
+			return nil
+		}
+		if d.IsDir() {
+			if path != dir && strings.Count(strings.TrimPrefix(path, dir), "/") > 1 {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if name := d.Name(); !strings.HasSuffix(name, ".journal") && !strings.HasSuffix(name, ".journal~") {
+			return nil
+		}
+		err = readSignature(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // rotated away or vacuumed meanwhile
+		}
+		a.files++
+		if err == nil {
+			a.readable++
+			return nil
+		}
+		var st *syscall.Stat_t
+		if fi, serr := os.Stat(path); serr == nil {
+			st, _ = fi.Sys().(*syscall.Stat_t)
+		}
+		a.note(st, err)
+		return nil
+	})
+	return a
+}
+
+func (a *access) note(st *syscall.Stat_t, err error) {
+	if a.firstErr == nil {
+		a.firstErr, a.denied = err, st
+	}
+}
+
+func readSignature(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var sig [len(journalSignature)]byte
+	if _, err := io.ReadFull(f, sig[:]); err != nil {
+		return fmt.Errorf("read header of %s: %w", path, err)
+	}
+	if string(sig[:]) != journalSignature {
+		return fmt.Errorf("%s is not a journal file: no %s signature", path, journalSignature)
+	}
+	return nil
+}
+
+// whoAmI names this process's user and groups as the kernel sees them, so that the
+// report says who was refused.
+func whoAmI() string {
+	uid := os.Getuid()
+	name := fmt.Sprintf("uid %d", uid)
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		name = fmt.Sprintf("user %s (uid %d)", u.Username, uid)
+	}
+	gids, _ := os.Getgroups()
+	groups := []string{groupName(os.Getgid())}
+	for _, g := range gids {
+		if g != os.Getgid() {
+			groups = append(groups, groupName(g))
+		}
+	}
+	return name + " in groups " + strings.Join(groups, ",")
+}
+
+func groupName(gid int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
+	}
+	return strconv.Itoa(gid)
+}
+
+// accessFix says how to give this process the journal files' group. It differs in a
+// container: an image has no systemd-journal group of its own, and a rootless
+// container keeps the host user's groups only when asked to.
+func accessFix(st *syscall.Stat_t) string {
+	group, gid := "systemd-journal", ""
+	if st != nil && st.Gid != 0 {
+		group, gid = groupName(int(st.Gid)), strconv.Itoa(int(st.Gid))
+	}
+	if gid == "" {
+		if g, err := user.LookupGroup(group); err == nil {
+			gid = g.Gid
+		}
+	}
+	if inContainer() {
+		byNumber := "GroupAdd=" + gid
+		if gid == "" {
+			byNumber = "GroupAdd= with the group's number"
+		}
+		return fmt.Sprintf("in a rootless Quadlet unit, put the host user in group %s and keep it with GroupAdd=keep-groups (deploy/quadlet/rootless/podexporter.container; crun only); "+
+			"a rootful unit runs as uid 0, the files' owner (deploy/quadlet/podexporter.container), or with User= needs %s (the image has no %s group by name); "+
+			"mount the journal read-only (Volume=/var/log/journal:/var/log/journal:ro)", group, byNumber, group)
+	}
+	who := "this user"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	return fmt.Sprintf("add %s to group %s (usermod -aG %s %s, or SupplementaryGroups=%s in its systemd unit as deploy/systemd/podexporter.service does) and start it again; under Quadlet see deploy/quadlet/",
+		who, group, group, who, group)
+}
+
+// inContainer reports whether this process runs in a Podman container, where the fix
+// is in the Quadlet unit. Podman sets container=podman and writes /run/.containerenv
+// in every container; other runtimes' advice would differ, so only Podman counts.
+func inContainer() bool {
+	if os.Getenv("container") == "podman" {
+		return true
+	}
+	_, err := os.Stat("/run/.containerenv")
+	return err == nil
 }
 
 // podmanCheck pings the service and reads its libpod API version from the reply headers,

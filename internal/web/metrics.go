@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -56,6 +58,9 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// As promhttp's ContinueOnError: serve what was gathered, say what failed.
 		h.errLog.Println("gathering metrics:", err)
 	}
+	if format.FormatType() == expfmt.TypeOpenMetrics {
+		mfs = dropShadowedCounters(mfs)
+	}
 	var head, tail bytes.Buffer
 	enc := expfmt.NewEncoder(&head, format)
 	for _, mf := range mfs {
@@ -95,6 +100,25 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// dropShadowedCounters leaves out each counter family whose name less _total is the
+// name of another family. OpenMetrics names a counter's family without the suffix, so
+// such a counter would be a second family of that name: client_golang's Go collector
+// has the gauge go_memstats_alloc_bytes and the counter go_memstats_alloc_bytes_total,
+// and two "# TYPE go_memstats_alloc_bytes" make the whole exposition invalid, which
+// OpenMetrics parsers (Prometheus's among them) refuse
+// (https://github.com/prometheus/client_golang/issues/829). The text format keeps
+// both, where their names differ. mfs is the caller's and is filtered in place.
+func dropShadowedCounters(mfs []*dto.MetricFamily) []*dto.MetricFamily {
+	names := make(map[string]bool, len(mfs))
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool {
+		base, ok := strings.CutSuffix(mf.GetName(), "_total")
+		return ok && mf.GetType() == dto.MetricType_COUNTER && names[base]
+	})
 }
 
 // compressors turn bytes into one complete gzip member or zstd frame. Fastest levels:

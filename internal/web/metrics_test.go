@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,9 +13,12 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
 )
 
 // cachedPart plays collectors.Set.Encoded: one family, encoded in whatever format is asked.
@@ -105,6 +109,79 @@ func TestMetricsHandlerJoinsParts(t *testing.T) {
 				t.Fatalf("parts missing or wrong:\n%s", body)
 			}
 		})
+	}
+}
+
+// TestOpenMetricsFamiliesOnce scrapes the handler, with client_golang's real Go and
+// process collectors, the way Prometheus asks for OpenMetrics, and parses the answer
+// with Prometheus's own OpenMetrics parser: every family must be described once, and
+// the exposition must end with # EOF. The Go collector has the gauge
+// go_memstats_alloc_bytes and the counter go_memstats_alloc_bytes_total, whose
+// OpenMetrics family is go_memstats_alloc_bytes too (client_golang#829).
+func TestOpenMetricsFamiliesOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := newMetricsHandler(reg, cachedPart, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	scrape := func(accept string) string {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		return w.Body.String()
+	}
+
+	body := scrape("application/openmetrics-text; version=1.0.0")
+	if !strings.HasSuffix(body, "\n# EOF\n") {
+		t.Errorf("the OpenMetrics exposition does not end with # EOF:\n%s", body[max(0, len(body)-200):])
+	}
+	types, helps := openMetricsFamilies(t, body)
+	for name, n := range types {
+		if n != 1 || helps[name] != 1 {
+			t.Errorf("family %s described %d times (# TYPE) and %d times (# HELP), want once", name, n, helps[name])
+		}
+	}
+	for _, want := range []string{"go_memstats_alloc_bytes", "go_goroutines", "process_cpu_seconds", "cached_value"} {
+		if types[want] != 1 {
+			t.Errorf("family %s missing from the OpenMetrics exposition", want)
+		}
+	}
+
+	// The text format has no such clash: both families stay.
+	text := scrape("")
+	for _, want := range []string{"\n# TYPE go_memstats_alloc_bytes gauge\n", "\n# TYPE go_memstats_alloc_bytes_total counter\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text format lacks %q", strings.TrimSpace(want))
+		}
+	}
+}
+
+// openMetricsFamilies parses an OpenMetrics exposition with Prometheus's parser, which
+// also insists on the final # EOF, and counts each family's # TYPE and # HELP lines.
+func openMetricsFamilies(t *testing.T, body string) (types, helps map[string]int) {
+	t.Helper()
+	types, helps = map[string]int{}, map[string]int{}
+	p := textparse.NewOpenMetricsParser([]byte(body), labels.NewSymbolTable())
+	for {
+		e, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return types, helps
+		}
+		if err != nil {
+			t.Fatalf("Prometheus's OpenMetrics parser: %v", err)
+		}
+		switch e {
+		case textparse.EntryType:
+			name, _ := p.Type()
+			types[string(name)]++
+		case textparse.EntryHelp:
+			name, _ := p.Help()
+			helps[string(name)]++
+		}
 	}
 }
 

@@ -80,6 +80,20 @@ func (s *Settings) StartSince() (time.Duration, bool) {
 	return d, err == nil
 }
 
+// Upper bounds of the numeric settings. Each caps what the reader holds in memory; a
+// larger value is a typo, not a need, and would let one noisy container take the host's
+// memory before anything is delivered.
+const (
+	// MaxLineBytesLimit is the longest --journal.max-line-bytes: a line being joined
+	// from conmon's pieces, a multiline record and every record of a batch may each
+	// hold this much, and OTLP receivers refuse far smaller requests (the Collector's
+	// gRPC receiver takes 4 MiB by default).
+	MaxLineBytesLimit = 64 << 20
+	// BatchSizeLimit is the largest --journal.batch-size: a batch holds this many
+	// records, and several batches wait for the sink at once.
+	BatchSizeLimit = 100_000
+)
+
 var journalField = regexp.MustCompile(`^[A-Z0-9_]+$`)
 
 // Validate checks every journal setting; a problem comes back as a *setting.Error
@@ -118,11 +132,14 @@ func (s *Settings) Validate() error {
 	if s.MaxLineBytes < 1024 {
 		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is below 1024", s.MaxLineBytes), Fix: "use 1024 or more; the default is 1048576"}
 	}
+	if s.MaxLineBytes > MaxLineBytesLimit {
+		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is above %d (64 MiB)", s.MaxLineBytes, MaxLineBytesLimit), Fix: fmt.Sprintf("use at most %d; the default is 1048576", MaxLineBytesLimit)}
+	}
 	if s.PartialTimeout <= 0 {
 		return &setting.Error{Setting: "--journal.partial-timeout", Problem: "not positive", Fix: "use a duration such as 2s"}
 	}
-	if s.BatchSize < 1 {
-		return &setting.Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is below 1", s.BatchSize), Fix: "use a positive number; the default is 1000"}
+	if s.BatchSize < 1 || s.BatchSize > BatchSizeLimit {
+		return &setting.Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is not between 1 and %d", s.BatchSize, BatchSizeLimit), Fix: fmt.Sprintf("use 1 to %d; the default is 1000", BatchSizeLimit)}
 	}
 	if s.BatchAge <= 0 {
 		return &setting.Error{Setting: "--journal.batch-age", Problem: "not positive", Fix: "use a duration such as 1s"}
