@@ -138,3 +138,30 @@ func TestLogSinkSkipsRefusedBatch(t *testing.T) {
 		t.Fatalf("rejected = %d, want 1", st.Rejected)
 	}
 }
+
+// TestLogSinkDeliversNonUTF8Fields: a journal entry whose container fields are not
+// UTF-8 (any local user can write one) is delivered with U+FFFD in their place.
+// Before, protobuf refused the whole batch at every retry and the log path stopped.
+func TestLogSinkDeliversNonUTF8Fields(t *testing.T) {
+	c := testenv.StartCollector(t)
+	s := newTestSink(t, c, ProtocolHTTP)
+	id := fmt.Sprintf("%064x", 19)
+	r := record(1, id)
+	r.ContainerName, r.ContainerTag, r.Cursor = "n\xff", "t\xfe", "s=\xff;i=1"
+	r.Labels = map[string]string{"app": "v\xff"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Deliver(ctx, []journald.Record{r}); err != nil {
+		t.Fatalf("deliver: %v (stats %+v)", err, s.Stats())
+	}
+	for _, got := range c.Logs() {
+		if got.Resource["container.id"] != id {
+			continue
+		}
+		if got.Resource["container.name"] != "n\uFFFD" || got.Attributes["container.tag"] != "t\uFFFD" || got.Resource["container.label.app"] != "v\uFFFD" {
+			t.Fatalf("record %+v", got)
+		}
+		return
+	}
+	t.Fatal("the collector holds no record of the container")
+}
