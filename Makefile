@@ -101,6 +101,14 @@ fuzz:
 faults: testhost
 	FAULTS=$(or $(FAULTS),full) scripts/faults.sh
 
+# hostile runs the hostile-input matrix (internal/faults, TestHostileInput) and prints
+# its table: label values, journal fields, cursors and settings built to break
+# podexporter, each against the real journald, Podman and Collector; HOSTILE_ONLY=regexp
+# picks rows, HOSTILE_REPORT=1 writes docs/reliability.md.
+.PHONY: hostile
+hostile: testhost
+	MATRIX=TestHostileInput scripts/faults.sh
+
 # soak runs 50 logging containers with churn for DURATION (default 5m) and checks that
 # RSS, goroutines and open files stop growing; SOAK_REPORT=1 writes docs/reliability.md.
 .PHONY: soak

@@ -46,6 +46,7 @@ var logCounters = []struct {
 	{catalog.JournalMultilineRecords, func(s *journald.Stats) uint64 { return s.MultilineRecords }},
 	{catalog.JournalMultilineLines, func(s *journald.Stats) uint64 { return s.MultilineLines }},
 	{catalog.JournalMultilineSplits, func(s *journald.Stats) uint64 { return s.MultilineSplits }},
+	{catalog.JournalRecordsUncounted, func(s *journald.Stats) uint64 { return s.UncountedRecords }},
 }
 
 var (
@@ -56,12 +57,14 @@ var (
 		}
 		return d
 	}()
-	logLagDesc   = desc(catalog.JournalLag)
-	logLinesDesc = desc(catalog.ContainerLogLines)
-	logBytesDesc = desc(catalog.ContainerLogBytes)
-	logSevDesc   = desc(catalog.ContainerLogRecords)
-	parsedDesc   = desc(catalog.JournalLinesParsed)
-	failedDesc   = desc(catalog.JournalParseFailures)
+	logLagDesc        = desc(catalog.JournalLag)
+	logMismatchDesc   = desc(catalog.JournalCheckpointMismatches)
+	logUnreadableDesc = desc(catalog.JournalUnreadable)
+	logLinesDesc      = desc(catalog.ContainerLogLines)
+	logBytesDesc      = desc(catalog.ContainerLogBytes)
+	logSevDesc        = desc(catalog.ContainerLogRecords)
+	parsedDesc        = desc(catalog.JournalLinesParsed)
+	failedDesc        = desc(catalog.JournalParseFailures)
 )
 
 // Update emits nothing when the reader does not run, so that a host without a
@@ -75,6 +78,14 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		send(ch, logCounterDescs[i], prometheus.CounterValue, float64(lc.get(&s)))
 	}
 	send(ch, logLagDesc, prometheus.GaugeValue, s.Lag.Seconds())
+	for _, m := range s.CheckpointMismatches {
+		send(ch, logMismatchDesc, prometheus.CounterValue, float64(m.Count), m.Reason)
+	}
+	unreadable := 0.0
+	if s.JournalUnreadable {
+		unreadable = 1
+	}
+	send(ch, logUnreadableDesc, prometheus.GaugeValue, unreadable)
 	for _, cs := range s.Containers {
 		send(ch, logLinesDesc, prometheus.CounterValue, float64(cs.Lines), cs.ID, cs.Name, cs.Stream)
 		send(ch, logBytesDesc, prometheus.CounterValue, float64(cs.Bytes), cs.ID, cs.Name, cs.Stream)

@@ -44,6 +44,11 @@ func startPodmanWith(t *testing.T, cfg *config.Config, o podman.Options, uris ..
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o.ProcRoot, o.Cgroups, o.Logger = "/proc", &mounts, logger
+	if cfg != nil {
+		// The label allowlist and cut, as the daemon gives them to the source.
+		from := podman.OptionsFrom(cfg.Podman)
+		o.LabelKeys, o.LabelValueMax = from.LabelKeys, from.LabelValueMax
+	}
 	src := podman.NewSource(uris, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

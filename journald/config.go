@@ -61,8 +61,6 @@ type Config struct {
 	InFlight int
 	// ExtraFields are journal fields copied into Record.Extra when present.
 	ExtraFields []string
-	// Labels is the allowlist of container labels copied from the Enricher.
-	Labels []string
 
 	// Format is how lines are read when the container's io.podexporter.log.format
 	// label does not say (or the container is unknown); Raw parses nothing.
@@ -98,7 +96,7 @@ const (
 
 // FromSettings is the reader configuration for the user's journal settings: the
 // filters compiled, the priority cap and the start mode decoded. What only the wiring
-// knows (Checkpoint, Sink, Enricher, Labels, Logger) is left for the caller to set.
+// knows (Checkpoint, Sink, Enricher, Logger) is left for the caller to set.
 func FromSettings(s journalconf.Settings) (Config, error) {
 	c := Config{
 		Directory:      s.Directory,

@@ -3,6 +3,7 @@ package journald
 import (
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Fields the reader always reads, by index into rawEntry.fields.
@@ -203,14 +204,7 @@ func (t *tail) record(now time.Time, prio int) (Record, hints) {
 		}
 		if info, ok := t.cfg.Enricher.Container(id); ok {
 			rec.Image, rec.PodID, rec.PodName, rec.QuadletUnit = info.Image, info.PodID, info.PodName, info.QuadletUnit
-			for _, l := range t.cfg.Labels {
-				if v, ok := info.Labels[l]; ok {
-					if rec.Labels == nil {
-						rec.Labels = map[string]string{}
-					}
-					rec.Labels[l] = v
-				}
-			}
+			rec.Labels = info.ExportedLabels
 			h = t.hintsFor(info.Labels)
 		}
 	}
@@ -223,12 +217,34 @@ func (t *tail) emit(rec Record, h hints, resume string, msg []byte) {
 		msg = msg[:len(msg)-1]
 	}
 	if len(msg) > t.cfg.MaxLineBytes {
-		msg = msg[:t.cfg.MaxLineBytes]
+		msg = msg[:cutLen(msg, t.cfg.MaxLineBytes, false)]
 		rec.Truncated = true
 		t.r.linesCut.Add(1)
 	}
 	rec.Body = string(msg)
 	t.complete(rec, h, origin{resume: resume, first: t.e.cursor, order: t.order, reread: t.nm.rereading()}, t.e.realtime)
+}
+
+// cutLen is where a line longer than limit bytes is cut: at limit, or before the
+// character that straddles it, so that a line of valid UTF-8 stays valid (an OTLP
+// body that is not becomes bytes, and the JSON-lines sink shows U+FFFD). Where the
+// bytes at the limit are not UTF-8 anyway, at limit. more says b is not all of the
+// line: a character begun at its end may end in the next piece, so it is cut too.
+func cutLen(b []byte, limit int, more bool) int {
+	if len(b) <= limit || utf8.RuneStart(b[limit]) {
+		return min(len(b), limit)
+	}
+	// b[limit] continues a character: it began at most UTFMax-1 bytes before.
+	for i := limit - 1; i >= 0 && i > limit-utf8.UTFMax; i-- {
+		if !utf8.RuneStart(b[i]) {
+			continue
+		}
+		if _, n := utf8.DecodeRune(b[i:]); n > 1 && i+n > limit || more && !utf8.FullRune(b[i:]) {
+			return i
+		}
+		return limit
+	}
+	return limit
 }
 
 func (t *tail) add(rec Record) {

@@ -7,14 +7,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzPartialLine: however conmon splits a line, the joined line is the pieces in order,
-// cut at the limit, and every piece is counted.
+// cut at the limit or, when a UTF-8 character straddles the limit, before it; and
+// every piece is counted.
 func FuzzPartialLine(f *testing.F) {
 	f.Add([]byte("hello world"), uint8(3), uint16(8))
 	f.Add(bytes.Repeat([]byte{0xff, 0x00, 'a'}, 100), uint8(7), uint16(64))
 	f.Add([]byte(""), uint8(1), uint16(1))
+	f.Add([]byte("abcdefgh€xyz"), uint8(1), uint16(10))
+	f.Add([]byte("ab😀😀😀😀"), uint8(5), uint16(9))
+	f.Add([]byte("abcdefghi\xe2\x82X"), uint8(0), uint16(10))
+	f.Add([]byte("abcdefghi€xyz"), uint8(15), uint16(10)) // one byte a piece: € ends after the cut
 	f.Fuzz(func(t *testing.T, line []byte, cuts uint8, limit uint16) {
 		if limit == 0 {
 			limit = 1
@@ -31,13 +37,22 @@ func FuzzPartialLine(f *testing.F) {
 			want = append(want, piece...)
 			pieces++
 		}
-		if len(want) > int(limit) {
-			want = want[:limit]
+		if n := len(p.buf); len(want) > int(limit) {
 			if !p.cut {
 				t.Fatal("line longer than the limit but not marked cut")
 			}
-		}
-		if !bytes.Equal(p.buf, want) {
+			// At the limit, or before the start of a character the limit falls
+			// inside: what the cut left out before the limit is an incomplete one.
+			if n > int(limit) || !bytes.Equal(p.buf, want[:n]) {
+				t.Fatalf("cut to %q, want a prefix of %q of %d bytes", p.buf, want, limit)
+			}
+			if dropped := want[n:limit]; n < int(limit) && (!utf8.RuneStart(dropped[0]) || utf8.FullRune(dropped)) {
+				t.Fatalf("cut %q at %d, short of the limit %d, dropping %q, not the beginning of a character", want, n, limit, dropped)
+			}
+			if utf8.Valid(want) && !utf8.Valid(p.buf) {
+				t.Fatalf("cut %q inside a character: %q", want, p.buf)
+			}
+		} else if !bytes.Equal(p.buf, want) {
 			t.Fatalf("joined %q, want %q", p.buf, want)
 		}
 		if p.pieces != pieces {
@@ -146,6 +161,12 @@ func FuzzParseCheckpoint(f *testing.F) {
 	f.Add("s=abc;i=5")
 	f.Add("s=abc;i=5\nread abc zz\nopen x y")
 	f.Add("\n\nread\nopen 1 2 3 4")
+	// A read line past the journal's end or of another sequence than the cursor
+	// (position.go drops those), and a cursor past the end.
+	f.Add("s=abc;i=5\nread abc ffffffffff")
+	f.Add("s=abc;i=5\nread def 9\nopen 6 7 aaaaaaaaaaaa")
+	f.Add("s=abc;i=ffffffffff;t=6475ef64d06c8\nread abc ffffffffff\nopen 6 ffffffffff aaaaaaaaaaaa")
+	f.Add("s=abc;i=5\nread abc 10000000000000000")
 	f.Fuzz(func(t *testing.T, text string) {
 		cursor, skip := parseCheckpoint(text)
 		if strings.Contains(cursor, "\n") {

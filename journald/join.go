@@ -1,6 +1,9 @@
 package journald
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // flush emits a joined line.
 func (t *tail) flush(key lineID, p *partialLine) {
@@ -104,9 +107,16 @@ func (p *partialLine) add(piece []byte, limit int) {
 	if p.cut {
 		return
 	}
-	if room := limit - len(p.buf); len(piece) > room {
-		piece = piece[:room]
-		p.cut = true
+	room := limit - len(p.buf)
+	if len(piece) <= room {
+		p.buf = append(p.buf, piece...)
+		return
 	}
-	p.buf = append(p.buf, piece...)
+	// The cut is the line's, not the piece's: conmon splits a line where its buffer
+	// fills, inside a character as often as not, so the character the limit falls in
+	// may have begun in an earlier piece, or end in the next. Its bytes past the
+	// limit show where it ends.
+	p.buf = append(p.buf, piece[:min(len(piece), room+utf8.UTFMax-1)]...)
+	p.buf = p.buf[:cutLen(p.buf, limit, true)]
+	p.cut = true
 }

@@ -337,6 +337,16 @@ func (j *journal) unique(field string) ([]string, error) {
 	}
 }
 
+// usage is the disk space of the journal files the handle opened: 0 when it opened
+// none (libsystemd skips a file it may not open).
+func (j *journal) usage() (uint64, error) {
+	var n C.uint64_t
+	if r := C.sd_journal_get_usage(j.j, &n); r < 0 {
+		return 0, fmt.Errorf("journal disk usage: %w", errno(r))
+	}
+	return uint64(n), nil
+}
+
 func (j *journal) seekHead() error {
 	if r := C.sd_journal_seek_head(j.j); r < 0 {
 		return fmt.Errorf("seek journal head: %w", errno(r))

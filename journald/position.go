@@ -1,6 +1,35 @@
 package journald
 
-import "time"
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Why a saved checkpoint did not fit the journal (Stats.CheckpointMismatches).
+const (
+	// MismatchCursorBeyondTail: the cursor's sequence number is past the end of its
+	// journal (restored from an older copy); reading resumed by time.
+	MismatchCursorBeyondTail = "cursor_beyond_tail"
+	// MismatchCursorNotSelected: the cursor's entry is there, but the current
+	// filters do not select it; reading resumed at the next entry they select.
+	MismatchCursorNotSelected = "cursor_not_selected"
+	// MismatchReadBeyondTail and MismatchReadOtherSequence: the checkpoint's read
+	// line (resume.go) named an entry past the journal's end or of another
+	// sequence than the cursor, and was dropped.
+	MismatchReadBeyondTail    = "read_beyond_tail"
+	MismatchReadOtherSequence = "read_other_sequence"
+)
+
+const (
+	mismatchCursorBeyondTail = iota
+	mismatchCursorNotSelected
+	mismatchReadBeyondTail
+	mismatchReadOtherSequence
+	nMismatch
+)
+
+var mismatchReasons = [nMismatch]string{MismatchCursorBeyondTail, MismatchCursorNotSelected, MismatchReadBeyondTail, MismatchReadOtherSequence}
 
 // position places the journal before the first entry to deliver. It returns false
 // when the current entry is already that entry (so the loop must not advance).
@@ -20,12 +49,25 @@ func (t *tail) position() (bool, error) {
 	text := saved
 	saved, t.skip = parseCheckpoint(text)
 	// Before seeking: libsystemd places a foreign cursor by its time and boot, which
-	// says nothing about where this journal's unread entries begin.
-	if t.foreign(saved) {
+	// says nothing about where this journal's unread entries begin, and one past the
+	// end of its own journal behind every entry journald writes next.
+	id, seq, parsed := cursorSeqnum(saved)
+	tails := t.journalTails()
+	end, known := tails[id]
+	switch {
+	case !parsed:
+		// Checkpoint.load refuses those; anything else keeps the lossless rule of
+		// resuming at the oldest entry.
+	case len(tails) > 0 && !known:
 		t.r.foreignCursors.Add(1)
 		t.r.log.Warn("saved journal cursor belongs to no journal file here (another machine's journal, a restored backup, a moved state volume or a changed machine-id); starting per --journal.start rather than re-reading the whole journal",
 			"cursor", saved, "file", t.cfg.Checkpoint.Path())
 		return t.startFresh()
+	case known && seq > end:
+		return t.resumeAfterTime(saved, end)
+	}
+	if t.dropSkip(saved, tails) {
+		text = saved // not to be saved again as the resumed position
 	}
 	if err := t.j.seekCursor(saved); err != nil {
 		t.r.gaps.Add(1)
@@ -34,22 +76,43 @@ func (t *tail) position() (bool, error) {
 	}
 	t.lastCursor, t.sealed = saved, text
 	ok, err := t.j.next()
-	if err != nil || !ok {
-		// Nothing at or after the cursor yet: new entries come after it, and the
-		// first of them shows whether the cursor's entry is still there.
-		t.unverified = true
-		return true, err
-	}
-	same, err := t.j.testCursor(saved)
 	if err != nil {
 		return true, err
 	}
-	if same {
+	if ok {
+		same, err := t.j.testCursor(saved)
+		if err != nil || same {
+			return true, err
+		}
+	}
+	// Not at the cursor's entry: it was vacuumed, or the journal matches (the
+	// filters, changed since it was saved) do not select it.
+	present, err := t.present(saved)
+	if err != nil {
+		return true, err
+	}
+	if !ok {
+		if present {
+			t.notSelected(saved, "")
+			return true, nil
+		}
+		// Nothing at or after the cursor yet: new entries come after it, and the
+		// first of them shows whether anything before it was lost.
+		t.unverified = true
 		return true, nil
+	}
+	// present left the handle at the cursor: on to the entry after it again.
+	if ok, err = t.j.next(); err != nil || !ok {
+		t.unverified = !present
+		return true, err
 	}
 	cur, err := t.j.cursor()
 	if err != nil {
 		return true, err
+	}
+	if present {
+		t.notSelected(saved, cur)
+		return false, nil
 	}
 	n := t.gap(saved, cur)
 	t.r.log.Warn("saved journal cursor is gone (vacuumed or rotated away); resuming at the oldest entry after it the journal holds",
@@ -57,24 +120,108 @@ func (t *tail) position() (bool, error) {
 	return false, nil
 }
 
-// foreign says no journal file this reader reads knows the cursor's sequence-number
-// id. A cursor that cannot be parsed is not called foreign: Checkpoint.Load refuses
-// those, and anything else keeps the lossless rule of resuming at the oldest entry.
-func (t *tail) foreign(cursor string) bool {
-	id, _, ok := cursorSeqnum(cursor)
-	if !ok {
-		return false
-	}
+// journalTails reads, from the headers of the journal files this reader reads, where
+// each sequence-number series ends.
+func (t *tail) journalTails() map[string]uint64 {
 	dirs, err := openJournalDirs("/proc/self/fd")
 	if err != nil {
-		t.r.log.Info("cannot list the open journal files; treating the saved cursor as vacuumed, not foreign", "err", err)
-		return false
+		t.r.log.Info("cannot list the open journal files; the saved cursor is checked against the configured ones only", "err", err)
 	}
 	if t.cfg.Directory != "" {
 		dirs = append(dirs, t.cfg.Directory)
 	}
-	known := knownSeqnumIDs(dirs, t.cfg.Files)
-	return len(known) > 0 && !known[id]
+	return journalTails(dirs, t.cfg.Files)
+}
+
+// resumeAfterTime starts at the first entry written after the time of the cursor's
+// entry. The journal ends before that entry: it was restored from an older copy,
+// and journald numbers what it writes next from the copy's end, below the cursor, so
+// no sequence number tells new entries from delivered ones; their time does.
+func (t *tail) resumeAfterTime(cursor string, end uint64) (bool, error) {
+	t.r.mismatches[mismatchCursorBeyondTail].Add(1)
+	// What the checkpoint says to skip names entries of the lost end too.
+	t.skip = nil
+	usec, ok := cursorRealtime(cursor)
+	if !ok || usec >= math.MaxInt64 {
+		t.r.log.Warn("saved journal cursor is past the end of the journal and names no time; starting per --journal.start",
+			"cursor", cursor, "journal_last_seqnum", end)
+		return t.startFresh()
+	}
+	// since also brings a re-read after new names, or a reopen before the first
+	// entry, back here (seekStart).
+	t.since = time.UnixMicro(int64(usec) + 1)
+	t.r.log.Warn("saved journal cursor is past the end of the journal (restored from an older copy?); resuming at the first entry written after the cursor's time",
+		"cursor", cursor, "journal_last_seqnum", end, "after", time.UnixMicro(int64(usec)).UTC())
+	return true, t.j.seekRealtime(t.since)
+}
+
+// dropSkip drops the checkpoint's read line (resume.go) when it cannot belong with
+// the cursor: of another sequence, or past the end of the journal (restored from an
+// older copy). Followed, it would pass over entries never delivered, up to one the
+// journal may never hold again. Without it, lines joined across the cursor may be
+// delivered again in part, which loses nothing.
+func (t *tail) dropSkip(cursor string, tails map[string]uint64) bool {
+	s := t.skip
+	if s == nil {
+		return false
+	}
+	id, _, _ := cursorSeqnum(cursor)
+	end, known := tails[id]
+	var reason int
+	switch {
+	case s.seqID != id:
+		reason = mismatchReadOtherSequence
+	case known && s.read > end:
+		reason = mismatchReadBeyondTail
+	default:
+		return false
+	}
+	t.skip = nil
+	t.r.mismatches[reason].Add(1)
+	t.r.log.Warn("journal checkpoint's read line does not fit its cursor; ignoring it and resuming right after the cursor (lines joined across it may come again in part)",
+		"reason", mismatchReasons[reason], "cursor", cursor, "read", s.seqID+" "+strconv.FormatUint(s.read, 16), "journal_last_seqnum", end)
+	return true
+}
+
+// present says whether the journal holds the entry at cursor, whatever the matches,
+// and leaves the handle sought to the cursor (nothing read) with the matches as they
+// were.
+func (t *tail) present(cursor string) (bool, error) {
+	t.j.flushMatches()
+	same, err := t.atCursor(cursor)
+	if err != nil {
+		// Not known to be there: taken as gone, as before this was looked at.
+		t.r.log.Debug("cannot look for the saved cursor's entry without the journal matches", "cursor", cursor, "err", err)
+		same = false
+	}
+	// The matches come back whatever happened: without them the reader would
+	// deliver what the filters leave out.
+	if err := t.addMatches(t.j); err != nil {
+		return false, err
+	}
+	return same, t.j.seekCursor(cursor)
+}
+
+// atCursor seeks cursor and says whether the entry there is the cursor's.
+func (t *tail) atCursor(cursor string) (bool, error) {
+	if err := t.j.seekCursor(cursor); err != nil {
+		return false, err
+	}
+	ok, err := t.j.next()
+	if err != nil || !ok {
+		return false, err
+	}
+	return t.j.testCursor(cursor)
+}
+
+// notSelected notes a saved cursor whose entry is still in the journal but not
+// selected by the current filters (they changed): nothing was lost, and reading
+// resumes at the next entry they select (resume; "" when none came yet).
+func (t *tail) notSelected(cursor, resume string) {
+	t.unselected = cursor
+	t.r.mismatches[mismatchCursorNotSelected].Add(1)
+	t.r.log.Info("saved journal cursor's entry is not selected by the current filters (they changed); resuming at the next entry they select",
+		"cursor", cursor, "resume", resume)
 }
 
 func (t *tail) startFresh() (bool, error) {
@@ -144,6 +291,9 @@ func (t *tail) checkPosition() (bool, error) {
 	if err != nil || same {
 		return true, err
 	}
+	if t.lastCursor == t.unselected {
+		return false, nil // the next selected entry after one the filters leave out
+	}
 	cur, err := t.j.cursor()
 	if err != nil {
 		return true, err
@@ -166,7 +316,7 @@ func (t *tail) checkStep() {
 	}
 	id1, s1, ok1 := cursorSeqnum(t.lastCursor)
 	id2, s2, ok2 := cursorSeqnum(t.e.cursor)
-	if ok1 && ok2 && id1 == id2 && s2 == s1+1 {
+	if ok1 && ok2 && id1 == id2 && s2 == s1+1 || t.lastCursor == t.unselected {
 		return
 	}
 	if t.del != nil && !t.vanishing && !unverified {

@@ -27,8 +27,14 @@ type Reader struct {
 	partialJoined atomic.Uint64
 	linesCut      atomic.Uint64
 	readErrors    atomic.Uint64
-	// foreignCursors counts saved cursors from another journal.
+	// foreignCursors counts saved cursors from another journal; mismatches saved
+	// checkpoints that did not fit this one, by reason (position.go).
 	foreignCursors atomic.Uint64
+	mismatches     [nMismatch]atomic.Uint64
+	// unreadable: the journal handle opened no file; unreadableWarned: that was
+	// logged (access.go).
+	unreadable       atomic.Bool
+	unreadableWarned atomic.Bool
 	// rematches counts the times the matched container names changed.
 	rematches atomic.Uint64
 	delivered atomic.Uint64
@@ -45,8 +51,12 @@ type Reader struct {
 	caughtUp         atomic.Bool
 
 	mu         sync.Mutex
-	lines      map[lineKey]*lineCount
-	severities map[severityKey]*lineCount
+	lines      streamCounts[lineKey]
+	severities streamCounts[severityKey]
+	// uncounted counts records left out of the per-container counters because
+	// maxStreams streams were counted already; uncountedWarned: that was logged.
+	uncounted       atomic.Uint64
+	uncountedWarned bool
 
 	// noMatches keeps the name filters per entry, as before they became journal
 	// matches (benchmarks compare the two).
@@ -99,7 +109,7 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: map[lineKey]*lineCount{}, severities: map[severityKey]*lineCount{}, checkEvery: 4096}, nil
+	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096}, nil
 }
 
 // Stats is a snapshot of the reader's counters.
@@ -116,7 +126,13 @@ type Stats struct {
 	// ForeignCursors counts saved cursors whose sequence-number id no journal file
 	// knows: reading then started per Start, not at the oldest entry.
 	ForeignCursors uint64
-	PartialJoined  uint64
+	// CheckpointMismatches counts, for every reason (the Mismatch constants), saved
+	// checkpoints that did not fit the journal, so that reading resumed another way.
+	CheckpointMismatches []MismatchStats
+	// JournalUnreadable says the reader could open no journal file at its last
+	// (re)open or change of files: it reads nothing.
+	JournalUnreadable bool
+	PartialJoined     uint64
 	// NameRematches counts the times the container names matched in the journal
 	// changed: a new container passed the name filters (its entries are then read
 	// again from the last verified position) or name matching stopped.
@@ -145,6 +161,16 @@ type Stats struct {
 	MultilineRecords uint64
 	MultilineLines   uint64
 	MultilineSplits  uint64
+	// UncountedRecords counts delivered records left out of Containers and
+	// Severities because too many container streams were counted already.
+	UncountedRecords uint64
+}
+
+// MismatchStats counts the saved checkpoints that did not fit the journal for one
+// reason.
+type MismatchStats struct {
+	Reason string
+	Count  uint64
 }
 
 // ContainerSeverityStats counts the delivered records of one container with a
@@ -187,6 +213,10 @@ func (r *Reader) Stats() Stats {
 		LinesCut:         r.linesCut.Load(),
 		ReadErrors:       r.readErrors.Load(),
 	}
+	for i := range r.mismatches {
+		s.CheckpointMismatches = append(s.CheckpointMismatches, MismatchStats{Reason: mismatchReasons[i], Count: r.mismatches[i].Load()})
+	}
+	s.JournalUnreadable = r.unreadable.Load()
 	if rc, ok := r.cfg.Sink.(RetryCounter); ok {
 		s.SinkRetries = rc.Retries()
 	}
@@ -200,11 +230,12 @@ func (r *Reader) Stats() Stats {
 	s.MultilineRecords = r.multilineRecords.Load()
 	s.MultilineLines = r.multilineLines.Load()
 	s.MultilineSplits = r.multilineSplits.Load()
+	s.UncountedRecords = r.uncounted.Load()
 	r.mu.Lock()
-	for k, c := range r.lines {
+	for k, c := range r.lines.m {
 		s.Containers = append(s.Containers, ContainerLogStats{ID: k.id, Name: k.name, Stream: k.stream, Lines: c.lines, Bytes: c.bytes})
 	}
-	for k, c := range r.severities {
+	for k, c := range r.severities.m {
 		s.Severities = append(s.Severities, ContainerSeverityStats{ID: k.id, Name: k.name, Severity: k.severity, Records: c.lines})
 	}
 	r.mu.Unlock()
@@ -357,6 +388,12 @@ func (a *acker) ack(ctx context.Context, b batch, deliverErr error) error {
 // that removed containers do not grow the series forever.
 const lineIdle = time.Hour
 
+// maxStreams caps the container streams (and severity ranges) counted at once. The
+// journal's container fields are whatever the writer says, and any local user can
+// write entries with a new container id each: without a cap, each would add series
+// and memory for an hour.
+const maxStreams = 10000
+
 func (r *Reader) account(recs []Record) {
 	now := time.Now()
 	r.mu.Lock()
@@ -366,25 +403,50 @@ func (r *Reader) account(recs []Record) {
 		if rec.ContainerID == "" {
 			continue
 		}
-		c := count(r.lines, lineKey{rec.ContainerID, rec.ContainerName, rec.Stream}, now)
+		c := r.lines.count(lineKey{rec.ContainerID, rec.ContainerName, rec.Stream}, now)
+		sev := r.severities.count(severityKey{rec.ContainerID, rec.ContainerName, rec.Severity.Range()}, now)
+		if c == nil || sev == nil {
+			r.uncounted.Add(1)
+			if !r.uncountedWarned {
+				r.uncountedWarned = true
+				r.log.Warn("more container streams logged within an hour than are counted per container; their records are delivered but left out of podman_container_log_* (forged container fields, or extreme churn)",
+					"streams", maxStreams, "metric", "podexporter_journal_records_uncounted_total")
+			}
+			continue
+		}
 		c.lines += uint64(max(rec.Lines, 1))
 		c.bytes += uint64(max(rec.Size, len(rec.Body)))
-		count(r.severities, severityKey{rec.ContainerID, rec.ContainerName, rec.Severity.Range()}, now).lines++
+		sev.lines++
 	}
 }
 
-// count returns m's counter for k, seen now. A new one first sweeps out those idle
-// for lineIdle, so that removed containers do not grow the series forever.
-func count[K comparable](m map[K]*lineCount, k K, now time.Time) *lineCount {
-	c := m[k]
+// streamCounts are per-stream counters that forget streams idle for lineIdle, so
+// that removed containers do not grow the series forever, and hold at most
+// maxStreams.
+type streamCounts[K comparable] struct {
+	m     map[K]*lineCount
+	swept time.Time
+}
+
+// count returns k's counter, seen now; nil when maxStreams counters are still in
+// use. Idle ones are swept out at a new stream, at most once a minute, so that a
+// flood of new streams does not turn every record into a walk of the map.
+func (sc *streamCounts[K]) count(k K, now time.Time) *lineCount {
+	c := sc.m[k]
 	if c == nil {
-		for k, c := range m {
-			if now.Sub(c.seen) > lineIdle {
-				delete(m, k)
+		if now.Sub(sc.swept) > time.Minute {
+			sc.swept = now
+			for k, c := range sc.m {
+				if now.Sub(c.seen) > lineIdle {
+					delete(sc.m, k)
+				}
 			}
 		}
+		if len(sc.m) >= maxStreams {
+			return nil
+		}
 		c = &lineCount{}
-		m[k] = c
+		sc.m[k] = c
 	}
 	c.seen = now
 	return c

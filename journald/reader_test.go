@@ -238,11 +238,11 @@ func TestCheckpointUnusable(t *testing.T) {
 
 func mustSeqnumID(t *testing.T, path string) string {
 	t.Helper()
-	id, err := fileSeqnumID(path)
+	h, err := readFileHeader(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return h.seqnumID
 }
 
 // TestCheckpointUnsaveable: a cursor that cannot be saved (state directory gone,

@@ -140,7 +140,11 @@ type ContainerInfo struct {
 	PodName string
 	// QuadletUnit is the PODMAN_SYSTEMD_UNIT label Quadlet sets.
 	QuadletUnit string
-	Labels      map[string]string
+	// Labels are all the container's labels, for the log hints; ExportedLabels the
+	// allowlisted ones with their values as every output shows them (cut), which
+	// records carry. Both are shared: never modified.
+	Labels         map[string]string
+	ExportedLabels map[string]string
 	// Exited is set once the container has stopped: its pending partial line can
 	// be flushed, no further piece will come.
 	Exited bool

@@ -44,6 +44,10 @@ type tail struct {
 	del        *deletions
 	vanishing  bool
 	unverified bool
+	// unselected is a saved cursor whose entry is in the journal but not selected by
+	// the filters (notSelected): stepping from it to the next selected entry skips
+	// entries, and loses none.
+	unselected string
 	sigbus     int64 // truncated pages seen when last logged
 
 	// nm matches container names in the journal; nil when the name filters are
@@ -60,9 +64,15 @@ type tail struct {
 	lastDrop time.Time
 }
 
+// location is where the journal is read.
+func (t *tail) location() location {
+	return location{Files: t.cfg.Files, Directory: t.cfg.Directory, Namespace: t.cfg.Namespace}
+}
+
 func (t *tail) open() error {
-	j, err := openJournal(location{Files: t.cfg.Files, Directory: t.cfg.Directory, Namespace: t.cfg.Namespace})
+	j, err := openJournal(t.location())
 	if err != nil {
+		t.openFailed(err)
 		return err
 	}
 	if t.j == nil && t.nm == nil {
@@ -76,6 +86,7 @@ func (t *tail) open() error {
 	}
 	j.setFields(append(fixedFields[:], t.cfg.ExtraFields...))
 	t.j = j
+	t.checkReadable()
 	t.watchDeletions()
 	return nil
 }
@@ -152,6 +163,7 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 				t.nm.changed()
 			}
 			if err == nil && res == waitInvalidate {
+				t.checkReadable()
 				advance, err = t.checkPosition()
 			}
 			if err != nil {
@@ -215,7 +227,10 @@ func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 			return true, fmt.Errorf("reopen journal: %w", err)
 		}
 		if t.lastCursor == "" {
-			if t.nm.rereading() {
+			// Nothing read yet: back where reading started. A start by time
+			// (--journal.start, or a cursor past the journal's end) goes back to
+			// that time, not to a --journal.start that says tail.
+			if t.nm.rereading() || !t.since.IsZero() {
 				return true, t.seekStart()
 			}
 			_, err := t.startFresh()

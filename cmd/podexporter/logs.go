@@ -28,7 +28,6 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 	rc.Logger = logger
 	if src, ok := deps.Podman.(*podman.Source); ok {
 		rc.Enricher = snapshotEnricher{src}
-		rc.Labels = cfg.Podman.ContainerLabels
 	}
 
 	closeSink := func() {}

@@ -45,11 +45,12 @@ func (e snapshotEnricher) Container(id string) (journald.ContainerInfo, bool) {
 		return journald.ContainerInfo{}, false
 	}
 	return journald.ContainerInfo{
-		Image:       c.Image,
-		PodID:       c.PodID,
-		PodName:     c.PodName,
-		QuadletUnit: c.SystemdUnit,
-		Labels:      c.Labels,
-		Exited:      c.State != "running" && c.State != "paused" && c.State != "created" && c.State != "initialized",
+		Image:          c.Image,
+		PodID:          c.PodID,
+		PodName:        c.PodName,
+		QuadletUnit:    c.SystemdUnit,
+		Labels:         c.Labels,
+		ExportedLabels: c.ExportedLabels,
+		Exited:         c.State != "running" && c.State != "paused" && c.State != "created" && c.State != "initialized",
 	}, true
 }

@@ -170,4 +170,11 @@ var (
 		Help:  "Multiline records sent before their end because the next line would pass --journal.max-line-bytes; that line began the next record.",
 		Group: "logs",
 	})
+	JournalRecordsUncounted = register(Metric{
+		Name:  "podexporter_journal_records_uncounted_total",
+		Unit:  "{record}",
+		Kind:  Counter,
+		Help:  "Delivered records left out of podman_container_log_* because 10000 container streams were counted within the last hour (forged container fields or extreme churn); the records themselves are delivered.",
+		Group: "logs",
+	})
 )
