@@ -107,6 +107,7 @@ func (c *Collector) Output() string {
 
 func startCollector(t testing.TB, custom func(c *Collector, grpcAddr, httpAddr string) string) *Collector {
 	t.Helper()
+	skipShort(t, "an OpenTelemetry Collector")
 	bin := collectorBinary(t)
 	dir := t.TempDir()
 	c := &Collector{

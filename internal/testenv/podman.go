@@ -56,6 +56,7 @@ func (p *Podman) Name() string { return "podman-" + p.Version }
 // socket and the test image present.
 func RequirePodman(t testing.TB) *Podman {
 	t.Helper()
+	skipShort(t, "a Podman API service")
 	RequireRoot(t)
 	p, err := connectPodman(PodmanSocket, "podman")
 	if err != nil {
@@ -69,6 +70,7 @@ func RequirePodman(t testing.TB) *Podman {
 // returns them, oldest first, for tests that use them together.
 func RequirePodmanServices(t testing.TB) []*Podman {
 	t.Helper()
+	skipShort(t, "the Podman API services")
 	RequireRoot(t)
 	var ps []*Podman
 	for _, s := range podmanServices {
@@ -87,6 +89,7 @@ func RequirePodmanServices(t testing.TB) []*Podman {
 // missing skips its subtest only, or fails it under CI.
 func EachPodman(t *testing.T, f func(t *testing.T, p *Podman)) {
 	t.Helper()
+	skipShort(t, "the Podman API services")
 	RequireRoot(t)
 	for _, s := range podmanServices {
 		p, err := connectPodman(s.socket, s.cli)

@@ -34,6 +34,7 @@ type Rootless struct {
 // RequireRootlessPodman needs the unprivileged user and its Podman API service.
 func RequireRootlessPodman(t testing.TB) *Rootless {
 	t.Helper()
+	skipShort(t, "a rootless Podman API service")
 	RequireRoot(t) // to act as the user
 	u, err := user.Lookup(RootlessUser)
 	if err != nil {

@@ -90,6 +90,7 @@ podman --version
 // as it was: the container gone, its cgroup gone, /sys/fs/cgroup writable.
 func StartSystemdHost(t testing.TB) *SystemdHost {
 	t.Helper()
+	skipShort(t, "a booted systemd host")
 	RequireRoot(t)
 	image, p5 := os.Getenv(SystemdImageEnv), os.Getenv(Podman5DirEnv)
 	if image == "" || p5 == "" {

@@ -41,6 +41,16 @@ func missing(t testing.TB, what, fix string) {
 	t.Skipf("%s; fix: %s", what, fix)
 }
 
+// skipShort skips a test that needs a real component when go test runs with -short
+// (make unit): -short is the fast run of what needs no journald, Podman service,
+// Collector, daemon build or booted host, under CI too.
+func skipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: this test needs %s", what)
+	}
+}
+
 // RequireRoot needs uid 0, for tests that start containers or load eBPF.
 func RequireRoot(t testing.TB) {
 	t.Helper()
@@ -85,6 +95,7 @@ func RequireJournaldExclusive(t testing.TB) {
 
 func requireJournald(t testing.TB) {
 	t.Helper()
+	skipShort(t, "the running journald")
 	if _, err := os.Stat("/run/systemd/journal/socket"); err != nil {
 		missing(t, "journald is not running (no /run/systemd/journal/socket)", fixHost)
 		return
