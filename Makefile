@@ -49,7 +49,8 @@ run: build demo
 test: testhost
 	$(GO) test -tags '$(GO_TAGS)' -count=1 ./...
 
-# unit runs only what needs no real component.
+# unit runs only what needs no real component: testenv skips, under -short, every
+# test that needs journald, a Podman service, a Collector, the daemon or a booted host.
 unit:
 	$(GO) test -tags '$(GO_TAGS)' -count=1 -short ./...
 
@@ -70,9 +71,11 @@ lint: $(STATICCHECK)
 	@GOWORK=off $(GO) -C tools/otelcol mod tidy -diff || { echo "tools/otelcol: go.mod/go.sum are not tidy: run 'go -C tools/otelcol mod tidy' and commit the result"; exit 1; }
 	@$(MAKE) --no-print-directory generate && git diff --exit-code --stat -- 'bpf/*_bpfel.go' 'bpf/*_bpfel.o' || { echo "bpf: generated files are stale: run 'make generate' and commit them"; exit 1; }
 
-# docs regenerates docs/metrics.md from the metric catalog.
+# docs regenerates docs/metrics.md from the metric catalog and the settings table of
+# docs/configuration.md from the settings' declarations.
 docs:
 	$(GO) test ./internal/catalog -run TestDocsUpToDate -update -count=1
+	$(GO) test ./internal/config -run TestSettingsDocUpToDate -update -count=1
 
 .PHONY: generate
 # generate rebuilds the eBPF objects and their Go bindings from bpf/*.c (needs clang,

@@ -22,3 +22,10 @@ func (s *Settings) Validate() error {
 	}
 	return nil
 }
+
+// Declare declares the eBPF settings, with their defaults, into set.
+func (s *Settings) Declare(set *setting.Set) {
+	set.Bool(&s.Enable, "ebpf.enable", "Count per-container network traffic with eBPF (cgroup_skb at the cgroup2 root; needs CAP_BPF and CAP_NET_ADMIN); counts host-network containers too and takes precedence over /proc/PID/net/dev.", false).
+		WithDoc("IP-level bytes, without link headers")
+	set.Bool(&s.Extras, "ebpf.extras", "With --ebpf.enable, also count TCP retransmits and packet drops by reason per container (tracepoints; needs CAP_PERFMON, tracefs and kernel BTF).", false)
+}

@@ -1,160 +1,141 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"os"
-	"reflect"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/podexporter/podexporter/internal/setting"
 )
 
-// fileConfig is the YAML form. Pointers tell "absent" from "zero", so that only the
-// keys present in the file override defaults.
-type fileConfig struct {
-	Web struct {
-		ListenAddresses *[]string `yaml:"listen_addresses"`
-		ConfigFile      *string   `yaml:"config_file"`
-		SystemdSocket   *bool     `yaml:"systemd_socket"`
-		TelemetryPath   *string   `yaml:"telemetry_path"`
-		MaxRequests     *int      `yaml:"max_requests"`
-	} `yaml:"web"`
-	Podman struct {
-		Sockets             *[]string     `yaml:"sockets"`
-		StatsInterval       *fileDuration `yaml:"stats_interval"`
-		SlowInterval        *fileDuration `yaml:"slow_interval"`
-		SizeInterval        *fileDuration `yaml:"size_interval"`
-		MaxContainers       *int          `yaml:"max_containers"`
-		ContainerLabels     *[]string     `yaml:"container_labels"`
-		LabelValueMaxLength *int          `yaml:"label_value_max_length"`
-		NameLabel           *bool         `yaml:"name_label"`
-		ProcRoot            *string       `yaml:"proc_root"`
-	} `yaml:"podman"`
-	Journal struct {
-		Directory        *string       `yaml:"directory"`
-		Namespace        *string       `yaml:"namespace"`
-		Sink             *string       `yaml:"sink"`
-		Output           *string       `yaml:"output"`
-		Start            *string       `yaml:"start"`
-		Units            *[]string     `yaml:"units"`
-		IncludeContainer *string       `yaml:"include_container"`
-		ExcludeContainer *string       `yaml:"exclude_container"`
-		IncludeUnit      *string       `yaml:"include_unit"`
-		ExcludeUnit      *string       `yaml:"exclude_unit"`
-		MaxPriority      *int          `yaml:"max_priority"`
-		MaxLineBytes     *int          `yaml:"max_line_bytes"`
-		PartialTimeout   *fileDuration `yaml:"partial_timeout"`
-		BatchSize        *int          `yaml:"batch_size"`
-		BatchAge         *fileDuration `yaml:"batch_age"`
-		ExtraFields      *[]string     `yaml:"extra_fields"`
-		LogFormat        *string       `yaml:"log_format"`
-		LogBody          *string       `yaml:"log_body"`
-		Multiline        *string       `yaml:"multiline"`
-		MultilineTimeout *fileDuration `yaml:"multiline_timeout"`
-	} `yaml:"journal"`
-	State struct {
-		Directory *string `yaml:"directory"`
-	} `yaml:"state"`
-	Log struct {
-		Level  *string `yaml:"level"`
-		Format *string `yaml:"format"`
-	} `yaml:"log"`
-	OTLP struct {
-		Endpoint           *string       `yaml:"endpoint"`
-		Protocol           *string       `yaml:"protocol"`
-		Headers            *[]string     `yaml:"headers"`
-		CAFile             *string       `yaml:"ca_file"`
-		CertFile           *string       `yaml:"cert_file"`
-		KeyFile            *string       `yaml:"key_file"`
-		InsecureSkipVerify *bool         `yaml:"insecure_skip_verify"`
-		Compression        *string       `yaml:"compression"`
-		Timeout            *fileDuration `yaml:"timeout"`
-		Metrics            *bool         `yaml:"metrics"`
-		MetricsInterval    *fileDuration `yaml:"metrics_interval"`
-		Events             *bool         `yaml:"events"`
-	} `yaml:"otlp"`
-	EBPF struct {
-		Enable *bool `yaml:"enable"`
-		Extras *bool `yaml:"extras"`
-	} `yaml:"ebpf"`
-	Collectors map[string]*bool `yaml:"collectors"`
-}
-
-// fileDuration keeps the raw text and line so that a bad value is reported with the
-// key it belongs to, which only the caller knows.
-type fileDuration struct {
-	raw  string
-	line int
-}
-
-func (d *fileDuration) UnmarshalYAML(n *yaml.Node) error {
-	d.raw, d.line = n.Value, n.Line
+// loadFile applies the YAML file at path: a mapping of sections (web, podman, journal,
+// ...) whose keys are the declared settings' keys, and collectors: name: true/false.
+// A key a flag already set is left alone; an unknown key is refused with the nearest
+// known one as the fix.
+func loadFile(path string, decls *setting.Set, set map[string]*bool, collectors map[string]bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Setting: "--config.file", Problem: err.Error(), Fix: "give the path of a readable YAML file, or leave the flag out"}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return &Error{Setting: "--config.file " + path, Problem: strings.TrimPrefix(err.Error(), "yaml: "), Fix: "correct the YAML (see docs/configuration.md for the keys)"}
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return &Error{Setting: fmt.Sprintf("%s line %d", path, root.Line), Problem: "not a mapping of sections", Fix: "write sections such as web:, podman:, journal: (see docs/configuration.md)"}
+	}
+	byKey := map[string]*setting.Setting{}
+	sections := map[string][]string{"collectors": nil}
+	for _, d := range decls.All() {
+		if d.Key == "" {
+			continue
+		}
+		byKey[d.Key] = d
+		section, name, _ := strings.Cut(d.Key, ".")
+		sections[section] = append(sections[section], name)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		sk, sv := root.Content[i], root.Content[i+1]
+		names, known := sections[sk.Value]
+		if !known {
+			return unknownKey(path, sk, slices.Collect(maps.Keys(sections)))
+		}
+		if sv.Tag == "!!null" {
+			continue
+		}
+		if sv.Kind != yaml.MappingNode {
+			return &Error{Setting: fmt.Sprintf("%s in %s line %d", sk.Value, path, sv.Line), Problem: "not a mapping of keys", Fix: "indent the section's keys under it (see docs/configuration.md)"}
+		}
+		for j := 0; j+1 < len(sv.Content); j += 2 {
+			k, v := sv.Content[j], sv.Content[j+1]
+			where := fmt.Sprintf("%s.%s in %s line %d", sk.Value, k.Value, path, v.Line)
+			if sk.Value == "collectors" {
+				if err := fileCollector(k.Value, v, where, path, set, collectors); err != nil {
+					return err
+				}
+				continue
+			}
+			d, ok := byKey[sk.Value+"."+k.Value]
+			if !ok {
+				return unknownKey(path, k, names)
+			}
+			if *set[d.Flag] || v.Tag == "!!null" {
+				continue
+			}
+			if err := fileValue(d, v, where); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
-func (d *fileDuration) parse(path, key string) (time.Duration, error) {
-	v, err := time.ParseDuration(d.raw)
-	if err != nil {
-		return 0, &Error{
-			Setting: fmt.Sprintf("%s in %s line %d", key, path, d.line),
-			Problem: fmt.Sprintf("%q is not a duration", d.raw),
-			Fix:     "write a number with a unit, such as 10s, 500ms or 1m30s",
-		}
-	}
-	return v, nil
-}
-
-var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type`)
-
-func loadFile(path string) (*fileConfig, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &Error{Setting: "--config.file", Problem: err.Error(), Fix: "give the path of a readable YAML file, or leave the flag out"}
-	}
-	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			fix := "remove it or correct its spelling (see docs/configuration.md)"
-			if s := closestKey(m[2]); s != "" {
-				fix = fmt.Sprintf("did you mean %q? (see docs/configuration.md)", s)
+// fileValue sets d from the YAML value n: a list for a repeatable setting, a scalar
+// for any other.
+func fileValue(d *setting.Setting, n *yaml.Node, where string) error {
+	var texts []string
+	switch {
+	case d.Kind == setting.Strings && n.Kind == yaml.SequenceNode:
+		for _, e := range n.Content {
+			if e.Kind != yaml.ScalarNode {
+				return &Error{Setting: where, Problem: "a list entry is not a plain value", Fix: "write one value per entry, such as - web"}
 			}
-			return nil, &Error{Setting: fmt.Sprintf("%s line %d", path, line), Problem: fmt.Sprintf("unknown key %q", m[2]), Fix: fix}
+			texts = append(texts, e.Value)
 		}
-		return nil, &Error{Setting: "--config.file " + path, Problem: strings.TrimPrefix(err.Error(), "yaml: "), Fix: "correct the YAML (see docs/configuration.md for the keys)"}
+	case d.Kind != setting.Strings && n.Kind == yaml.ScalarNode:
+		texts = []string{n.Value}
+	case d.Kind == setting.Strings:
+		return &Error{Setting: where, Problem: "not a list", Fix: "write a list, one entry per line starting with - , or [a, b]"}
+	default:
+		return &Error{Setting: where, Problem: "not a single value", Fix: "write one value, such as 10s, 1000 or true"}
 	}
-	return &fc, nil
+	err := d.Replace(texts)
+	var se *Error
+	if errors.As(err, &se) {
+		se.Setting = where // the file's key and line, not the flag
+	}
+	return err
 }
 
-// fileKeys lists every key the file accepts, for suggestions.
-func fileKeys() []string {
-	var keys []string
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			keys = append(keys, name)
-			if f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-			}
-		}
+// fileCollector applies collectors: NAME: true/false.
+func fileCollector(name string, n *yaml.Node, where, path string, set map[string]*bool, collectors map[string]bool) error {
+	if _, known := collectors[name]; !known {
+		return &Error{Setting: "collectors." + name + " in " + path, Problem: "no collector of that name", Fix: "use one of: " + strings.Join(sortedKeys(collectors), ", ")}
 	}
-	walk(reflect.TypeFor[fileConfig]())
-	return keys
+	if n.Tag == "!!null" || *set["collector."+name] {
+		return nil
+	}
+	on, err := strconv.ParseBool(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return &Error{Setting: where, Problem: fmt.Sprintf("%q is not true or false", n.Value), Fix: "write true or false"}
+	}
+	collectors[name] = on
+	return nil
 }
 
-func closestKey(bad string) string {
+// unknownKey reports a key the file may not hold, suggesting the nearest of known.
+func unknownKey(path string, k *yaml.Node, known []string) error {
+	fix := "remove it or correct its spelling (see docs/configuration.md)"
+	if s := closestKey(k.Value, known); s != "" {
+		fix = fmt.Sprintf("did you mean %q? (see docs/configuration.md)", s)
+	}
+	return &Error{Setting: fmt.Sprintf("%s line %d", path, k.Line), Problem: fmt.Sprintf("unknown key %q", k.Value), Fix: fix}
+}
+
+func closestKey(bad string, known []string) string {
 	best, bestDist := "", 4
-	for _, k := range fileKeys() {
+	slices.Sort(known)
+	for _, k := range known {
 		if d := editDistance(bad, k); d < bestDist {
 			best, bestDist = k, d
 		}

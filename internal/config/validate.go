@@ -1,37 +1,32 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/podexporter/podexporter/internal/setting"
 )
 
-// pick copies a value from the file unless the flag was given on the command line.
-func pick[T any](flagSet *bool, dst *T, fromFile *T) {
-	if !*flagSet && fromFile != nil {
-		*dst = *fromFile
-	}
-}
-
-func finish(c *Config, set map[string]*bool, env Env) (*Config, error) {
-	if err := otlpEnv(c, set, env); err != nil {
-		return nil, err
+// finish applies the weaker sources where no flag was given, the environment first
+// and the file over it, then the default sockets, and validates the result.
+func finish(c *Config, decls *setting.Set, set map[string]*bool, env Env) (*Config, error) {
+	for _, d := range decls.All() {
+		if d.Env == "" || *set[d.Flag] {
+			continue
+		}
+		if err := applyEnv(d, env.Getenv(d.Env)); err != nil {
+			return nil, err
+		}
 	}
 	if c.ConfigFile != "" {
-		fc, err := loadFile(c.ConfigFile)
-		if err != nil {
-			return nil, err
-		}
-		if err := merge(c, fc, set); err != nil {
-			return nil, err
-		}
-		if err := mergeOTLP(c, fc, set); err != nil {
+		if err := loadFile(c.ConfigFile, decls, set, c.Collectors); err != nil {
 			return nil, err
 		}
 	}
@@ -44,74 +39,21 @@ func finish(c *Config, set map[string]*bool, env Env) (*Config, error) {
 	return c, nil
 }
 
-func merge(c *Config, fc *fileConfig, set map[string]*bool) error {
-	pick(set["web.listen-address"], &c.Web.ListenAddresses, fc.Web.ListenAddresses)
-	pick(set["web.config.file"], &c.Web.ConfigFile, fc.Web.ConfigFile)
-	pick(set["web.systemd-socket"], &c.Web.SystemdSocket, fc.Web.SystemdSocket)
-	pick(set["web.telemetry-path"], &c.Web.TelemetryPath, fc.Web.TelemetryPath)
-	pick(set["web.max-requests"], &c.Web.MaxRequests, fc.Web.MaxRequests)
-	pick(set["podman.socket"], &c.Podman.Sockets, fc.Podman.Sockets)
-	for _, d := range []struct {
-		flag, key string
-		dst       *time.Duration
-		src       *fileDuration
-	}{
-		{"podman.stats-interval", "podman.stats_interval", &c.Podman.StatsInterval, fc.Podman.StatsInterval},
-		{"podman.slow-interval", "podman.slow_interval", &c.Podman.SlowInterval, fc.Podman.SlowInterval},
-		{"podman.size-interval", "podman.size_interval", &c.Podman.SizeInterval, fc.Podman.SizeInterval},
-		{"journal.partial-timeout", "journal.partial_timeout", &c.Journal.PartialTimeout, fc.Journal.PartialTimeout},
-		{"journal.batch-age", "journal.batch_age", &c.Journal.BatchAge, fc.Journal.BatchAge},
-		{"journal.multiline-timeout", "journal.multiline_timeout", &c.Journal.MultilineTimeout, fc.Journal.MultilineTimeout},
-	} {
-		if d.src == nil || *set[d.flag] {
-			continue
-		}
-		v, err := d.src.parse(c.ConfigFile, d.key)
-		if err != nil {
-			return err
-		}
-		*d.dst = v
+// applyEnv sets d from its environment variable's value v, when there is one; a
+// problem names the variable.
+func applyEnv(d *setting.Setting, v string) error {
+	if v == "" {
+		return nil
 	}
-	pick(set["podman.max-containers"], &c.Podman.MaxContainers, fc.Podman.MaxContainers)
-	pick(set["podman.container-label"], &c.Podman.ContainerLabels, fc.Podman.ContainerLabels)
-	pick(set["podman.label-value-max-length"], &c.Podman.LabelValueMaxLength, fc.Podman.LabelValueMaxLength)
-	pick(set["podman.name-label"], &c.Podman.NameLabel, fc.Podman.NameLabel)
-	pick(set["podman.proc-root"], &c.Podman.ProcRoot, fc.Podman.ProcRoot)
-	pick(set["journal.directory"], &c.Journal.Directory, fc.Journal.Directory)
-	pick(set["journal.namespace"], &c.Journal.Namespace, fc.Journal.Namespace)
-	pick(set["journal.sink"], &c.Journal.Sink, fc.Journal.Sink)
-	pick(set["journal.output"], &c.Journal.Output, fc.Journal.Output)
-	pick(set["journal.start"], &c.Journal.Start, fc.Journal.Start)
-	pick(set["journal.units"], &c.Journal.Units, fc.Journal.Units)
-	pick(set["journal.include-container"], &c.Journal.IncludeContainer, fc.Journal.IncludeContainer)
-	pick(set["journal.exclude-container"], &c.Journal.ExcludeContainer, fc.Journal.ExcludeContainer)
-	pick(set["journal.include-unit"], &c.Journal.IncludeUnit, fc.Journal.IncludeUnit)
-	pick(set["journal.exclude-unit"], &c.Journal.ExcludeUnit, fc.Journal.ExcludeUnit)
-	pick(set["journal.max-priority"], &c.Journal.MaxPriority, fc.Journal.MaxPriority)
-	pick(set["journal.max-line-bytes"], &c.Journal.MaxLineBytes, fc.Journal.MaxLineBytes)
-	pick(set["journal.batch-size"], &c.Journal.BatchSize, fc.Journal.BatchSize)
-	pick(set["journal.extra-fields"], &c.Journal.ExtraFields, fc.Journal.ExtraFields)
-	pick(set["journal.log-format"], &c.Journal.LogFormat, fc.Journal.LogFormat)
-	pick(set["journal.log-body"], &c.Journal.LogBody, fc.Journal.LogBody)
-	pick(set["journal.multiline"], &c.Journal.Multiline, fc.Journal.Multiline)
-	pick(set["state.directory"], &c.State.Directory, fc.State.Directory)
-	pick(set["log.level"], &c.Log.Level, fc.Log.Level)
-	pick(set["log.format"], &c.Log.Format, fc.Log.Format)
-	pick(set["ebpf.enable"], &c.EBPF.Enable, fc.EBPF.Enable)
-	pick(set["ebpf.extras"], &c.EBPF.Extras, fc.EBPF.Extras)
-	for name, on := range fc.Collectors {
-		if _, known := c.Collectors[name]; !known {
-			return &Error{
-				Setting: "collectors." + name + " in " + c.ConfigFile,
-				Problem: "no collector of that name",
-				Fix:     "use one of: " + strings.Join(sortedKeys(c.Collectors), ", "),
-			}
-		}
-		if on != nil && !*set["collector."+name] {
-			c.Collectors[name] = *on
-		}
+	texts, err := d.FromEnv(v)
+	if err == nil {
+		err = d.Replace(texts)
 	}
-	return nil
+	var se *Error
+	if errors.As(err, &se) && strings.HasPrefix(se.Setting, "--") {
+		se.Setting = d.Env
+	}
+	return err
 }
 
 // defaultSockets follows Podman's own rule: CONTAINER_HOST names the one service to use;

@@ -163,3 +163,31 @@ func (s *Settings) Validate() error {
 	}
 	return nil
 }
+
+// Declare declares the journal settings, with their defaults, into set.
+func (s *Settings) Declare(set *setting.Set) {
+	set.String(&s.Directory, "journal.directory", "Read journal files from this directory instead of the local journal.", "")
+	set.String(&s.Namespace, "journal.namespace", "Read this journald namespace instead of the local journal.", "").
+		WithDoc("not with `--journal.directory`")
+	set.String(&s.Sink, "journal.sink", "Where container log lines go: otlp (to --otlp.endpoint), jsonl (JSON lines to --journal.output), none (logs are not read), or auto: otlp when an OTLP endpoint is set, else none.", SinkAuto)
+	set.String(&s.Output, "journal.output", "File the jsonl sink appends to (an absolute path), or - for standard output.", "-")
+	set.String(&s.Start, "journal.start", "Where reading starts when no cursor was saved: head, tail, or a duration ago such as 1h.", "tail")
+	set.Strings(&s.Units, "journal.units", "Systemd unit whose own messages are read too, such as a Quadlet service; repeat for several.")
+	set.String(&s.IncludeContainer, "journal.include-container", "Read only containers whose name matches this regular expression.", "")
+	set.String(&s.ExcludeContainer, "journal.exclude-container", "Skip containers whose name matches this regular expression.", "")
+	set.String(&s.IncludeUnit, "journal.include-unit", "Read only containers whose systemd unit matches this regular expression.", "")
+	set.String(&s.ExcludeUnit, "journal.exclude-unit", "Skip containers whose systemd unit matches this regular expression.", "")
+	set.Int(&s.MaxPriority, "journal.max-priority", "Skip entries with a syslog priority above this (0 emerg .. 7 debug).", 7).
+		WithDoc("like `journalctl -p`, entries without a priority are skipped too when below 7")
+	set.Int(&s.MaxLineBytes, "journal.max-line-bytes", "Longest line kept, in bytes; longer lines are cut at a character boundary and counted.", 1<<20).
+		WithDoc(fmt.Sprintf("1024 to %d (64 MiB)", MaxLineBytesLimit))
+	set.Duration(&s.PartialTimeout, "journal.partial-timeout", "How long a line split by conmon waits for its next piece before it is sent as it is.", 2*time.Second)
+	set.Int(&s.BatchSize, "journal.batch-size", "Most lines handed to the sink at once.", 1000).
+		WithDoc(fmt.Sprintf("1 to %d", BatchSizeLimit))
+	set.Duration(&s.BatchAge, "journal.batch-age", "Longest a line waits for its batch to fill while the reader is behind.", time.Second)
+	set.String(&s.LogFormat, "journal.log-format", "How container lines are read when the container has no io.podexporter.log.format label: raw (as they are), text (severity from a leading level word), json, logfmt, or auto (JSON objects as JSON, logfmt with a level or msg key as logfmt, else text).", "raw")
+	set.String(&s.LogBody, "journal.log-body", "Body of a parsed JSON or logfmt line: message (its message field; the other fields become attributes) or map (the whole object).", BodyMessage)
+	set.String(&s.Multiline, "journal.multiline", "Join continuation lines into one record when the container has no io.podexporter.log.multiline label: java, python, go, or a regular expression matching a record's first line. Empty: no joining.", "")
+	set.Duration(&s.MultilineTimeout, "journal.multiline-timeout", "How long a multiline record waits for its next line once the reader has caught up (while behind, measured in the entries' own timestamps).", time.Second)
+	set.Strings(&s.ExtraFields, "journal.extra-fields", "Journal field copied into each record when present, such as _SYSTEMD_UNIT; repeat for several.")
+}

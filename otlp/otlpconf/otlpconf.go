@@ -9,8 +9,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,4 +155,58 @@ func (s *Settings) Validate() error {
 		return &setting.Error{Setting: flag, Problem: err.Error(), Fix: endpointFix}
 	}
 	return nil
+}
+
+// Declare declares the OTLP settings, with their defaults and the
+// OTEL_EXPORTER_OTLP_* variables they fall back to, into set.
+func (s *Settings) Declare(set *setting.Set) {
+	env := func(name string) string { return "OTEL_EXPORTER_OTLP_" + name }
+	set.String(&s.Endpoint, "otlp.endpoint", "OTLP receiver: http://HOST:PORT for plaintext, https://HOST:PORT for TLS (4317 gRPC, 4318 HTTP). Empty: no push.", "").
+		WithEnv(env("ENDPOINT"), nil)
+	set.String(&s.Protocol, "otlp.protocol", "grpc or http/protobuf.", ProtocolHTTP).
+		WithEnv(env("PROTOCOL"), nil)
+	set.Strings(&s.Headers, "otlp.header", "Header sent with every export, key=value; repeat for several.").
+		WithKey("otlp.headers").WithEnv(env("HEADERS"), headersFromEnv)
+	set.String(&s.CAFile, "otlp.ca-file", "CA certificate that signs the receiver's certificate.", "").
+		WithEnv(env("CERTIFICATE"), nil)
+	set.String(&s.CertFile, "otlp.cert-file", "Client certificate for mTLS.", "").
+		WithEnv(env("CLIENT_CERTIFICATE"), nil)
+	set.String(&s.KeyFile, "otlp.key-file", "Client key for mTLS.", "").
+		WithEnv(env("CLIENT_KEY"), nil)
+	set.Bool(&s.InsecureSkipVerify, "otlp.insecure-skip-verify", "Accept any receiver certificate (testing only).", false)
+	set.String(&s.Compression, "otlp.compression", "gzip, zstd or none; zstd costs less CPU and sends fewer bytes, and the Collector takes it over both protocols.", "gzip").
+		WithEnv(env("COMPRESSION"), nil)
+	set.Duration(&s.Timeout, "otlp.timeout", "Deadline of one export.", 10*time.Second).
+		WithEnv(env("TIMEOUT"), timeoutFromEnv).WithDoc("the variable is in milliseconds")
+	set.Bool(&s.Metrics, "otlp.metrics", "Push metrics when an endpoint is set.", true)
+	set.Duration(&s.MetricsInterval, "otlp.metrics.interval", "How often metrics are pushed.", time.Minute)
+	set.Bool(&s.Events, "otlp.events", "Send container lifecycle events (start, died, oom, health, restart) as log records.", true)
+}
+
+// headersFromEnv reads OTEL_EXPORTER_OTLP_HEADERS (key1=value1,key2=value2, values
+// URL-encoded) as --otlp.header values, in key order.
+func headersFromEnv(v string) ([]string, error) {
+	h, err := ParseHeaders(v)
+	if err != nil {
+		return nil, &setting.Error{Setting: "OTEL_EXPORTER_OTLP_HEADERS", Problem: err.Error(), Fix: "write key1=value1,key2=value2 with URL-encoded values"}
+	}
+	out := make([]string, 0, len(h))
+	for k, v := range h {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// maxTimeoutMillis is the longest OTEL_EXPORTER_OTLP_TIMEOUT a time.Duration holds.
+const maxTimeoutMillis = math.MaxInt64 / int64(time.Millisecond)
+
+// timeoutFromEnv reads OTEL_EXPORTER_OTLP_TIMEOUT, which the specification gives in
+// milliseconds, as a duration.
+func timeoutFromEnv(v string) ([]string, error) {
+	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || ms <= 0 || ms > maxTimeoutMillis {
+		return nil, &setting.Error{Setting: "OTEL_EXPORTER_OTLP_TIMEOUT", Problem: fmt.Sprintf("%q is not a number of milliseconds", v), Fix: "write milliseconds, such as 10000"}
+	}
+	return []string{(time.Duration(ms) * time.Millisecond).String()}, nil
 }

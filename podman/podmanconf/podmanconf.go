@@ -121,3 +121,23 @@ func checkSocketURI(s string) error {
 	}
 	return nil
 }
+
+// Declare declares the Podman settings, with their defaults, into set.
+func (s *Settings) Declare(set *setting.Set) {
+	set.Strings(&s.Sockets, "podman.socket", "Podman API socket URI; repeat for several (rootful and rootless). Default: $CONTAINER_HOST, else the rootful socket and every rootless one present.").
+		WithKey("podman.sockets").WithDoc("`unix://`, `tcp://` or `ssh://`; without any, `$CONTAINER_HOST`, else the rootful socket plus every `/run/user/*/podman/podman.sock` present")
+	set.Duration(&s.StatsInterval, "podman.stats-interval", "How often container stats are polled.", 10*time.Second).
+		WithDoc("one stats call for all running containers this often; at least 1s")
+	set.Duration(&s.SlowInterval, "podman.slow-interval", "How often system info, images, volumes and networks are re-listed besides their own events.", time.Minute).
+		WithDoc("at least 10s")
+	set.Duration(&s.SizeInterval, "podman.size-interval", "How often container root filesystem sizes are measured (costly for Podman); 0 turns it off.", 5*time.Minute).
+		WithDoc("at least 1m, or 0")
+	set.Int(&s.MaxContainers, "podman.max-containers", "Most containers per Podman service in the metrics (newest kept); 0 means no cap.", 1000).
+		WithDoc(fmt.Sprintf("the rest are counted in `podexporter_podman_containers_dropped_total`; at most %d", MaxContainersLimit))
+	set.Strings(&s.ContainerLabels, "podman.container-label", "Container label to copy onto podman_container_info, OTLP resources and log records (sanitised); repeat for several.").
+		WithKey("podman.container_labels").WithDoc("`com.example/team` becomes the label `com_example_team`; a key that would shadow a fixed label gets a `label_` prefix; two keys that would become the same name (`a.b` and `a_b`, `name` and `label_name`) are refused at start")
+	set.Int(&s.LabelValueMaxLength, "podman.label-value-max-length", "Longest allowlisted label value kept, in bytes; longer ones are cut at the last whole character that fits and counted.", 128).
+		WithDoc(fmt.Sprintf("invalid UTF-8 becomes U+FFFD; the same cut on every output; 1 to %d", LabelValueMaxLengthLimit))
+	set.Bool(&s.NameLabel, "podman.name-label", "Put the container name label on every container metric, not only on podman_container_info.", false)
+	set.String(&s.ProcRoot, "podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).", "/proc")
+}
