@@ -13,14 +13,14 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/podexporter/podexporter/internal/config"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/journald/journalstat"
 	"github.com/podexporter/podexporter/podman"
 	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
-type staticLogs struct{ s journald.Stats }
+type staticLogs struct{ s journalstat.Stats }
 
-func (l staticLogs) Stats() journald.Stats { return l.s }
+func (l staticLogs) Stats() journalstat.Stats { return l.s }
 
 // FuzzContainerSeries: whatever strings a snapshot or the journal reader's counters
 // hold (container names, images, ports, pod and network names, allowlisted label
@@ -44,7 +44,7 @@ func FuzzContainerSeries(f *testing.F) {
 		snap.Networks = append(snap.Networks, podman.Network{ID: other, Name: name, Labels: label})
 		src := &swappable{}
 		src.p.Store(snap)
-		logs := staticLogs{journald.Stats{Containers: []journald.ContainerLogStats{{ID: other, Name: name, Stream: "stdout", Lines: 1}}}}
+		logs := staticLogs{journalstat.Stats{Containers: []journalstat.ContainerLogStats{{ID: other, Name: name, Stream: "stdout", Lines: 1}}}}
 		cfg := &config.Config{
 			Collectors: map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true, "podman": true, "logs": true},
 			Podman:     podmanconf.Settings{LabelValueMaxLength: 128, ContainerLabels: []string{"team"}, NameLabel: true},

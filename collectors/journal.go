@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podexporter/podexporter/internal/catalog"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
 func init() {
@@ -20,7 +20,7 @@ type journalCollector struct {
 }
 
 func newJournalCollector(d Deps) (Collector, error) {
-	dirs := journald.DefaultDirectories
+	dirs := journalstat.DefaultDirectories
 	if d.Config.Journal.Directory != "" {
 		dirs = []string{d.Config.Journal.Directory}
 	}
@@ -37,8 +37,8 @@ func (c *journalCollector) Update(_ context.Context, ch chan<- prometheus.Metric
 	var errs []error
 	found := 0
 	for _, dir := range c.dirs {
-		u, err := journald.DiskUsage(dir)
-		if errors.Is(err, journald.ErrNoDirectory) {
+		u, err := journalstat.DiskUsage(dir)
+		if errors.Is(err, journalstat.ErrNoDirectory) {
 			continue
 		}
 		if err != nil {

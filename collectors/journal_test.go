@@ -13,7 +13,7 @@ import (
 
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/testenv"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
 // journalctl prints "Archived and active journals take up 16.0M in the file system."
@@ -56,6 +56,6 @@ func TestJournalCollectorMatchesJournalctl(t *testing.T) {
 	}
 	// journalctl rounds to one decimal of its unit.
 	if math.Abs(got-want) > 0.06*want {
-		t.Fatalf("exported %.0f bytes across %v, journalctl says %q (%.0f)", got, journald.DefaultDirectories, m[0], want)
+		t.Fatalf("exported %.0f bytes across %v, journalctl says %q (%.0f)", got, journalstat.DefaultDirectories, m[0], want)
 	}
 }

@@ -6,12 +6,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podexporter/podexporter/internal/catalog"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
 // LogStats is what the logs collector reads: the journal reader's counters.
 type LogStats interface {
-	Stats() journald.Stats
+	Stats() journalstat.Stats
 }
 
 func init() {
@@ -28,25 +28,25 @@ func newLogsCollector(d Deps) (Collector, error) {
 
 var logCounters = []struct {
 	m   *catalog.Metric
-	get func(*journald.Stats) uint64
+	get func(*journalstat.Stats) uint64
 }{
-	{catalog.JournalEntriesRead, func(s *journald.Stats) uint64 { return s.EntriesRead }},
-	{catalog.JournalRecordsDelivered, func(s *journald.Stats) uint64 { return s.RecordsDelivered }},
-	{catalog.JournalCursorCommits, func(s *journald.Stats) uint64 { return s.CursorCommits }},
-	{catalog.JournalCursorErrors, func(s *journald.Stats) uint64 { return s.CursorSaveErrors }},
-	{catalog.JournalGaps, func(s *journald.Stats) uint64 { return s.Gaps }},
-	{catalog.JournalGapEntries, func(s *journald.Stats) uint64 { return s.GapEntries }},
-	{catalog.JournalForeignCursors, func(s *journald.Stats) uint64 { return s.ForeignCursors }},
-	{catalog.JournalNameRematches, func(s *journald.Stats) uint64 { return s.NameRematches }},
-	{catalog.JournalPartialJoined, func(s *journald.Stats) uint64 { return s.PartialJoined }},
-	{catalog.JournalLinesCut, func(s *journald.Stats) uint64 { return s.LinesCut }},
-	{catalog.JournalReadErrors, func(s *journald.Stats) uint64 { return s.ReadErrors }},
-	{catalog.JournalSinkRetries, func(s *journald.Stats) uint64 { return s.SinkRetries }},
-	{catalog.JournalInvalidHints, func(s *journald.Stats) uint64 { return s.InvalidHints }},
-	{catalog.JournalMultilineRecords, func(s *journald.Stats) uint64 { return s.MultilineRecords }},
-	{catalog.JournalMultilineLines, func(s *journald.Stats) uint64 { return s.MultilineLines }},
-	{catalog.JournalMultilineSplits, func(s *journald.Stats) uint64 { return s.MultilineSplits }},
-	{catalog.JournalRecordsUncounted, func(s *journald.Stats) uint64 { return s.UncountedRecords }},
+	{catalog.JournalEntriesRead, func(s *journalstat.Stats) uint64 { return s.EntriesRead }},
+	{catalog.JournalRecordsDelivered, func(s *journalstat.Stats) uint64 { return s.RecordsDelivered }},
+	{catalog.JournalCursorCommits, func(s *journalstat.Stats) uint64 { return s.CursorCommits }},
+	{catalog.JournalCursorErrors, func(s *journalstat.Stats) uint64 { return s.CursorSaveErrors }},
+	{catalog.JournalGaps, func(s *journalstat.Stats) uint64 { return s.Gaps }},
+	{catalog.JournalGapEntries, func(s *journalstat.Stats) uint64 { return s.GapEntries }},
+	{catalog.JournalForeignCursors, func(s *journalstat.Stats) uint64 { return s.ForeignCursors }},
+	{catalog.JournalNameRematches, func(s *journalstat.Stats) uint64 { return s.NameRematches }},
+	{catalog.JournalPartialJoined, func(s *journalstat.Stats) uint64 { return s.PartialJoined }},
+	{catalog.JournalLinesCut, func(s *journalstat.Stats) uint64 { return s.LinesCut }},
+	{catalog.JournalReadErrors, func(s *journalstat.Stats) uint64 { return s.ReadErrors }},
+	{catalog.JournalSinkRetries, func(s *journalstat.Stats) uint64 { return s.SinkRetries }},
+	{catalog.JournalInvalidHints, func(s *journalstat.Stats) uint64 { return s.InvalidHints }},
+	{catalog.JournalMultilineRecords, func(s *journalstat.Stats) uint64 { return s.MultilineRecords }},
+	{catalog.JournalMultilineLines, func(s *journalstat.Stats) uint64 { return s.MultilineLines }},
+	{catalog.JournalMultilineSplits, func(s *journalstat.Stats) uint64 { return s.MultilineSplits }},
+	{catalog.JournalRecordsUncounted, func(s *journalstat.Stats) uint64 { return s.UncountedRecords }},
 }
 
 var (

@@ -12,6 +12,7 @@ import (
 	"github.com/podexporter/podexporter/journald/journaltest"
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/journald/multiline"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 const benchEntries = journaltest.BenchEntries
@@ -55,7 +56,7 @@ type noop struct {
 	want int
 }
 
-func (s *noop) Deliver(_ context.Context, recs []Record) error {
+func (s *noop) Deliver(_ context.Context, recs []logrecord.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n += len(recs)
@@ -159,7 +160,7 @@ type latencySink struct {
 	first, last time.Time
 }
 
-func (s *latencySink) Deliver(_ context.Context, recs []Record) error {
+func (s *latencySink) Deliver(_ context.Context, recs []logrecord.Record) error {
 	now := time.Now()
 	s.mu.Lock()
 	for _, r := range recs {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
 // logBuffer keeps what a reader logs, for tests that check what it said.
@@ -192,7 +194,7 @@ func TestCursorBeyondTail(t *testing.T) {
 				t.Fatalf("delivered\n%s\njournalctl's entries after the cursor's time are\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
 			}
 			s := r.Stats()
-			if n := mismatches(s, MismatchCursorBeyondTail); n != 1 || s.Gaps != 0 {
+			if n := mismatches(s, journalstat.MismatchCursorBeyondTail); n != 1 || s.Gaps != 0 {
 				t.Errorf("cursors beyond the tail %d, gaps %d; want 1 and 0", n, s.Gaps)
 			}
 			if !strings.Contains(logs.String(), "saved journal cursor is past the end of the journal") {
@@ -207,7 +209,7 @@ func TestCursorBeyondTail(t *testing.T) {
 	}
 }
 
-func mismatches(s Stats, reason string) uint64 {
+func mismatches(s journalstat.Stats, reason string) uint64 {
 	for _, m := range s.CheckpointMismatches {
 		if m.Reason == reason {
 			return m.Count
@@ -237,9 +239,9 @@ func TestCheckpointReadLine(t *testing.T) {
 		want       []string
 		reason     string
 	}{
-		{"read past the end", fmt.Sprintf("%s\nread %s ffffffff", cursors[0], id), afterFirst, MismatchReadBeyondTail},
-		{"read past the end, a line open", fmt.Sprintf("%s\nread %s ffffffff\nopen 6 %x %s", cursors[0], id, first+1, idWeb), afterFirst, MismatchReadBeyondTail},
-		{"read of another sequence", fmt.Sprintf("%s\nread %s %x", cursors[0], other, first+2), afterFirst, MismatchReadOtherSequence},
+		{"read past the end", fmt.Sprintf("%s\nread %s ffffffff", cursors[0], id), afterFirst, journalstat.MismatchReadBeyondTail},
+		{"read past the end, a line open", fmt.Sprintf("%s\nread %s ffffffff\nopen 6 %x %s", cursors[0], id, first+1, idWeb), afterFirst, journalstat.MismatchReadBeyondTail},
+		{"read of another sequence", fmt.Sprintf("%s\nread %s %x", cursors[0], other, first+2), afterFirst, journalstat.MismatchReadOtherSequence},
 		{"read within the journal", fmt.Sprintf("%s\nread %s %x", cursors[0], id, first+2), afterThird, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,7 +256,7 @@ func TestCheckpointReadLine(t *testing.T) {
 				t.Fatalf("delivered\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(tc.want, "\n"))
 			}
 			s := r.Stats()
-			for _, reason := range []string{MismatchReadBeyondTail, MismatchReadOtherSequence} {
+			for _, reason := range []string{journalstat.MismatchReadBeyondTail, journalstat.MismatchReadOtherSequence} {
 				want := uint64(0)
 				if reason == tc.reason {
 					want = 1
@@ -322,7 +324,7 @@ func TestCursorNotSelected(t *testing.T) {
 				t.Fatalf("delivered\n%s\njournalctl %v prints\n%s", strings.Join(g, "\n"), tc.ref, strings.Join(want, "\n"))
 			}
 			s := r.Stats()
-			if n := mismatches(s, MismatchCursorNotSelected); n != tc.notSelected || s.Gaps != tc.gaps {
+			if n := mismatches(s, journalstat.MismatchCursorNotSelected); n != tc.notSelected || s.Gaps != tc.gaps {
 				t.Errorf("not selected %d, gaps %d; want %d and %d", n, s.Gaps, tc.notSelected, tc.gaps)
 			}
 			l := logs.String()

@@ -9,6 +9,7 @@ import (
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/journald/multiline"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // StartMode says where a reader without a usable checkpoint begins.
@@ -76,9 +77,9 @@ type Config struct {
 
 	// Checkpoint keeps the cursor across restarts; nil starts per Start each time.
 	Checkpoint *Checkpoint
-	Sink       Sink
+	Sink       logrecord.Sink
 	// Enricher is optional.
-	Enricher Enricher
+	Enricher logrecord.Enricher
 	Logger   *slog.Logger
 }
 

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // Fields the reader always reads, by index into rawEntry.fields.
@@ -123,7 +125,7 @@ func (t *tail) unitSelected(unit []byte) bool {
 
 // wanted applies the container and unit filters, remembering name decisions
 // since regular expressions are the costliest thing per entry.
-func (t *tail) wanted(rec *Record) bool {
+func (t *tail) wanted(rec *logrecord.Record) bool {
 	if t.cfg.IncludeContainer != nil || t.cfg.ExcludeContainer != nil {
 		ok, seen := t.nameOK[rec.ContainerName]
 		if !seen {
@@ -154,13 +156,13 @@ func (t *tail) wanted(rec *Record) bool {
 
 // record builds a record from the current entry, without its body, and says how
 // its line is to be read.
-func (t *tail) record(now time.Time, prio int) (Record, hints) {
+func (t *tail) record(now time.Time, prio int) (logrecord.Record, hints) {
 	e := &t.e
 	f := e.fields
-	rec := Record{
+	rec := logrecord.Record{
 		Observed:        now,
 		Priority:        prio,
-		Severity:        SeverityFromPriority(prio),
+		Severity:        logrecord.SeverityFromPriority(prio),
 		ContainerIDFull: t.intern(f[fContainerIDFull]),
 		ContainerID:     t.intern(f[fContainerID]),
 		ContainerName:   t.intern(f[fContainerName]),
@@ -212,7 +214,7 @@ func (t *tail) record(now time.Time, prio int) (Record, hints) {
 }
 
 // emit completes a one-entry line; resume is the entry read before it.
-func (t *tail) emit(rec Record, h hints, resume string, msg []byte) {
+func (t *tail) emit(rec logrecord.Record, h hints, resume string, msg []byte) {
 	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
 		msg = msg[:len(msg)-1]
 	}
@@ -247,7 +249,7 @@ func cutLen(b []byte, limit int, more bool) int {
 	return limit
 }
 
-func (t *tail) add(rec Record) {
+func (t *tail) add(rec logrecord.Record) {
 	if len(t.batch) == 0 {
 		t.batchStart = rec.Observed
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/journald/journaltest"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // entry is one journal entry of a fixture, in the order its fields are written.
@@ -130,25 +131,25 @@ func journalctlCursors(t testing.TB, path string) []string {
 // collect is a sink that keeps every record.
 type collect struct {
 	mu      sync.Mutex
-	records []Record
+	records []logrecord.Record
 }
 
-func (c *collect) Deliver(_ context.Context, recs []Record) error {
+func (c *collect) Deliver(_ context.Context, recs []logrecord.Record) error {
 	c.mu.Lock()
 	c.records = append(c.records, recs...)
 	c.mu.Unlock()
 	return nil
 }
 
-func (c *collect) get() []Record {
+func (c *collect) get() []logrecord.Record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Record(nil), c.records...)
+	return append([]logrecord.Record(nil), c.records...)
 }
 
 // runReader runs a reader until want records arrived, then a little longer so
 // that extra records would show, and returns what it delivered.
-func runReader(t testing.TB, cfg Config, want int) ([]Record, *Reader) {
+func runReader(t testing.TB, cfg Config, want int) ([]logrecord.Record, *Reader) {
 	t.Helper()
 	sink := &collect{}
 	cfg.Sink = sink

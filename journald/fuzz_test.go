@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // FuzzPartialLine: however conmon splits a line, the joined line is the pieces in order,
@@ -88,7 +90,7 @@ func FuzzParsePriority(f *testing.F) {
 		if p < -1 || p > 7 {
 			t.Fatalf("priority %d out of range", p)
 		}
-		if SeverityFromPriority(p) < 0 {
+		if logrecord.SeverityFromPriority(p) < 0 {
 			t.Fatal("negative severity")
 		}
 	})

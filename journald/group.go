@@ -5,12 +5,13 @@ import (
 
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/journald/multiline"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // group is a multiline record waiting for its next line: the lines its
 // container's rule joined so far.
 type group struct {
-	rec    Record
+	rec    logrecord.Record
 	format logparse.Format
 	rule   multiline.Rule
 	state  multiline.State
@@ -34,7 +35,7 @@ func (g *group) overdue(usec uint64, timeout time.Duration) bool {
 // a container with a multiline rule, begins a record of its own; a line without a
 // rule goes straight to the batch. usec is the journal's receive time of its last
 // entry.
-func (t *tail) complete(rec Record, h hints, from origin, usec uint64) {
+func (t *tail) complete(rec logrecord.Record, h hints, from origin, usec uint64) {
 	rec.Lines = 1
 	rec.Size = len(rec.Body)
 	if h.rule == nil && len(t.groups) == 0 {
@@ -81,7 +82,7 @@ func (g *group) size() int {
 }
 
 // add appends a continuation line.
-func (g *group) add(rec *Record, s multiline.State, usec uint64) {
+func (g *group) add(rec *logrecord.Record, s multiline.State, usec uint64) {
 	if g.lines == 1 {
 		// Most lines of a container with a rule continue nothing: only a second
 		// line makes a buffer worth having.

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/journald/multiline"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // labelEnricher knows every container, with the labels of its id.
 type labelEnricher map[string]map[string]string
 
-func (e labelEnricher) Container(id string) (ContainerInfo, bool) {
-	return ContainerInfo{Labels: e[id]}, true
+func (e labelEnricher) Container(id string) (logrecord.ContainerInfo, bool) {
+	return logrecord.ContainerInfo{Labels: e[id]}, true
 }
 
 // lineFeeder hands a tail conmon entries, one journal millisecond apart unless told.

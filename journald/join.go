@@ -3,6 +3,8 @@ package journald
 import (
 	"time"
 	"unicode/utf8"
+
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // flush emits a joined line.
@@ -77,7 +79,7 @@ type lineID struct {
 // partialLine is a container line being joined from CONTAINER_PARTIAL_MESSAGE
 // pieces.
 type partialLine struct {
-	rec    Record
+	rec    logrecord.Record
 	hints  hints
 	buf    []byte
 	pieces int

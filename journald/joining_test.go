@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // exitedEnricher says every container has exited, as Podman does for one read back
 // from the journal long after it stopped.
 type exitedEnricher struct{}
 
-func (exitedEnricher) Container(string) (ContainerInfo, bool) {
-	return ContainerInfo{Exited: true}, true
+func (exitedEnricher) Container(string) (logrecord.ContainerInfo, bool) {
+	return logrecord.ContainerInfo{Exited: true}, true
 }
 
 // feed hands the tail one conmon entry written at usec (journal time).

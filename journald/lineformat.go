@@ -3,6 +3,7 @@ package journald
 import (
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/journald/multiline"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // Container labels by which a container says how its lines are to be read; they
@@ -75,14 +76,14 @@ func (t *tail) badHint(label, value, problem string) {
 }
 
 // finish parses a complete record per its format and adds it to the batch.
-func (t *tail) finish(rec Record, f logparse.Format) {
+func (t *tail) finish(rec logrecord.Record, f logparse.Format) {
 	if f != logparse.Raw {
 		t.parse(&rec, f)
 	}
 	t.add(rec)
 }
 
-func (t *tail) parse(rec *Record, f logparse.Format) {
+func (t *tail) parse(rec *logrecord.Record, f logparse.Format) {
 	l, err := logparse.Parse(f, rec.Body, logparse.Options{KeepObject: t.cfg.MapBody})
 	if err != nil {
 		t.r.parseFailures[f].Add(1)
@@ -105,7 +106,7 @@ func (t *tail) parse(rec *Record, f logparse.Format) {
 		rec.Body = l.Message
 	}
 	if l.Severity != 0 {
-		rec.Severity = Severity(l.Severity)
+		rec.Severity = logrecord.Severity(l.Severity)
 	}
 	if !l.Time.IsZero() {
 		rec.Time = l.Time

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // journalCount counts entries with journalctl, the independent reference.
@@ -51,7 +52,7 @@ type liveReader struct {
 	done   chan error
 }
 
-func startLive(t *testing.T, cfg Config, sink Sink) *liveReader {
+func startLive(t *testing.T, cfg Config, sink logrecord.Sink) *liveReader {
 	t.Helper()
 	cfg.Sink = sink
 	r, err := NewReader(cfg)
@@ -62,7 +63,7 @@ func startLive(t *testing.T, cfg Config, sink Sink) *liveReader {
 }
 
 // runLive runs r, whose sink is sink, until the test ends.
-func runLive(t *testing.T, r *Reader, sink Sink) *liveReader {
+func runLive(t *testing.T, r *Reader, sink logrecord.Sink) *liveReader {
 	t.Helper()
 	c, _ := sink.(*collect)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -91,7 +92,7 @@ func (l *liveReader) stop(t *testing.T) {
 	}
 }
 
-func bodies(recs []Record) []string {
+func bodies(recs []logrecord.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.Body
@@ -184,7 +185,7 @@ type gate struct {
 	open chan struct{}
 }
 
-func (g *gate) Deliver(ctx context.Context, recs []Record) error {
+func (g *gate) Deliver(ctx context.Context, recs []logrecord.Record) error {
 	select {
 	case <-g.open:
 	case <-ctx.Done():

@@ -17,6 +17,7 @@ import (
 
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald/journaltest"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // idOf is a container id for a test container name.
@@ -57,7 +58,7 @@ func journalctlLines(t testing.TB, dir string, args ...string) []string {
 	return lines
 }
 
-func recordLines(recs []Record) []string {
+func recordLines(recs []logrecord.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.Body + "|" + r.Cursor
@@ -192,7 +193,7 @@ func startReader(t *testing.T, cfg Config, tweak func(*Reader)) (*liveReader, *c
 func listEvery(d time.Duration) func(*Reader) { return func(r *Reader) { r.namesEvery = d } }
 
 // bodiesOf returns the bodies of name's records, in delivery order.
-func bodiesOf(recs []Record, name string) []string {
+func bodiesOf(recs []logrecord.Record, name string) []string {
 	var out []string
 	for _, r := range recs {
 		if r.ContainerName == name {
@@ -248,8 +249,8 @@ func TestMatchesNewContainer(t *testing.T) {
 	}
 	// The race: b1 precedes a51 in the journal, yet the reader had read a51 and on
 	// with the old names before it knew app-b.
-	b1 := slices.IndexFunc(got, func(r Record) bool { return r.Body == "b1" })
-	a2050 := slices.IndexFunc(got, func(r Record) bool { return r.Body == "a2050" })
+	b1 := slices.IndexFunc(got, func(r logrecord.Record) bool { return r.Body == "b1" })
+	a2050 := slices.IndexFunc(got, func(r logrecord.Record) bool { return r.Body == "a2050" })
 	if b1 < a2050 {
 		t.Errorf("b1 was delivered before a2050: the reader knew app-b before reading past it, so this test did not cover going back")
 	}

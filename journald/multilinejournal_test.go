@@ -10,6 +10,7 @@ import (
 
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald/multiline"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // tracebackScript prints n records to stdout, every fifth a Python traceback whose
@@ -72,7 +73,7 @@ func TestMultilineFromRealJournal(t *testing.T) {
 			want[fmt.Sprintf("stderr %d", i)]++
 		}
 	}
-	var got []Record
+	var got []logrecord.Record
 	// run reads until enough records arrived, or with enough < 0 until every record
 	// has arrived over both runs.
 	run := func(enough int) uint64 {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // gatedSink is a PipelinedSink whose deliveries finish when the test says: each
@@ -38,7 +40,7 @@ func (s *gatedSink) gate(name string) chan error {
 	return g
 }
 
-func (s *gatedSink) Deliver(ctx context.Context, recs []Record) error {
+func (s *gatedSink) Deliver(ctx context.Context, recs []logrecord.Record) error {
 	name := recs[0].Body
 	s.mu.Lock()
 	s.running++
@@ -74,7 +76,7 @@ func pipelineReader(t *testing.T, sink *gatedSink, ctx context.Context, n int) (
 	}
 	batches := make(chan batch, n)
 	for i := 1; i <= n; i++ {
-		batches <- batch{records: []Record{{Body: fmt.Sprintf("b%d", i)}}, cursor: cursorN(i)}
+		batches <- batch{records: []logrecord.Record{{Body: fmt.Sprintf("b%d", i)}}, cursor: cursorN(i)}
 	}
 	close(batches)
 	done := make(chan error, 1)

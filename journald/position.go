@@ -4,23 +4,12 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
-// Why a saved checkpoint did not fit the journal (Stats.CheckpointMismatches).
-const (
-	// MismatchCursorBeyondTail: the cursor's sequence number is past the end of its
-	// journal (restored from an older copy); reading resumed by time.
-	MismatchCursorBeyondTail = "cursor_beyond_tail"
-	// MismatchCursorNotSelected: the cursor's entry is there, but the current
-	// filters do not select it; reading resumed at the next entry they select.
-	MismatchCursorNotSelected = "cursor_not_selected"
-	// MismatchReadBeyondTail and MismatchReadOtherSequence: the checkpoint's read
-	// line (resume.go) named an entry past the journal's end or of another
-	// sequence than the cursor, and was dropped.
-	MismatchReadBeyondTail    = "read_beyond_tail"
-	MismatchReadOtherSequence = "read_other_sequence"
-)
-
+// Why a saved checkpoint did not fit the journal: indexes of Reader.mismatches, and
+// their reasons (journalstat's Mismatch constants, Stats.CheckpointMismatches).
 const (
 	mismatchCursorBeyondTail = iota
 	mismatchCursorNotSelected
@@ -29,7 +18,7 @@ const (
 	nMismatch
 )
 
-var mismatchReasons = [nMismatch]string{MismatchCursorBeyondTail, MismatchCursorNotSelected, MismatchReadBeyondTail, MismatchReadOtherSequence}
+var mismatchReasons = [nMismatch]string{journalstat.MismatchCursorBeyondTail, journalstat.MismatchCursorNotSelected, journalstat.MismatchReadBeyondTail, journalstat.MismatchReadOtherSequence}
 
 // position places the journal before the first entry to deliver. It returns false
 // when the current entry is already that entry (so the loop must not advance).

@@ -1,3 +1,6 @@
+// Package journald reads container logs from the systemd journal. It produces plain
+// values (logrecord's records, journalstat's counters); it knows nothing of
+// Prometheus or OTLP.
 package journald
 
 import (
@@ -10,7 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podexporter/podexporter/journald/journalstat"
 	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // Reader tails the journal and hands records to a sink, saving the cursor only
@@ -112,95 +117,9 @@ func NewReader(cfg Config) (*Reader, error) {
 	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096}, nil
 }
 
-// Stats is a snapshot of the reader's counters.
-type Stats struct {
-	EntriesRead      uint64
-	RecordsDelivered uint64
-	CursorCommits    uint64
-	CursorSaveErrors uint64
-	// Gaps counts the times entries were lost before they were read (cursor gone
-	// after vacuum or rotation, unusable checkpoint); GapEntries sums the
-	// sequence-number distance, which includes entries that would not have matched.
-	Gaps       uint64
-	GapEntries uint64
-	// ForeignCursors counts saved cursors whose sequence-number id no journal file
-	// knows: reading then started per Start, not at the oldest entry.
-	ForeignCursors uint64
-	// CheckpointMismatches counts, for every reason (the Mismatch constants), saved
-	// checkpoints that did not fit the journal, so that reading resumed another way.
-	CheckpointMismatches []MismatchStats
-	// JournalUnreadable says the reader could open no journal file at its last
-	// (re)open or change of files: it reads nothing.
-	JournalUnreadable bool
-	PartialJoined     uint64
-	// NameRematches counts the times the container names matched in the journal
-	// changed: a new container passed the name filters (its entries are then read
-	// again from the last verified position) or name matching stopped.
-	NameRematches uint64
-	// LinesCut counts lines cut at MaxLineBytes, whether joined or one entry.
-	LinesCut   uint64
-	ReadErrors uint64
-	// SinkRetries counts batches the sink sent again (RetryCounter), 0 for a sink
-	// that does not count them.
-	SinkRetries uint64
-	// Lag is now minus the newest entry's time while the reader is behind; 0 once
-	// it has caught up.
-	Lag        time.Duration
-	Containers []ContainerLogStats
-	// Severities counts each container's delivered records by severity range.
-	Severities []ContainerSeverityStats
-
-	// Formats counts, per log format, the lines it read and those it could not
-	// (sent as they came).
-	Formats []FormatStats
-	// InvalidHints counts records whose container's log labels could not be used.
-	InvalidHints uint64
-	// MultilineRecords counts records a multiline rule joined from more than one
-	// line, MultilineLines those lines, and MultilineSplits the records sent
-	// before their end because the next line would pass MaxLineBytes.
-	MultilineRecords uint64
-	MultilineLines   uint64
-	MultilineSplits  uint64
-	// UncountedRecords counts delivered records left out of Containers and
-	// Severities because too many container streams were counted already.
-	UncountedRecords uint64
-}
-
-// MismatchStats counts the saved checkpoints that did not fit the journal for one
-// reason.
-type MismatchStats struct {
-	Reason string
-	Count  uint64
-}
-
-// ContainerSeverityStats counts the delivered records of one container with a
-// severity in one range (Severity.Range).
-type ContainerSeverityStats struct {
-	ID       string
-	Name     string
-	Severity string
-	Records  uint64
-}
-
-// FormatStats counts the lines one log format read and failed to read.
-type FormatStats struct {
-	Format string
-	Parsed uint64
-	Failed uint64
-}
-
-// ContainerLogStats counts the delivered lines of one container stream.
-type ContainerLogStats struct {
-	ID     string
-	Name   string
-	Stream string
-	Lines  uint64
-	Bytes  uint64
-}
-
 // Stats returns the counters; safe to call from any goroutine.
-func (r *Reader) Stats() Stats {
-	s := Stats{
+func (r *Reader) Stats() journalstat.Stats {
+	s := journalstat.Stats{
 		EntriesRead:      r.entriesRead.Load(),
 		RecordsDelivered: r.delivered.Load(),
 		CursorCommits:    r.commits.Load(),
@@ -214,17 +133,17 @@ func (r *Reader) Stats() Stats {
 		ReadErrors:       r.readErrors.Load(),
 	}
 	for i := range r.mismatches {
-		s.CheckpointMismatches = append(s.CheckpointMismatches, MismatchStats{Reason: mismatchReasons[i], Count: r.mismatches[i].Load()})
+		s.CheckpointMismatches = append(s.CheckpointMismatches, journalstat.MismatchStats{Reason: mismatchReasons[i], Count: r.mismatches[i].Load()})
 	}
 	s.JournalUnreadable = r.unreadable.Load()
-	if rc, ok := r.cfg.Sink.(RetryCounter); ok {
+	if rc, ok := r.cfg.Sink.(logrecord.RetryCounter); ok {
 		s.SinkRetries = rc.Retries()
 	}
 	if n := r.newestUsec.Load(); n > 0 && !r.caughtUp.Load() {
 		s.Lag = max(0, time.Since(time.UnixMicro(n)))
 	}
 	for _, f := range []logparse.Format{logparse.JSON, logparse.Logfmt, logparse.Text} {
-		s.Formats = append(s.Formats, FormatStats{Format: f.String(), Parsed: r.parsed[f].Load(), Failed: r.parseFailures[f].Load()})
+		s.Formats = append(s.Formats, journalstat.FormatStats{Format: f.String(), Parsed: r.parsed[f].Load(), Failed: r.parseFailures[f].Load()})
 	}
 	s.InvalidHints = r.badHints.Load()
 	s.MultilineRecords = r.multilineRecords.Load()
@@ -233,10 +152,10 @@ func (r *Reader) Stats() Stats {
 	s.UncountedRecords = r.uncounted.Load()
 	r.mu.Lock()
 	for k, c := range r.lines.m {
-		s.Containers = append(s.Containers, ContainerLogStats{ID: k.id, Name: k.name, Stream: k.stream, Lines: c.lines, Bytes: c.bytes})
+		s.Containers = append(s.Containers, journalstat.ContainerLogStats{ID: k.id, Name: k.name, Stream: k.stream, Lines: c.lines, Bytes: c.bytes})
 	}
 	for k, c := range r.severities.m {
-		s.Severities = append(s.Severities, ContainerSeverityStats{ID: k.id, Name: k.name, Severity: k.severity, Records: c.lines})
+		s.Severities = append(s.Severities, journalstat.ContainerSeverityStats{ID: k.id, Name: k.name, Severity: k.severity, Records: c.lines})
 	}
 	r.mu.Unlock()
 	return s
@@ -245,7 +164,7 @@ func (r *Reader) Stats() Stats {
 // batch is a sealed group of records and the cursor that is safe to save once the
 // sink has them: no entry at or before it is still waiting in the reader.
 type batch struct {
-	records []Record
+	records []logrecord.Record
 	cursor  string
 }
 
@@ -310,7 +229,7 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 // at once, and saves each batch's cursor once it and all before it were accepted.
 func (r *Reader) deliver(ctx context.Context, batches <-chan batch) error {
 	depth := 1
-	if p, ok := r.cfg.Sink.(PipelinedSink); ok {
+	if p, ok := r.cfg.Sink.(logrecord.PipelinedSink); ok {
 		depth = max(1, p.Pipeline())
 	}
 	if depth == 1 {
@@ -394,7 +313,7 @@ const lineIdle = time.Hour
 // and memory for an hour.
 const maxStreams = 10000
 
-func (r *Reader) account(recs []Record) {
+func (r *Reader) account(recs []logrecord.Record) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 const (
@@ -59,7 +61,7 @@ func TestReadFixture(t *testing.T) {
 	type want struct {
 		body, name, stream, boot string
 		prio                     int
-		sev                      Severity
+		sev                      logrecord.Severity
 		cursor                   int // index of the (last piece's) entry in journalctl's order
 		pieces                   int
 		sourceTime               bool
@@ -274,16 +276,5 @@ func TestCheckpointUnsaveable(t *testing.T) {
 	}
 	if r.Stats().CursorSaveErrors != 0 || got[30].Body != "line 30" {
 		t.Fatalf("second run: save errors %d, last body %q", r.Stats().CursorSaveErrors, got[30].Body)
-	}
-}
-
-func TestSeverityFromPriority(t *testing.T) {
-	for p, want := range map[int]Severity{0: 21, 1: 19, 2: 18, 3: 17, 4: 13, 5: 10, 6: 9, 7: 5, -1: 0, 8: 0} {
-		if got := SeverityFromPriority(p); got != want {
-			t.Errorf("SeverityFromPriority(%d) = %d, want %d", p, got, want)
-		}
-	}
-	if SeverityFromPriority(3).String() != "ERROR" {
-		t.Errorf("text of priority 3: %q", SeverityFromPriority(3).String())
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"iter"
 	"time"
+
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // waitTimeout bounds each sd_journal_wait: the owning goroutine checks its context
@@ -21,7 +23,7 @@ type tail struct {
 	// lastCursor is the entry read last; sealed the cursor of the last sealed batch.
 	lastCursor string
 	sealed     string
-	batch      []Record
+	batch      []logrecord.Record
 	batchStart time.Time
 	order      uint64
 	pending    map[lineID]*partialLine
@@ -266,7 +268,7 @@ func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
 		}
 		return ctx.Err()
 	}
-	t.batch = make([]Record, 0, min(t.cfg.BatchSize, 1024))
+	t.batch = make([]logrecord.Record, 0, min(t.cfg.BatchSize, 1024))
 	t.sealed = c
 	return nil
 }

@@ -1,10 +1,15 @@
+// The export benchmarks read a real journal: the journal reader (package journald)
+// and journaltest's raw sdjournal loop need libsystemd through cgo, which the otlp
+// package itself does not.
+
+//go:build cgo
+
 package otlp
 
 import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +23,7 @@ import (
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journaltest"
 	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // The export benchmarks run the whole log path over the journald package's cached
@@ -146,41 +152,17 @@ func benchExportJournal(b *testing.B, dir, protocol, compression string, format 
 	m.report(b, true)
 }
 
-// countingDial opens TCP connections that add what they write to sent: the
-// compressed requests with their HTTP or gRPC framing and headers.
-func countingDial(sent *atomic.Int64) dialFunc {
-	d := &net.Dialer{Timeout: 30 * time.Second}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &countingConn{Conn: c, sent: sent}, nil
-	}
-}
-
-type countingConn struct {
-	net.Conn
-	sent *atomic.Int64
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.sent.Add(int64(n))
-	return n, err
-}
-
 // ackSink counts the lines the wrapped sink acknowledged: Deliver returning nil is
 // the Collector's acceptance, and what lets the reader save its cursor.
 type ackSink struct {
-	next  journald.Sink
+	next  logrecord.Sink
 	want  int64
 	acked atomic.Int64
 	once  sync.Once
 	done  chan struct{}
 }
 
-func (s *ackSink) Deliver(ctx context.Context, recs []journald.Record) error {
+func (s *ackSink) Deliver(ctx context.Context, recs []logrecord.Record) error {
 	if err := s.next.Deliver(ctx, recs); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package otlp
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/podexporter/podexporter/internal/testenv"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // TestCompressionsDeliverIntact sends the same records with each compression over
@@ -33,7 +34,7 @@ func TestCompressionsDeliverIntact(t *testing.T) {
 				defer func() { _ = s.Close(context.Background()) }()
 
 				id := fmt.Sprintf("%064x", len(protocol)*100+len(compression))
-				recs := make([]journald.Record, 3000)
+				recs := make([]logrecord.Record, 3000)
 				for i := range recs {
 					recs[i] = record(i, id)
 					recs[i].Body = fmt.Sprintf("%s %s line %d: GET /api/items?id=%d 200 %dms", protocol, compression, i, i*7919, i%97)
@@ -103,4 +104,28 @@ func TestMetricsCompressions(t *testing.T) {
 			})
 		})
 	}
+}
+
+// countingDial opens TCP connections that add what they write to sent: the
+// compressed requests with their HTTP or gRPC framing and headers.
+func countingDial(sent *atomic.Int64) dialFunc {
+	d := &net.Dialer{Timeout: 30 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, sent: sent}, nil
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	sent *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sent.Add(int64(n))
+	return n, err
 }

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // The conversion of records and events to OTLP, against an in-memory exporter:
@@ -71,9 +71,9 @@ func TestLogSinkConvertsRecords(t *testing.T) {
 	exp := &memExporter{}
 	s := NewLogSink(exp, Host{ServiceName: "podexporter-test", HostName: "h"}, quiet())
 	full := "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"
-	recs := []journald.Record{
+	recs := []logrecord.Record{
 		record(1, full),
-		{Time: time.Unix(1700000000, 0), Body: "from a unit", Unit: "podexporter.service", Cursor: "s=x;i=2", Severity: journald.SeverityFromPriority(6)},
+		{Time: time.Unix(1700000000, 0), Body: "from a unit", Unit: "podexporter.service", Cursor: "s=x;i=2", Severity: logrecord.SeverityFromPriority(6)},
 		{Time: time.Unix(1700000000, 0), Body: "bad \xff utf-8", ContainerID: full[:12], Cursor: "s=x;i=3", Truncated: true},
 	}
 	if err := s.Deliver(context.Background(), recs); err != nil {
@@ -161,7 +161,7 @@ func TestLogSinkCountsBatchRetries(t *testing.T) {
 	exp := &memExporter{fail: 2}
 	s := NewLogSink(exp, Host{ServiceName: "podexporter-test", HostName: "h"}, quiet())
 	full := "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"
-	if err := s.Deliver(context.Background(), []journald.Record{record(1, full), record(2, full)}); err != nil {
+	if err := s.Deliver(context.Background(), []logrecord.Record{record(1, full), record(2, full)}); err != nil {
 		t.Fatal(err)
 	}
 	if n, got := s.Retries(), len(exp.records()); n != 2 || got != 2 {

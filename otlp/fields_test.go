@@ -7,8 +7,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // TestLogSinkParsedRecords: what a log format read from a line reaches OTLP with its
@@ -20,7 +20,7 @@ func TestLogSinkParsedRecords(t *testing.T) {
 	s := NewLogSink(exp, Host{ServiceName: "podexporter-test", HostName: "h"}, quiet())
 	nested := logparse.Object{{Key: "id", Value: int64(42)}, {Key: "items", Value: []any{"a", int64(2), true}}}
 	trace := [16]byte{0x4b, 0xf9, 15: 0x36}
-	recs := []journald.Record{
+	recs := []logrecord.Record{
 		{Time: time.Unix(1700000000, 0), Body: "disk almost full", ContainerID: "aaaaaaaaaaaa", Cursor: "s=x;i=1", Severity: 13, Lines: 1,
 			Parsed: &logparse.Line{Format: logparse.JSON, Message: "disk almost full", HasMessage: true, Severity: 13, SeverityText: "warning",
 				Fields: logparse.Object{{Key: "user", Value: "ana"}, {Key: "free_mb", Value: int64(512)}, {Key: "ratio", Value: 0.5},

@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 type discardExporter struct{}
@@ -32,7 +32,7 @@ func FuzzLogRecord(f *testing.F) {
 		s := NewLogSink(discardExporter{}, Host{ServiceName: "s", ServiceInstanceID: "i", HostName: "h"}, quiet())
 		defer s.Close(context.Background())
 		parsed, err := logparse.Parse(logparse.Auto, line, logparse.Options{})
-		recs := []journald.Record{
+		recs := []logrecord.Record{
 			{Time: time.Unix(1, 0), Body: body, ContainerID: "0123456789ab", ContainerIDFull: name + "-id", ContainerName: name, ContainerTag: tag,
 				Stream: "stdout", QuadletUnit: unit, Cursor: "s=" + extra, Labels: map[string]string{"team": label, label: extra}, Extra: map[string]string{extra: label}},
 			{Time: time.Unix(2, 0), Body: line, Unit: unit},

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/testenv"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 	"github.com/podexporter/podexporter/otlp/otlpcompress"
 )
 
@@ -106,7 +106,7 @@ func TestHTTPTLSWithCompression(t *testing.T) {
 			id := fmt.Sprintf("%064x", len(tc.name))
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			err = s.Deliver(ctx, []journald.Record{record(1, id)})
+			err = s.Deliver(ctx, []logrecord.Record{record(1, id)})
 			if tc.ok != (err == nil) {
 				t.Fatalf("Deliver = %v, want delivered %v", err, tc.ok)
 			}

@@ -15,13 +15,13 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // scope names the instrumentation that produced the records.
 const scope = "github.com/podexporter/podexporter"
 
-// LogSink delivers journal records as OTLP logs. It implements journald.Sink: Deliver
+// LogSink delivers journal records as OTLP logs. It implements logrecord.Sink: Deliver
 // returns only once the receiver accepted the batch (or ctx ended), retrying with
 // capped backoff meanwhile, so the reader stops reading and saves no cursor until then.
 type LogSink struct {
@@ -86,7 +86,7 @@ func (s *LogSink) Close(ctx context.Context) error {
 // noisier runs) and CPU per line down by about 0.5 us.
 const LogExporters = 2
 
-// Pipeline implements journald.PipelinedSink: one batch per exporter, and one more
+// Pipeline implements logrecord.PipelinedSink: one batch per exporter, and one more
 // being built meanwhile.
 func (s *LogSink) Pipeline() int { return len(s.exps) + 1 }
 
@@ -96,7 +96,7 @@ const maxProviders = 4096
 
 // loggerFor returns the cached logger of key, or one made by newLogger; looking up
 // first keeps the resource's description from being built (and allocated) per record.
-func (s *LogSink) loggerFor(key providerKey, r *journald.Record) log.Logger {
+func (s *LogSink) loggerFor(key providerKey, r *logrecord.Record) log.Logger {
 	if l, ok := s.providers[key]; ok {
 		return l
 	}
@@ -123,9 +123,9 @@ func (s *LogSink) newLogger(key providerKey, c *Container, more ...attribute.Key
 // podexporter_journal_sink_retries_total.
 func (s *LogSink) Retries() uint64 { return s.logRetries.Load() }
 
-// Deliver implements journald.Sink: it returns once the receiver took the batch (or
+// Deliver implements logrecord.Sink: it returns once the receiver took the batch (or
 // refused it as invalid, counted), retrying meanwhile, or when ctx ends.
-func (s *LogSink) Deliver(ctx context.Context, recs []journald.Record) error {
+func (s *LogSink) Deliver(ctx context.Context, recs []logrecord.Record) error {
 	s.mu.Lock()
 	s.capture.grow(len(recs))
 	for i := range recs {
@@ -158,7 +158,7 @@ func (s *LogSink) export(ctx context.Context, what string, batch []sdklog.Record
 	})
 }
 
-func (s *LogSink) emit(ctx context.Context, r *journald.Record) {
+func (s *LogSink) emit(ctx context.Context, r *logrecord.Record) {
 	key := providerKey{kind: 'h'}
 	switch {
 	case r.ContainerIDFull != "":

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/testenv"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -26,10 +26,10 @@ func newTestSink(t *testing.T, c *testenv.Collector, protocol string) *LogSink {
 	return s
 }
 
-func record(i int, container string) journald.Record {
-	return journald.Record{
+func record(i int, container string) logrecord.Record {
+	return logrecord.Record{
 		Time: time.Unix(1700000000, int64(i)), Observed: time.Unix(1700000001, 0), Priority: 3,
-		Severity: journald.SeverityFromPriority(3), Body: fmt.Sprintf("line %d", i), Stream: "stderr",
+		Severity: logrecord.SeverityFromPriority(3), Body: fmt.Sprintf("line %d", i), Stream: "stderr",
 		ContainerID: container[:12], ContainerIDFull: container, ContainerName: "web", Image: "localhost/web:1",
 		Cursor: fmt.Sprintf("s=abc;i=%x", i), Labels: map[string]string{"app": "shop"},
 	}
@@ -43,7 +43,7 @@ func TestLogSinkDelivers(t *testing.T) {
 		t.Run(protocol, func(t *testing.T) {
 			s := newTestSink(t, c, protocol)
 			id := fmt.Sprintf("%064x", len(protocol))
-			recs := []journald.Record{record(1, id), record(2, id)}
+			recs := []logrecord.Record{record(1, id), record(2, id)}
 			recs[1].Body = "bad \xff utf-8"
 			if err := s.Deliver(context.Background(), recs); err != nil {
 				t.Fatal(err)
@@ -94,7 +94,7 @@ func TestLogSinkHoldsThroughOutage(t *testing.T) {
 	id := fmt.Sprintf("%064x", 99)
 	c.Stop()
 	done := make(chan error, 1)
-	go func() { done <- s.Deliver(context.Background(), []journald.Record{record(7, id)}) }()
+	go func() { done <- s.Deliver(context.Background(), []logrecord.Record{record(7, id)}) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Deliver returned %v while the collector was down; it must hold the batch", err)
@@ -131,7 +131,7 @@ func TestLogSinkSkipsRefusedBatch(t *testing.T) {
 	c.FailExports(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.Deliver(ctx, []journald.Record{record(1, fmt.Sprintf("%064x", 5))}); err != nil {
+	if err := s.Deliver(ctx, []logrecord.Record{record(1, fmt.Sprintf("%064x", 5))}); err != nil {
 		t.Fatalf("Deliver = %v, want nil after a permanent refusal", err)
 	}
 	if st := s.Stats(); st.Rejected != 1 {
@@ -151,7 +151,7 @@ func TestLogSinkDeliversNonUTF8Fields(t *testing.T) {
 	r.Labels = map[string]string{"app": "v\xff"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Deliver(ctx, []journald.Record{r}); err != nil {
+	if err := s.Deliver(ctx, []logrecord.Record{r}); err != nil {
 		t.Fatalf("deliver: %v (stats %+v)", err, s.Stats())
 	}
 	for _, got := range c.Logs() {

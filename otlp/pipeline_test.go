@@ -1,3 +1,8 @@
+// This test reads a real journal: the journal reader (package journald) and
+// journaltest need libsystemd through cgo, which the otlp package itself does not.
+
+//go:build cgo
+
 package otlp
 
 import (

@@ -9,7 +9,7 @@ import (
 	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journalconf"
-	"github.com/podexporter/podexporter/journald/jsonl"
+	"github.com/podexporter/podexporter/jsonl"
 	"github.com/podexporter/podexporter/podman"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/cgroupfs"
 	"github.com/podexporter/podexporter/internal/config"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 	"github.com/podexporter/podexporter/podman"
 )
 
@@ -39,12 +39,12 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 // not yet in any snapshot (its first lines can beat its events) is inspected on demand.
 type snapshotEnricher struct{ src *podman.Source }
 
-func (e snapshotEnricher) Container(id string) (journald.ContainerInfo, bool) {
+func (e snapshotEnricher) Container(id string) (logrecord.ContainerInfo, bool) {
 	_, c, ok := e.src.Lookup(context.Background(), id)
 	if !ok {
-		return journald.ContainerInfo{}, false
+		return logrecord.ContainerInfo{}, false
 	}
-	return journald.ContainerInfo{
+	return logrecord.ContainerInfo{
 		Image:          c.Image,
 		PodID:          c.PodID,
 		PodName:        c.PodName,

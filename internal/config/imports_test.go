@@ -1,8 +1,10 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +19,7 @@ const module = "github.com/podexporter/podexporter"
 // podman/podmanconf, bpf/bpfconf) that this package uses, and the journal's pure
 // line-reading rules (journald/logparse, journald/multiline); anything else below a source
 // or sink is refused. It also keeps the
-// package free of cgo, which journald and otlp need for libsystemd.
+// package free of cgo, which journald needs for libsystemd.
 func TestImportsNoSourceOrSink(t *testing.T) {
 	gobin := testenv.RequireTool(t, "go")
 	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", ".").Output()
@@ -54,5 +56,57 @@ func TestImportsNoSourceOrSink(t *testing.T) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Errorf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+}
+
+// TestImportsSinksNoCgo keeps the log sinks and the data model they share free of
+// cgo: otlp and jsonl take records through logrecord, never through the journal
+// reader (journald), which needs libsystemd; the reader's counters and the journal's
+// disk usage are in journald/journalstat for the same reason. A sink's test that runs
+// the reader itself says so with a cgo build constraint, so that the sinks' tests
+// still build with CGO_ENABLED=0.
+func TestImportsSinksNoCgo(t *testing.T) {
+	gobin := testenv.RequireTool(t, "go")
+	pkgs := []string{module + "/otlp/...", module + "/jsonl/...", module + "/logrecord", module + "/journald/journalstat"}
+	// list returns each package below pkgs (their tests' too with -test) and whether
+	// it is a non-standard package with cgo files. CgoFiles is empty without cgo,
+	// so the cgo files are counted with CGO_ENABLED=1 (listing needs no compiler).
+	list := func(cgo string, flags ...string) map[string]bool {
+		t.Helper()
+		args := append(append([]string{"list", "-deps"}, flags...), "-f", "{{.ImportPath}}\t{{.Standard}}\t{{len .CgoFiles}}")
+		cmd := exec.Command(gobin, append(args, pkgs...)...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("CGO_ENABLED=%s go list %v: %v", cgo, flags, err)
+		}
+		deps := map[string]bool{}
+		for line := range strings.Lines(string(out)) {
+			f := strings.Split(strings.TrimSpace(line), "\t")
+			path, _, _ := strings.Cut(f[0], " ") // "p [q.test]": p as q's test builds it
+			deps[path] = deps[path] || (f[1] == "false" && f[2] != "0")
+		}
+		return deps
+	}
+	deps := list("1")
+	for _, path := range slices.Sorted(maps.Keys(deps)) {
+		if deps[path] {
+			t.Errorf("the log sinks or their data model depend on %s, which uses cgo; use logrecord or journalstat, not journald", path)
+		}
+	}
+	// The tests: what the cgo-constrained tests use may not be needed by any other.
+	cgoPkgs := list("1", "-test")
+	for _, path := range slices.Sorted(maps.Keys(list("0", "-test"))) {
+		if cgoPkgs[path] {
+			t.Errorf("with CGO_ENABLED=0 the log sinks' tests depend on %s, which uses cgo; give the test file that needs it a //go:build cgo constraint", path)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	build := exec.Command(gobin, append([]string{"build"}, pkgs...)...)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Errorf("CGO_ENABLED=0 go build of the log sinks: %v\n%s", err, out)
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/podexporter/podexporter/bpf"
 	"github.com/podexporter/podexporter/internal/config"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
 // Status of one check.
@@ -71,7 +71,7 @@ func Print(w io.Writer, checks []Check) (failed bool) {
 // this process can read its files: libsystemd skips a journal file it may not open
 // without a word, so a directory that lists fine can still give the daemon nothing.
 func journalChecks(cfg *config.Config) []Check {
-	dirs := journald.DefaultDirectories
+	dirs := journalstat.DefaultDirectories
 	if cfg.Journal.Directory != "" {
 		dirs = []string{cfg.Journal.Directory}
 	}
@@ -79,9 +79,9 @@ func journalChecks(cfg *config.Config) []Check {
 	readable := 0
 	for _, d := range dirs {
 		c := Check{What: "journal " + d}
-		u, err := journald.DiskUsage(d)
+		u, err := journalstat.DiskUsage(d)
 		switch {
-		case errors.Is(err, journald.ErrNoDirectory):
+		case errors.Is(err, journalstat.ErrNoDirectory):
 			c.Status, c.Detail = OK, "absent"
 		case err != nil:
 			c.Status, c.Detail = Fail, err.Error()
@@ -103,7 +103,7 @@ func journalChecks(cfg *config.Config) []Check {
 
 // journalAccessCheck turns what this process could open of a listable directory into
 // one line: all files readable, some not (their entries are skipped), or none.
-func journalAccessCheck(dir string, u journald.Usage, a access) Check {
+func journalAccessCheck(dir string, u journalstat.Usage, a access) Check {
 	c := Check{What: "journal " + dir}
 	size := fmt.Sprintf("%.1f MiB", float64(u.Bytes)/(1<<20))
 	switch {
@@ -144,7 +144,7 @@ type access struct {
 // journalSignature begins every journal file's header (systemd's journal-def.h).
 const journalSignature = "LPKSHHRH"
 
-// probeFiles opens each journal file below dir, laid out as journald.DiskUsage walks
+// probeFiles opens each journal file below dir, laid out as journalstat.DiskUsage walks
 // it, and reads its signature, as libsystemd does first: only an open as this user
 // answers for group membership, ACLs (journald grants each user their own
 // user-UID.journal) and security modules alike, where mode bits would not.

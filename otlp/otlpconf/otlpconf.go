@@ -1,8 +1,8 @@
 // Package otlpconf holds the OTLP sinks' settings, their validation and the parts of
 // the exporter configuration that need no exporter: protocols, headers, TLS files. It is
-// kept apart from package otlp, which imports the journal reader and with it libsystemd
-// through cgo, so that the configuration assembly builds without cgo;
-// otlp.FromSettings turns validated Settings into the exporters' Config.
+// kept apart from package otlp, which pulls in the OpenTelemetry exporters and gRPC, so
+// that the configuration assembly imports no sink; otlp.FromSettings turns validated
+// Settings into the exporters' Config.
 package otlpconf
 
 import (

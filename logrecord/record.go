@@ -1,4 +1,8 @@
-package journald
+// Package logrecord is the log path's data model: the record the journal reader
+// produces, the sink contract it delivers batches through, and the container facts
+// an enricher adds. Plain values, no cgo: the sinks (otlp, jsonl) and the daemon's
+// wiring import it without the journal reader and its libsystemd.
+package logrecord
 
 import (
 	"context"

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // TestDeliverParsedRecords: a parsed line's attributes keep the line's field order
@@ -19,7 +19,7 @@ func TestDeliverParsedRecords(t *testing.T) {
 	var out bytes.Buffer
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	obj := logparse.Object{{Key: "z", Value: int64(1)}, {Key: "a", Value: logparse.Object{{Key: "y", Value: []any{1.5, nil, "s"}}, {Key: "b", Value: true}}}}
-	recs := []journald.Record{
+	recs := []logrecord.Record{
 		{Time: at, Observed: at, Severity: 13, Body: "msg", Cursor: "c1", Lines: 2,
 			Parsed: &logparse.Line{Format: logparse.JSON, SeverityText: "warning", Fields: obj, TraceID: [16]byte{0: 0xab, 15: 0x01}, SpanID: [8]byte{7: 0x02}, TraceFlags: 1}},
 		{Time: at, Observed: at, Severity: 9, Body: `{"z":1}`, Cursor: "c2", Parsed: &logparse.Line{Format: logparse.JSON, Object: obj}},

@@ -1,6 +1,8 @@
-// Package journald reads container logs from the systemd journal and reports on the
-// journal itself. It produces plain values; it knows nothing of Prometheus or OTLP.
-package journald
+// Package journalstat holds what is reported about the journal: the journal
+// reader's counters (Stats) and the disk space the journal directories hold
+// (DiskUsage). Plain values, no cgo: the collectors and doctor use it without the
+// reader and its libsystemd.
+package journalstat
 
 import (
 	"errors"

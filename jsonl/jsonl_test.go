@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 func TestDeliverAppendsLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
-	recs := []journald.Record{
-		{Time: at, Observed: at, Priority: 3, Severity: journald.SeverityFromPriority(3), Body: "bad \xff utf8", Stream: "stderr",
+	recs := []logrecord.Record{
+		{Time: at, Observed: at, Priority: 3, Severity: logrecord.SeverityFromPriority(3), Body: "bad \xff utf8", Stream: "stderr",
 			ContainerID: "aaaaaaaaaaaa", ContainerIDFull: "aaaaaaaaaaaa1111", ContainerName: "web", Cursor: "s=1;i=2", Pieces: 3},
 		{Time: at, Observed: at, Priority: -1, Body: "<b>&</b>", Cursor: "s=1;i=3", Extra: map[string]string{"CODE_FILE": "x.c"}},
 	}
@@ -100,7 +100,7 @@ func (f *flaky) Write(b []byte) (int, error) {
 func TestDeliverRetriesFailedWrites(t *testing.T) {
 	w := &flaky{fails: 2}
 	s := New(w)
-	recs := []journald.Record{{Body: "line", Cursor: "s=1;i=1", Priority: -1}}
+	recs := []logrecord.Record{{Body: "line", Cursor: "s=1;i=1", Priority: -1}}
 	if err := s.Deliver(context.Background(), recs); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
-// Package jsonl is a journald sink that writes one JSON object per line, to
-// standard output or to a file that Fluent Bit's or Vector's tail input can follow.
+// Package jsonl is a log sink (logrecord.Sink) that writes one JSON object per
+// line, to standard output or to a file that Fluent Bit's or Vector's tail input
+// can follow.
 // A batch is acknowledged only once it is written, and synced when the output is
 // a file, so the reader saves its cursor only for lines that are on disk.
 package jsonl
@@ -17,7 +18,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/backoff"
-	"github.com/podexporter/podexporter/journald"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // Sink writes records as JSON lines.
@@ -102,7 +103,7 @@ type line struct {
 // retries a failed write (with backoff, logged once per outage) until it is written
 // or ctx ends: the sink owns retries. Bodies that are not valid UTF-8 are written
 // with U+FFFD in place of the bad bytes, as JSON requires.
-func (s *Sink) Deliver(ctx context.Context, recs []journald.Record) error {
+func (s *Sink) Deliver(ctx context.Context, recs []logrecord.Record) error {
 	if err := s.encode(recs); err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (s *Sink) Deliver(ctx context.Context, recs []journald.Record) error {
 	return err
 }
 
-func (s *Sink) encode(recs []journald.Record) error {
+func (s *Sink) encode(recs []logrecord.Record) error {
 	s.buf.Reset()
 	enc := json.NewEncoder(&s.buf)
 	enc.SetEscapeHTML(false)

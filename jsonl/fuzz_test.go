@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/logparse"
+	"github.com/podexporter/podexporter/logrecord"
 )
 
 // FuzzEncode: whatever a container's line and a journal entry's fields hold, each
@@ -18,9 +18,9 @@ func FuzzEncode(f *testing.F) {
 	f.Add("level=error msg=\"x\xff\" k\xff=NaN v=Inf", "n\xfe", "t")
 	f.Add("line\nwith\u2028separators\x00", "", "")
 	f.Fuzz(func(t *testing.T, line, name, field string) {
-		recs := make([]journald.Record, 0, 3)
+		recs := make([]logrecord.Record, 0, 3)
 		for _, format := range []logparse.Format{logparse.Auto, logparse.JSON, logparse.Logfmt} {
-			r := journald.Record{Time: time.Unix(1, 0), Priority: 6, Body: line, ContainerID: "0123456789ab", ContainerName: name,
+			r := logrecord.Record{Time: time.Unix(1, 0), Priority: 6, Body: line, ContainerID: "0123456789ab", ContainerName: name,
 				Cursor: "s=" + field, Labels: map[string]string{name: field}, Extra: map[string]string{field: name}}
 			for _, keep := range []bool{false, true} {
 				if p, err := logparse.Parse(format, line, logparse.Options{KeepObject: keep}); err == nil {
@@ -29,7 +29,7 @@ func FuzzEncode(f *testing.F) {
 				}
 			}
 		}
-		recs = append(recs, journald.Record{Body: line, Priority: -1})
+		recs = append(recs, logrecord.Record{Body: line, Priority: -1})
 		var out bytes.Buffer
 		if err := New(&out).Deliver(t.Context(), recs); err != nil {
 			t.Fatalf("deliver: %v", err)
