@@ -75,7 +75,7 @@ lint: $(STATICCHECK)
 # docs/configuration.md from the settings' declarations.
 docs:
 	$(GO) test ./internal/catalog -run TestDocsUpToDate -update -count=1
-	$(GO) test ./internal/config -run TestSettingsDocUpToDate -update -count=1
+	$(GO) test ./cmd/podexporter/internal/config -run TestSettingsDocUpToDate -update -count=1
 
 .PHONY: generate
 # generate rebuilds the eBPF objects and their Go bindings from bpf/*.c (needs clang,
@@ -104,7 +104,7 @@ fuzz:
 faults: testhost
 	FAULTS=$(or $(FAULTS),full) scripts/faults.sh
 
-# hostile runs the hostile-input matrix (internal/faults, TestHostileInput) and prints
+# hostile runs the hostile-input matrix (cmd/podexporter/internal/faults, TestHostileInput) and prints
 # its table: label values, journal fields, cursors and settings built to break
 # podexporter, each against the real journald, Podman and Collector; HOSTILE_ONLY=regexp
 # picks rows, HOSTILE_REPORT=1 writes docs/reliability.md.

@@ -9,9 +9,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/podman"
-	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 type swappable struct {
@@ -25,8 +23,7 @@ func (s *swappable) Snapshots() []*podman.Snapshot { return []*podman.Snapshot{s
 func TestSnapshotCacheFollowsSnapshots(t *testing.T) {
 	src := &swappable{}
 	src.p.Store(syntheticSnapshot(2))
-	cfg := &config.Config{Collectors: map[string]bool{"container": true}, Podman: podmanconf.Settings{LabelValueMaxLength: 128}}
-	set, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
+	set, err := New(Deps{Enabled: map[string]bool{"container": true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podexporter/podexporter/internal/catalog"
-	"github.com/podexporter/podexporter/internal/config"
 )
 
 // Collector emits one group of metrics.
@@ -23,10 +22,19 @@ type Collector interface {
 	Update(ctx context.Context, ch chan<- prometheus.Metric) error
 }
 
-// Deps is what a factory may use to build its collector.
+// Deps is what a factory may use to build its collector: the few settings the
+// collectors read, and the sources.
 type Deps struct {
-	Config *config.Config
-	Logger *slog.Logger
+	// Enabled says which collectors run, by name (--collector.<name>).
+	Enabled map[string]bool
+	// NameLabel puts the container name on every container series
+	// (--podman.name-label); ContainerLabels are the allowlisted container labels on
+	// podman_container_info (--podman.container-label).
+	NameLabel       bool
+	ContainerLabels []string
+	// JournalDirectory is --journal.directory: "" for the default directories.
+	JournalDirectory string
+	Logger           *slog.Logger
 	// Podman is the Podman source; nil when no Podman collector is enabled.
 	Podman Snapshots
 	// OTLP is the OTLP exporter side; nil when nothing is pushed.
@@ -53,11 +61,18 @@ func register(name, help string, defaultEnabled bool, build func(Deps) (Collecto
 	factories[name] = factory{help: help, defaultEnabled: defaultEnabled, build: build}
 }
 
-// Flags describes every registered collector for config's --collector.<name> flags.
-func Flags() []config.Collector {
-	out := make([]config.Collector, 0, len(factories))
+// Flag describes one registered collector, for its --collector.<name> flag.
+type Flag struct {
+	Name    string
+	Help    string
+	Default bool
+}
+
+// Flags describes every registered collector, by name.
+func Flags() []Flag {
+	out := make([]Flag, 0, len(factories))
 	for name, f := range factories {
-		out = append(out, config.Collector{Name: name, Help: f.help, Default: f.defaultEnabled})
+		out = append(out, Flag{Name: name, Help: f.help, Default: f.defaultEnabled})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -78,7 +93,7 @@ func New(deps Deps) (*Set, error) {
 	if deps.Logger != nil {
 		failures.setLogger(deps.Logger)
 	}
-	for name, on := range deps.Config.Collectors {
+	for name, on := range deps.Enabled {
 		if !on {
 			continue
 		}

@@ -33,9 +33,7 @@ type ebpfCollector struct {
 
 func newEBPFCollector(d Deps) (Collector, error) {
 	c := &ebpfCollector{src: d.EBPF, pods: d.Podman}
-	if d.Config != nil {
-		c.labels.name = d.Config.Podman.NameLabel
-	}
+	c.labels.name = d.NameLabel
 	c.retrans, c.drops = c.labels.desc(catalog.ContainerTCPRetransmits), c.labels.desc(catalog.ContainerPacketDrops)
 	return c, nil
 }

@@ -10,9 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
-
-	"github.com/podexporter/podexporter/internal/config"
-	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 // The streaming encoder must say what client_golang's Gather and expfmt say for the
@@ -26,11 +23,11 @@ func TestEncodeStreamMatchesGather(t *testing.T) {
 	snap.Containers[1].ExportedLabels = snap.Containers[1].Labels
 	src := &swappable{}
 	src.p.Store(snap)
-	cfg := &config.Config{
-		Collectors: map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true},
-		Podman:     podmanconf.Settings{LabelValueMaxLength: 128, ContainerLabels: []string{"app"}},
-	}
-	set, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
+	set, err := New(Deps{
+		Enabled:         map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true},
+		ContainerLabels: []string{"app"},
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald/journalstat"
 	"github.com/podexporter/podexporter/podman"
-	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 type staticLogs struct{ s journalstat.Stats }
@@ -45,11 +43,11 @@ func FuzzContainerSeries(f *testing.F) {
 		src := &swappable{}
 		src.p.Store(snap)
 		logs := staticLogs{journalstat.Stats{Containers: []journalstat.ContainerLogStats{{ID: other, Name: name, Stream: "stdout", Lines: 1}}}}
-		cfg := &config.Config{
-			Collectors: map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true, "podman": true, "logs": true},
-			Podman:     podmanconf.Settings{LabelValueMaxLength: 128, ContainerLabels: []string{"team"}, NameLabel: true},
-		}
-		set, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src, Logs: logs})
+		set, err := New(Deps{
+			Enabled:         map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true, "podman": true, "logs": true},
+			ContainerLabels: []string{"team"}, NameLabel: true,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src, Logs: logs,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,8 @@ type journalCollector struct {
 
 func newJournalCollector(d Deps) (Collector, error) {
 	dirs := journalstat.DefaultDirectories
-	if d.Config.Journal.Directory != "" {
-		dirs = []string{d.Config.Journal.Directory}
+	if d.JournalDirectory != "" {
+		dirs = []string{d.JournalDirectory}
 	}
 	return &journalCollector{dirs: dirs}, nil
 }

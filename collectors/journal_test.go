@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald/journalstat"
 )
@@ -34,7 +33,7 @@ func TestJournalCollectorMatchesJournalctl(t *testing.T) {
 	v, _ := strconv.ParseFloat(m[1], 64)
 	want := v * map[string]float64{"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[m[2]]
 
-	c, err := newJournalCollector(Deps{Config: &config.Config{}})
+	c, err := newJournalCollector(Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

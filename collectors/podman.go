@@ -141,13 +141,11 @@ type containerCollector struct {
 
 func newContainerCollector(d Deps) (Collector, error) {
 	c := &containerCollector{src: d.Podman, cut: map[string]bool{}, descs: map[*catalog.Metric]*prometheus.Desc{}}
-	if d.Config != nil {
-		c.labels.name = d.Config.Podman.NameLabel
-		var err error
-		// Validated at start: two keys cannot share a name here.
-		if c.allow, c.allowNames, err = podmanconf.LabelNames(d.Config.Podman.ContainerLabels); err != nil {
-			return nil, err
-		}
+	c.labels.name = d.NameLabel
+	var err error
+	// Validated at start: two keys cannot share a name here.
+	if c.allow, c.allowNames, err = podmanconf.LabelNames(d.ContainerLabels); err != nil {
+		return nil, err
 	}
 	c.infoDesc = newDesc(catalog.ContainerInfo.Name, catalog.ContainerInfo.Help, append(append([]string(nil), catalog.ContainerInfoLabels...), c.allowNames...))
 	return c, nil

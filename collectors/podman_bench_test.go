@@ -13,10 +13,8 @@ import (
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/web"
 	"github.com/podexporter/podexporter/podman"
-	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
 type staticSnapshots []*podman.Snapshot
@@ -56,11 +54,11 @@ func scrapeHandler(b *testing.B, src Snapshots) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 	if src != nil {
-		cfg := &config.Config{Collectors: map[string]bool{}, Podman: podmanconf.Settings{LabelValueMaxLength: 128}}
+		enabled := map[string]bool{}
 		for _, n := range PodmanCollectorNames {
-			cfg.Collectors[n] = true
+			enabled[n] = true
 		}
-		set, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
+		set, err := New(Deps{Enabled: enabled, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,7 +15,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/podexporter/podexporter/internal/cgroupfs"
-	"github.com/podexporter/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/podman"
 	"github.com/podexporter/podexporter/podman/podmanconf"
@@ -30,13 +29,13 @@ type podmanHarness struct {
 }
 
 // startPodman runs a source on the services with test intervals (stats every second).
-func startPodman(t *testing.T, cfg *config.Config, uris ...string) *podmanHarness {
+func startPodman(t *testing.T, ps *podmanconf.Settings, uris ...string) *podmanHarness {
 	t.Helper()
-	return startPodmanWith(t, cfg, podman.Options{StatsInterval: time.Second, SlowInterval: 10 * time.Second, SizeInterval: time.Minute}, uris...)
+	return startPodmanWith(t, ps, podman.Options{StatsInterval: time.Second, SlowInterval: 10 * time.Second, SizeInterval: time.Minute}, uris...)
 }
 
 // startPodmanWith runs a source with the given intervals and the collectors on it.
-func startPodmanWith(t *testing.T, cfg *config.Config, o podman.Options, uris ...string) *podmanHarness {
+func startPodmanWith(t *testing.T, ps *podmanconf.Settings, o podman.Options, uris ...string) *podmanHarness {
 	t.Helper()
 	mounts, err := cgroupfs.ReadMounts("/proc/self/mountinfo")
 	if err != nil {
@@ -44,25 +43,23 @@ func startPodmanWith(t *testing.T, cfg *config.Config, o podman.Options, uris ..
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o.ProcRoot, o.Cgroups, o.Logger = "/proc", &mounts, logger
-	if cfg != nil {
-		// The label allowlist and cut, as the daemon gives them to the source.
-		from := podman.OptionsFrom(cfg.Podman)
-		o.LabelKeys, o.LabelValueMax = from.LabelKeys, from.LabelValueMax
+	if ps == nil {
+		ps = &podmanconf.Settings{LabelValueMaxLength: 128}
 	}
+	// The label allowlist and cut, as the daemon gives them to the source.
+	from := podman.OptionsFrom(*ps)
+	o.LabelKeys, o.LabelValueMax = from.LabelKeys, from.LabelValueMax
 	src := podman.NewSource(uris, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = src.Run(ctx, func() {}) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	if cfg == nil {
-		cfg = &config.Config{Podman: podmanconf.Settings{LabelValueMaxLength: 128}}
-	}
-	cfg.Collectors = map[string]bool{}
+	enabled := map[string]bool{}
 	for _, n := range PodmanCollectorNames {
-		cfg.Collectors[n] = true
+		enabled[n] = true
 	}
-	set, err := New(Deps{Config: cfg, Logger: logger, Podman: src})
+	set, err := New(Deps{Enabled: enabled, NameLabel: ps.NameLabel, ContainerLabels: ps.ContainerLabels, Logger: logger, Podman: src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,12 +328,11 @@ func TestPodmanHealthTransitions(t *testing.T) {
 
 func TestPodmanLabelOptions(t *testing.T) {
 	testenv.EachPodman(t, func(t *testing.T, p *testenv.Podman) {
-		cfg := &config.Config{Podman: podmanconf.Settings{
+		h := startPodman(t, &podmanconf.Settings{
 			ContainerLabels:     []string{"app", "com.example/long"},
 			LabelValueMaxLength: 16,
 			NameLabel:           true,
-		}}
-		h := startPodman(t, cfg, p.Socket)
+		}, p.Socket)
 		name := testenv.UniqueName("labels")
 		long := strings.Repeat("x", 40)
 		id := p.Run(t, name, []string{"--label", "app=web", "--label", "com.example/long=" + long, "--label", "secret=hidden"}, "sleep", "600")

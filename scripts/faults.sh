@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the fault matrix (internal/faults, built with the faults tag) against the real
+# Runs the fault matrix (cmd/podexporter/internal/faults, built with the faults tag) against the real
 # journald, Podman API service and OpenTelemetry Collector, and prints its table.
 # FAULTS=full (default) or short (CI: without the 10-minute collector outage);
 # FAULTS_ONLY=regexp picks rows by name; FAULTS_REPORT=1 writes docs/reliability.md.
@@ -13,7 +13,7 @@ export FAULTS=${FAULTS:-full}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-go test -tags "$tags" -count=1 -run "^${MATRIX:-TestFaultMatrix}\$" -timeout 45m -v ./internal/faults/ >"$log" 2>&1 || status=$?
+go test -tags "$tags" -count=1 -run "^${MATRIX:-TestFaultMatrix}\$" -timeout 45m -v ./cmd/podexporter/internal/faults/ >"$log" 2>&1 || status=$?
 # The table, then on failure what went wrong.
 grep -E '^\|' "$log" || true
 if [ "$status" -ne 0 ]; then

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 )
 
 // component is a long-running part the daemon owns, a source (Podman, journal, eBPF)
@@ -19,7 +19,13 @@ type component struct {
 // buildComponents creates the sources and sinks the configuration asks for and the
 // collector dependencies that read them. Each one's wiring lives in a file of its own.
 func buildComponents(cfg *config.Config, logger *slog.Logger) ([]component, collectors.Deps, *otlpSinks, error) {
-	deps := collectors.Deps{Config: cfg, Logger: logger}
+	deps := collectors.Deps{
+		Enabled:          cfg.Collectors,
+		NameLabel:        cfg.Podman.NameLabel,
+		ContainerLabels:  cfg.Podman.ContainerLabels,
+		JournalDirectory: cfg.Journal.Directory,
+		Logger:           logger,
+	}
 	ot, err := newOTLP(cfg, logger)
 	if err != nil {
 		return nil, deps, nil, err

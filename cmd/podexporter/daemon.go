@@ -15,7 +15,7 @@ import (
 
 	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/catalog"
-	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/memtrim"
 	"github.com/podexporter/podexporter/internal/readiness"
 	"github.com/podexporter/podexporter/internal/sdnotify"

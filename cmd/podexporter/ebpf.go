@@ -5,7 +5,7 @@ import (
 
 	"github.com/podexporter/podexporter/bpf"
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/podman"
 )
 

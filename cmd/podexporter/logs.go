@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/jsonl"

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/podexporter/podexporter/collectors"
-	"github.com/podexporter/podexporter/internal/config"
-	"github.com/podexporter/podexporter/internal/doctor"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/doctor"
 	"github.com/podexporter/podexporter/internal/logging"
 )
 
@@ -49,7 +49,7 @@ const defaultGCPercent = 50
 func run(args []string, stdout, stderr io.Writer) int {
 	env := config.OSEnv()
 	env.Stdout = stdout
-	cfg, err := config.Parse(args, collectors.Flags(), version.Print("podexporter"), env)
+	cfg, err := config.Parse(args, collectorFlags(), version.Print("podexporter"), env)
 	if err != nil {
 		fmt.Fprintln(stderr, "podexporter:", err)
 		return 2
@@ -85,4 +85,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// collectorFlags describes the registered collectors for their --collector.<name>
+// flags: the collectors own the list, the configuration turns it into flags.
+func collectorFlags() []config.Collector {
+	var out []config.Collector
+	for _, f := range collectors.Flags() {
+		out = append(out, config.Collector{Name: f.Name, Help: f.Help, Default: f.Default})
+	}
+	return out
 }

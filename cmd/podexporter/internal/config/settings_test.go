@@ -13,7 +13,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the settings table in docs/configuration.md")
 
-const configDoc = "../../docs/configuration.md"
+const configDoc = "../../../../docs/configuration.md"
 
 // The table in docs/configuration.md is the declarations' own: make docs writes it.
 func TestSettingsDocUpToDate(t *testing.T) {

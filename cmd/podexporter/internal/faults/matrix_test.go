@@ -840,7 +840,7 @@ func pgrep(t *testing.T, pattern string) int {
 // restartServices starts what is missing of journald and the Podman service the
 // way the test host was set up.
 func restartServices(t *testing.T) {
-	cmd := exec.Command("bash", "../../scripts/testhost.sh")
+	cmd := exec.Command("bash", "../../../../scripts/testhost.sh")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("testhost.sh: %v: %s", err, out)
 	}
@@ -895,7 +895,7 @@ func formatTable(rs []result) string {
 
 // writeReport replaces the Faults section of docs/reliability.md.
 func writeReport(mode, table string) error {
-	path := "../../docs/reliability.md"
+	path := "../../../../docs/reliability.md"
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

@@ -41,11 +41,11 @@ func TestImportsNoSourceOrSink(t *testing.T) {
 			continue
 		}
 		if cgoFiles != "0" {
-			t.Errorf("internal/config depends on %s, which uses cgo", path)
+			t.Errorf("the configuration depends on %s, which uses cgo", path)
 		}
 		for _, c := range components {
 			if (rel == c || strings.HasPrefix(rel, c+"/")) && !settings[path] {
-				t.Errorf("internal/config depends on %s: a source or sink; give it a settings package instead", path)
+				t.Errorf("the configuration depends on %s: a source or sink; give it a settings package instead", path)
 			}
 		}
 	}
@@ -108,5 +108,44 @@ func TestImportsSinksNoCgo(t *testing.T) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Errorf("CGO_ENABLED=0 go build of the log sinks: %v\n%s", err, out)
+	}
+}
+
+// TestImportsPointDown keeps the layers: the ground utilities under internal/ import
+// nothing of ours outside internal/ (the assembly lives with the binary, under
+// cmd/podexporter/internal), and no source (podman, journald, bpf) imports a sink
+// (otlp, jsonl, collectors, internal/web) or the binary. Test files count: a harness
+// that imports a source belongs beside the binary, not under internal/.
+func TestImportsPointDown(t *testing.T) {
+	gobin := testenv.RequireTool(t, "go")
+	out, err := exec.Command(gobin, "list", "-tags", testenv.BuildTags+" faults", "-f",
+		"{{.ImportPath}}|{{join .Imports \" \"}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	under := func(rel string, roots ...string) bool {
+		return slices.ContainsFunc(roots, func(r string) bool { return rel == r || strings.HasPrefix(rel, r+"/") })
+	}
+	sinks := []string{"otlp", "jsonl", "collectors", "internal/web", "cmd"}
+	checked := 0
+	for line := range strings.Lines(string(out)) {
+		pkg, imports, _ := strings.Cut(strings.TrimSpace(line), "|")
+		rel, _ := strings.CutPrefix(pkg, module+"/")
+		for _, imp := range strings.Fields(imports) {
+			dep, ours := strings.CutPrefix(imp, module+"/")
+			if !ours {
+				continue
+			}
+			checked++
+			switch {
+			case under(rel, "internal") && !under(dep, "internal"):
+				t.Errorf("%s imports %s: internal/ holds ground utilities, which import only internal/ (move the package beside its users, e.g. under cmd/podexporter/internal)", rel, dep)
+			case under(rel, "podman", "journald", "bpf") && under(dep, sinks...):
+				t.Errorf("%s imports %s: a source never imports a sink or the binary", rel, dep)
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d imports of ours seen: the listing is not what this test expects", checked)
 	}
 }

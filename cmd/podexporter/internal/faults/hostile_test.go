@@ -304,7 +304,7 @@ func formatHostileTable(rows []hrow) string {
 
 // writeSection replaces (or appends) one "## title" section of docs/reliability.md.
 func writeSection(title, body string) error {
-	path := filepath.Join("..", "..", "docs", "reliability.md")
+	path := filepath.Join("..", "..", "..", "..", "docs", "reliability.md")
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return err

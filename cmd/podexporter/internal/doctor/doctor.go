@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/bpf"
-	"github.com/podexporter/podexporter/internal/config"
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald/journalstat"
 )
 
