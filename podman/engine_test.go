@@ -175,6 +175,64 @@ func TestEngineEventOwnership(t *testing.T) {
 	}
 }
 
+// A container's first event is looked at while the container most likely still
+// exists, even when the engine's goroutine is in a slow call meanwhile (Podman 5 took
+// one to three seconds to answer info on a loaded host, asked at the image event every
+// podman run writes; stats, sizes and relists can take as long). A container this
+// service ran and removed within that time was taken for another service's, and all
+// its events were left out: the Podman 5 container removed in TestEventsOncePerService.
+func TestEngineFirstLookWhileBusy(t *testing.T) {
+	f := newFakeAPI()
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "the engine serving", func() bool { return r.e.serving.Load() })
+
+	release := f.stall("images")
+	t.Cleanup(release)
+	images := f.callCount("images")
+	f.imageEvent("pull", time.Now())
+	waitFor(t, "the engine in the stalled call", func() bool { return f.callCount("images") > images })
+
+	inspects := f.callCount("inspect")
+	now := time.Now()
+	f.put(id(5), "brief", "running", 0, time.Time{})
+	f.event("create", id(5), "brief", now)
+	f.event("start", id(5), "brief", now.Add(time.Millisecond))
+	// The container lives a second, as podman run -d ... sleep 0.3 does on a loaded host.
+	for deadline := time.Now().Add(time.Second); f.callCount("inspect") == inspects && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.put(id(5), "brief", "exited", 0, time.Now())
+	f.event("died", id(5), "brief", now.Add(2*time.Millisecond))
+	f.mu.Lock()
+	delete(f.containers, id(5))
+	f.mu.Unlock()
+	f.event("remove", id(5), "brief", now.Add(3*time.Millisecond))
+	release()
+
+	waitFor(t, "the events handled", func() bool {
+		return len(r.eventsOf(id(5))) == 3 || r.e.Snapshot().ForeignEvents > 0
+	})
+	if got := strings.Join(r.eventsOf(id(5)), ","); got != "start,died,remove" {
+		t.Fatalf("events of a container this service ran and removed while the engine was busy: %q, want start,died,remove (%d counted as another service's)",
+			got, r.e.Snapshot().ForeignEvents)
+	}
+}
+
+// Image, volume and network events re-list those, not system info: nothing in it
+// changes with them, and Podman 5 takes seconds to answer it on a loaded host, during
+// which the engine applies no event.
+func TestEngineImageEventSkipsInfo(t *testing.T) {
+	f := newFakeAPI()
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "the engine serving", func() bool { return r.e.serving.Load() })
+	info, images := f.callCount("info"), f.callCount("images")
+	f.imageEvent("pull", time.Now())
+	waitFor(t, "the images re-listed", func() bool { return f.callCount("images") > images })
+	if n := f.callCount("info") - info; n != 0 {
+		t.Fatalf("%d info calls for an image event", n)
+	}
+}
+
 // One container whose stats fail must not blank the others: Podman fails the shared
 // call, so the engine asks for the broken one alone.
 func TestEngineStatsFallback(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 )
 
@@ -36,11 +37,13 @@ const (
 )
 
 // owns says whether the container is this service's: known, removed by it lately, or
-// found by inspecting it now, at its first event, while it most likely still exists.
-// A container removed before its first event arrived cannot be told from another
+// found by inspecting it at its first event, while it most likely still exists: look
+// is what probe's inspect answered when the event arrived, nil when probe left the
+// container to the engine (it was in the snapshot), which then inspects it now. A
+// container removed before its first event arrived cannot be told from another
 // service's and is left out (counted in foreignEvents). looked says it was inspected
-// just now, so this event needs no second look.
-func (e *Engine) owns(api API, id string) (owned, looked bool, err error) {
+// at this event, so this event needs no second look.
+func (e *Engine) owns(api API, id string, look *firstLook) (owned, looked bool, err error) {
 	if _, ok := e.containers[id]; ok {
 		return true, false, nil
 	}
@@ -50,7 +53,12 @@ func (e *Engine) owns(api API, id string) (owned, looked bool, err error) {
 	if _, ok := e.foreign.get(id); ok {
 		return false, false, nil
 	}
-	if err := e.inspect(api, id); err != nil {
+	if look != nil {
+		err = e.applyInspect(id, look.data, look.err)
+	} else {
+		err = e.inspect(api, id)
+	}
+	if err != nil {
 		return false, false, err
 	}
 	if c, ok := e.containers[id]; ok {
@@ -65,6 +73,50 @@ func (e *Engine) owns(api API, id string) (owned, looked bool, err error) {
 	now := time.Now().UnixNano()
 	e.foreign.put(id, struct{}{}, now, now)
 	return false, true, nil
+}
+
+// ignoredActions are the container event actions that change nothing the engine
+// shows: neither looked at nor passed on.
+var ignoredActions = map[string]bool{"exec": true, "exec_died": true, "attach": true, "checkpoint": true, "export": true,
+	"import": true, "mount": true, "unmount": true, "commit": true, "sync": true, "history": true}
+
+// probedEvent is an event from the stream with, at a container's first event, what
+// inspecting the container answered when the event arrived.
+type probedEvent struct {
+	ev   types.Event
+	look *firstLook
+}
+
+type firstLook struct {
+	data *define.InspectContainerData
+	err  error
+}
+
+// probe passes the events from in to out in order, and inspects each container at its
+// first event as the event arrives: which service a container belongs to is known by
+// whether the service still has it at that look. The engine's goroutine may get to the
+// event seconds later (it waits for Podman's slower answers: info, stats, sizes, a
+// relist), and a container created and removed meanwhile was taken for another
+// service's, all its events left out. Containers the published snapshot has are left
+// to the engine, as is everything after the first look: probe reads no engine state
+// but the snapshot. It closes out when in ends.
+func (e *Engine) probe(api API, in <-chan types.Event, out chan<- probedEvent) {
+	defer close(out)
+	looked := newRecent[string, struct{}](int64(rememberFor), maxRemembered)
+	for ev := range in {
+		pe := probedEvent{ev: ev}
+		if id := ev.Actor.ID; ev.Type == "container" && id != "" && !ignoredActions[string(ev.Action)] {
+			if _, ok := looked.get(id); !ok {
+				now := time.Now().UnixNano()
+				looked.put(id, struct{}{}, now, now)
+				if _, known := e.Snapshot().Find(id); !known {
+					data, err := api.InspectContainer(id)
+					pe.look = &firstLook{data, err}
+				}
+			}
+		}
+		out <- pe
+	}
 }
 
 // rememberFor and maxRemembered bound the gone and foreign sets. Forgetting costs

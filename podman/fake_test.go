@@ -23,6 +23,9 @@ type fakeAPI struct {
 	feed       chan types.Event
 	sinces     []string // the since of each subscription
 	calls      map[string]int
+	// stalls holds the calls (by their count name) that wait until the channel is
+	// closed, as Podman 5's info or a stats call on a loaded host take seconds.
+	stalls map[string]chan struct{}
 }
 
 func newFakeAPI() *fakeAPI {
@@ -31,7 +34,32 @@ func newFakeAPI() *fakeAPI {
 		statsFail:  map[string]bool{},
 		feed:       make(chan types.Event, 64),
 		calls:      map[string]int{},
+		stalls:     map[string]chan struct{}{},
 	}
+}
+
+// stall makes the named call wait, once it is entered, until release is called.
+func (f *fakeAPI) stall(call string) (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	f.stalls[call] = ch
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.stalls, call)
+			f.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// callCount returns how often the named call was made.
+func (f *fakeAPI) callCount(call string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[call]
 }
 
 // dial is the engine's Dialer for this fake.
@@ -56,10 +84,21 @@ func (f *fakeAPI) event(action, id, name string, at time.Time) {
 		Actor: events.Actor{ID: id, Attributes: map[string]string{"name": name}}}}
 }
 
+// count counts a call, then holds it while the call is stalled.
 func (f *fakeAPI) count(call string) {
 	f.mu.Lock()
 	f.calls[call]++
+	stalled := f.stalls[call]
 	f.mu.Unlock()
+	if stalled != nil {
+		<-stalled
+	}
+}
+
+// imageEvent sends an image event (a pull, which Podman 5 writes for every podman run).
+func (f *fakeAPI) imageEvent(action string, at time.Time) {
+	f.feed <- types.Event{Message: events.Message{Type: "image", Action: events.Action(action), TimeNano: at.UnixNano(),
+		Actor: events.Actor{Attributes: map[string]string{"name": "localhost/busybox:test"}}}}
 }
 
 func (f *fakeAPI) Events(ch chan types.Event, cancel chan bool, since string) error {
@@ -110,9 +149,13 @@ func (f *fakeAPI) InspectContainer(id string) (*define.InspectContainerData, err
 
 func (f *fakeAPI) ListPods() ([]*types.ListPodsReport, error) { return nil, nil }
 func (f *fakeAPI) Info() (*define.Info, error) {
+	f.count("info")
 	return &define.Info{Version: define.Version{APIVersion: "5.7.0"}, Host: &define.HostInfo{}}, nil
 }
-func (f *fakeAPI) ListImages() ([]*types.ImageSummary, error)      { return nil, nil }
+func (f *fakeAPI) ListImages() ([]*types.ImageSummary, error) {
+	f.count("images")
+	return nil, nil
+}
 func (f *fakeAPI) ListVolumes() ([]*types.VolumeListReport, error) { return nil, nil }
 func (f *fakeAPI) ListNetworks() ([]nettypes.Network, error)       { return nil, nil }
 

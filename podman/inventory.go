@@ -24,6 +24,12 @@ func (e *Engine) forget(id string) {
 // inspect refreshes one container; a 404 means it is gone.
 func (e *Engine) inspect(api API, id string) error {
 	data, err := api.InspectContainer(id)
+	return e.applyInspect(id, data, err)
+}
+
+// applyInspect takes what inspecting container id answered, now or when its first
+// event arrived (probe).
+func (e *Engine) applyInspect(id string, data *define.InspectContainerData, err error) error {
 	if isNotFound(err) {
 		e.forget(id)
 		return nil
@@ -126,6 +132,14 @@ func (e *Engine) refreshSlow(api API) error {
 	} else if info != nil {
 		e.system = systemOf(info)
 	}
+	return e.refreshInventory(api)
+}
+
+// refreshInventory re-lists images, volumes and networks: what their events change.
+// System info is left to the slow interval: no event changes the versions it gives,
+// and Podman 5 takes a second or more to answer it (three under load), while every
+// podman run on the host, of any service sharing the journal, writes an image event.
+func (e *Engine) refreshInventory(api API) error {
 	if list, err := api.ListImages(); err != nil {
 		if err := e.apiError("list_images", err); err != nil {
 			return err

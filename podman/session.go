@@ -31,11 +31,16 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 	if err := api.Events(events, cancelEvents, since); err != nil {
 		return fmt.Errorf("subscribe to events: %w", err)
 	}
+	// Each container's first event is looked at as it arrives, beside this goroutine,
+	// which can be in a slow call for seconds (see probe).
+	probed := make(chan probedEvent, cap(events))
+	go e.probe(api, events, probed)
 	defer func() {
 		close(cancelEvents)
-		// The binding's reader goroutine closes the channel once the body is closed.
+		// The binding's reader goroutine closes events once the body is closed, and
+		// probe then closes probed.
 		go func() {
-			for range events {
+			for range probed {
 			}
 		}()
 	}()
@@ -77,7 +82,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 	}
 	// Events are applied in small batches: a burst of 200 starts costs one pass.
 	dirty := map[string]bool{}
-	podsDirty, slowDirty := false, false
+	podsDirty, inventoryDirty := false, false
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
 	defer flush.Stop()
@@ -86,21 +91,21 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-events:
+		case pe, ok := <-probed:
 			if !ok {
 				e.reconnects++
 				return errEventsClosed
 			}
+			ev := pe.ev
 			if !e.firstSight(ev) {
 				continue
 			}
 			switch ev.Type {
 			case "container":
-				switch ev.Action {
-				case "exec", "exec_died", "attach", "checkpoint", "export", "import", "mount", "unmount", "commit", "sync", "history":
+				if ignoredActions[string(ev.Action)] {
 					continue
 				}
-				owned, looked, err := e.owns(api, ev.Actor.ID)
+				owned, looked, err := e.owns(api, ev.Actor.ID, pe.look)
 				if err != nil {
 					return err
 				}
@@ -116,7 +121,7 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 			case "pod":
 				podsDirty = true
 			default:
-				slowDirty = true
+				inventoryDirty = true
 			}
 			flush.Reset(100 * time.Millisecond)
 		case <-flush.C:
@@ -133,11 +138,11 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 				}
 				podsDirty = false
 			}
-			if slowDirty {
-				if err := e.refreshSlow(api); err != nil {
+			if inventoryDirty {
+				if err := e.refreshInventory(api); err != nil {
 					return err
 				}
-				slowDirty = false
+				inventoryDirty = false
 			}
 			e.commit()
 		case <-statsT.C:

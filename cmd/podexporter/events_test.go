@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -82,7 +84,7 @@ func TestEventsOncePerService(t *testing.T) {
 	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+p5.Socket, "--podman.socket="+rl.Socket,
 		"--otlp.endpoint="+c.HTTPEndpoint, "--otlp.protocol=http/protobuf", "--journal.start=tail",
 		"--podman.stats-interval=1s")
-	time.Sleep(time.Second) // both event streams subscribed
+	awaitSubscribed(t, d, "rootful", p5.Socket, fmt.Sprintf("rootless-%d", rl.UID))
 
 	rootful := map[string]string{} // name -> what it does
 	exited := testenv.UniqueName("ev-exit")
@@ -164,7 +166,7 @@ func TestEventsOncePerService(t *testing.T) {
 		for n := range s.names {
 			names = append(names, n)
 		}
-		want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, s.run, since, names) })
+		want := awaitEvents(t, c, d, names, func() map[string][]string { return referenceEvents(t, s.run, since, names) })
 		for _, n := range names {
 			recs := eventRecords(c, n, "")
 			var got []string
@@ -217,23 +219,93 @@ func TestEventsOncePerService(t *testing.T) {
 	}
 }
 
-// awaitEvents waits until the collector holds, for each named container, at least as
-// many event records as the reference lists, then a little longer so that a
-// duplicate would show; it returns the reference.
-func awaitEvents(t *testing.T, c *testenv.Collector, names []string, reference func() map[string][]string) map[string][]string {
+// awaitSubscribed waits until the daemon's engine of each named service is connected:
+// an engine subscribes to the service's events before it publishes its first
+// snapshot, so every event from then on reaches it.
+func awaitSubscribed(t *testing.T, d *daemonProc, services ...string) {
 	t.Helper()
-	var want map[string][]string
-	testenv.Eventually(t, 30*time.Second, "every event at the collector", func() bool {
-		want = reference()
-		for _, n := range names {
-			if len(eventRecords(c, n, "")) < len(want[n]) {
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("podexporter_podman_up 1 for %v", services), func() bool {
+		for _, s := range services {
+			if scrapeValue(t, d.addr, "podexporter_podman_up", map[string]string{"podman_service": s}) != 1 {
 				return false
 			}
 		}
 		return true
 	})
-	time.Sleep(2 * time.Second)
-	return want
+}
+
+// Waiting for events: as long as something moves (a record arrives, podman events
+// lists one more), up to eventsWaitLimit; eventsQuiet without either means what is
+// missing is not coming.
+const (
+	eventsQuiet     = 20 * time.Second
+	eventsWaitLimit = 2 * time.Minute
+)
+
+// awaitEvents waits until the collector holds, for each named container, at least as
+// many event records as the reference lists, then a little longer so that a
+// duplicate would show; it returns the reference. When records stop coming short of
+// it, the failure says per container what podman events lists and what arrived, and
+// what the daemon counted (events left out as another service's, export failures).
+func awaitEvents(t *testing.T, c *testenv.Collector, d *daemonProc, names []string, reference func() map[string][]string) map[string][]string {
+	t.Helper()
+	start := time.Now()
+	moved, last := start, ""
+	for {
+		want := reference()
+		got := map[string][]string{}
+		complete := true
+		for _, n := range names {
+			for _, r := range eventRecords(c, n, "") {
+				got[n] = append(got[n], fmt.Sprintf("%s@%v", strings.TrimPrefix(r.EventName, "container."), r.Resource["podman.service"]))
+			}
+			complete = complete && len(got[n]) >= len(want[n])
+		}
+		if complete {
+			time.Sleep(2 * time.Second)
+			return want
+		}
+		if now := fmt.Sprint(want, got); now != last {
+			moved, last = time.Now(), now
+		}
+		if time.Since(moved) > eventsQuiet || time.Since(start) > eventsWaitLimit {
+			var b strings.Builder
+			for _, n := range names {
+				if len(got[n]) < len(want[n]) {
+					fmt.Fprintf(&b, "\n  %s: podman events lists %v, the collector has %v", n, want[n], got[n])
+				}
+			}
+			t.Fatalf("events missing at the collector, nothing new for %s (%s in all):%s\ndaemon counters:\n%s",
+				time.Since(moved).Round(time.Second), time.Since(start).Round(time.Second), b.String(), eventCounters(t, d))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// eventCounters returns the daemon's series that tell where events went: per Podman
+// service, up, stream reconnects and events left out as another service's; the OTLP
+// log export's counts.
+func eventCounters(t *testing.T, d *daemonProc) string {
+	t.Helper()
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(string(body), "\n") {
+		for _, p := range []string{"podexporter_podman_up{", "podexporter_podman_event_stream_reconnects_total{",
+			"podexporter_podman_foreign_events_total{", "podexporter_otlp_"} {
+			if strings.HasPrefix(l, p) && (p != "podexporter_otlp_" || strings.Contains(l, `signal="logs"`)) {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+	}
+	return b.String()
 }
 
 // sameEvents compares each named container's event records with what podman events
@@ -316,7 +388,7 @@ func TestEventsThroughOutages(t *testing.T) {
 	runExited(t, after, "exit 8")
 
 	names := []string{before, duringReceiver, duringBoth, after}
-	want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
+	want := awaitEvents(t, c, d, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
 	for _, n := range names {
 		if !slices.Contains(want[n], "start") || !slices.Contains(want[n], "died") {
 			t.Fatalf("podman events lists %v for %s; want a start and a died", want[n], n)
@@ -348,17 +420,17 @@ func TestEventsReplayedAfterRestart(t *testing.T) {
 	args := []string{"--state.directory=" + state, "--podman.socket=" + p.Socket, "--otlp.endpoint=" + c.HTTPEndpoint,
 		"--otlp.protocol=http/protobuf", "--journal.start=tail"}
 	d := startDaemon(t, nil, args...)
-	time.Sleep(time.Second)
+	awaitSubscribed(t, d, "rootful")
 	before := testenv.UniqueName("ev-prekill")
 	runExited(t, before, "exit 2")
-	awaitEvents(t, c, []string{before}, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, []string{before}) })
+	awaitEvents(t, c, d, []string{before}, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, []string{before}) })
 
 	d.kill()
 	down := testenv.UniqueName("ev-whiledown")
 	runExited(t, down, "exit 9")
-	startDaemon(t, nil, args...)
+	d = startDaemon(t, nil, args...)
 
 	names := []string{before, down}
-	want := awaitEvents(t, c, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
+	want := awaitEvents(t, c, d, names, func() map[string][]string { return referenceEvents(t, rootfulPodman, since, names) })
 	sameEvents(t, c, names, want)
 }
