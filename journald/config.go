@@ -83,16 +83,15 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
-// Defaults for the zero values of Config.
+// Defaults for the zero values of Config: the settings' own defaults, declared once
+// in journalconf, and how many batches may wait for the sink, which is not a setting.
 const (
-	DefaultMaxLineBytes   = 1 << 20
-	DefaultPartialTimeout = 2 * time.Second
-	DefaultBatchSize      = 1000
-	DefaultBatchAge       = time.Second
-	DefaultInFlight       = 4
-	// DefaultMultilineTimeout is long enough for a runtime that prints a stack
-	// trace line by line through a pipe, short enough not to hold the cursor long.
-	DefaultMultilineTimeout = time.Second
+	DefaultMaxLineBytes     = journalconf.DefaultMaxLineBytes
+	DefaultPartialTimeout   = journalconf.DefaultPartialTimeout
+	DefaultBatchSize        = journalconf.DefaultBatchSize
+	DefaultBatchAge         = journalconf.DefaultBatchAge
+	DefaultMultilineTimeout = journalconf.DefaultMultilineTimeout
+	DefaultInFlight         = 4
 )
 
 // FromSettings is the reader configuration for the user's journal settings: the

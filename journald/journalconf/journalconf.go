@@ -130,16 +130,16 @@ func (s *Settings) Validate() error {
 		return &setting.Error{Setting: "--journal.max-priority", Problem: fmt.Sprintf("%d is not a syslog priority", s.MaxPriority), Fix: "use 0 (emerg) to 7 (debug); 7 keeps everything"}
 	}
 	if s.MaxLineBytes < 1024 {
-		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is below 1024", s.MaxLineBytes), Fix: "use 1024 or more; the default is 1048576"}
+		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is below 1024", s.MaxLineBytes), Fix: fmt.Sprintf("use 1024 or more; the default is %d", DefaultMaxLineBytes)}
 	}
 	if s.MaxLineBytes > MaxLineBytesLimit {
-		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is above %d (64 MiB)", s.MaxLineBytes, MaxLineBytesLimit), Fix: fmt.Sprintf("use at most %d; the default is 1048576", MaxLineBytesLimit)}
+		return &setting.Error{Setting: "--journal.max-line-bytes", Problem: fmt.Sprintf("%d is above %d (64 MiB)", s.MaxLineBytes, MaxLineBytesLimit), Fix: fmt.Sprintf("use at most %d; the default is %d", MaxLineBytesLimit, DefaultMaxLineBytes)}
 	}
 	if s.PartialTimeout <= 0 {
 		return &setting.Error{Setting: "--journal.partial-timeout", Problem: "not positive", Fix: "use a duration such as 2s"}
 	}
 	if s.BatchSize < 1 || s.BatchSize > BatchSizeLimit {
-		return &setting.Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is not between 1 and %d", s.BatchSize, BatchSizeLimit), Fix: fmt.Sprintf("use 1 to %d; the default is 1000", BatchSizeLimit)}
+		return &setting.Error{Setting: "--journal.batch-size", Problem: fmt.Sprintf("%d is not between 1 and %d", s.BatchSize, BatchSizeLimit), Fix: fmt.Sprintf("use 1 to %d; the default is %d", BatchSizeLimit, DefaultBatchSize)}
 	}
 	if s.BatchAge <= 0 {
 		return &setting.Error{Setting: "--journal.batch-age", Problem: "not positive", Fix: "use a duration such as 1s"}
@@ -164,6 +164,18 @@ func (s *Settings) Validate() error {
 	return nil
 }
 
+// Defaults of the settings that the reader also falls back to when a Config leaves
+// them zero (tests, fixtures).
+const (
+	DefaultMaxLineBytes   = 1 << 20
+	DefaultPartialTimeout = 2 * time.Second
+	DefaultBatchSize      = 1000
+	DefaultBatchAge       = time.Second
+	// DefaultMultilineTimeout is long enough for a runtime that prints a stack
+	// trace line by line through a pipe, short enough not to hold the cursor long.
+	DefaultMultilineTimeout = time.Second
+)
+
 // Declare declares the journal settings, with their defaults, into set.
 func (s *Settings) Declare(set *setting.Set) {
 	set.String(&s.Directory, "journal.directory", "Read journal files from this directory instead of the local journal.", "")
@@ -179,15 +191,15 @@ func (s *Settings) Declare(set *setting.Set) {
 	set.String(&s.ExcludeUnit, "journal.exclude-unit", "Skip containers whose systemd unit matches this regular expression.", "")
 	set.Int(&s.MaxPriority, "journal.max-priority", "Skip entries with a syslog priority above this (0 emerg .. 7 debug).", 7).
 		WithDoc("like `journalctl -p`, entries without a priority are skipped too when below 7")
-	set.Int(&s.MaxLineBytes, "journal.max-line-bytes", "Longest line kept, in bytes; longer lines are cut at a character boundary and counted.", 1<<20).
+	set.Int(&s.MaxLineBytes, "journal.max-line-bytes", "Longest line kept, in bytes; longer lines are cut at a character boundary and counted.", DefaultMaxLineBytes).
 		WithDoc(fmt.Sprintf("1024 to %d (64 MiB)", MaxLineBytesLimit))
-	set.Duration(&s.PartialTimeout, "journal.partial-timeout", "How long a line split by conmon waits for its next piece before it is sent as it is.", 2*time.Second)
-	set.Int(&s.BatchSize, "journal.batch-size", "Most lines handed to the sink at once.", 1000).
+	set.Duration(&s.PartialTimeout, "journal.partial-timeout", "How long a line split by conmon waits for its next piece before it is sent as it is.", DefaultPartialTimeout)
+	set.Int(&s.BatchSize, "journal.batch-size", "Most lines handed to the sink at once.", DefaultBatchSize).
 		WithDoc(fmt.Sprintf("1 to %d", BatchSizeLimit))
-	set.Duration(&s.BatchAge, "journal.batch-age", "Longest a line waits for its batch to fill while the reader is behind.", time.Second)
+	set.Duration(&s.BatchAge, "journal.batch-age", "Longest a line waits for its batch to fill while the reader is behind.", DefaultBatchAge)
 	set.String(&s.LogFormat, "journal.log-format", "How container lines are read when the container has no io.podexporter.log.format label: raw (as they are), text (severity from a leading level word), json, logfmt, or auto (JSON objects as JSON, logfmt with a level or msg key as logfmt, else text).", "raw")
 	set.String(&s.LogBody, "journal.log-body", "Body of a parsed JSON or logfmt line: message (its message field; the other fields become attributes) or map (the whole object).", BodyMessage)
 	set.String(&s.Multiline, "journal.multiline", "Join continuation lines into one record when the container has no io.podexporter.log.multiline label: java, python, go, or a regular expression matching a record's first line. Empty: no joining.", "")
-	set.Duration(&s.MultilineTimeout, "journal.multiline-timeout", "How long a multiline record waits for its next line once the reader has caught up (while behind, measured in the entries' own timestamps).", time.Second)
+	set.Duration(&s.MultilineTimeout, "journal.multiline-timeout", "How long a multiline record waits for its next line once the reader has caught up (while behind, measured in the entries' own timestamps).", DefaultMultilineTimeout)
 	set.Strings(&s.ExtraFields, "journal.extra-fields", "Journal field copied into each record when present, such as _SYSTEMD_UNIT; repeat for several.")
 }
