@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -40,7 +41,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	}
 	dir := t.TempDir()
 	binary := testenv.BuildDaemon(t, dir)
-	collector := testenv.StartCollector(t)
+	collector := otelcoltest.StartCollector(t)
 
 	// The logger and the unhealthy container start before the daemon so that its
 	// start-up size measurement sees them (sizes are otherwise measured every 5 min).

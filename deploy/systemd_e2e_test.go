@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -46,8 +47,8 @@ type variant struct {
 // e2e is one run: the booted host, the collector inside it, the built binary.
 type e2e struct {
 	t   *testing.T
-	h   *testenv.SystemdHost
-	col *testenv.Collector
+	h   *SystemdHost
+	col *otelcoltest.Collector
 	bin string
 }
 
@@ -57,7 +58,7 @@ type e2e struct {
 func TestSystemdE2E(t *testing.T) {
 	start := time.Now()
 	e := &e2e{t: t, bin: podexporter(t)}
-	e.h = testenv.StartSystemdHost(t)
+	e.h = StartSystemdHost(t)
 	booted := time.Since(start)
 
 	// `make image` inside the booted host: the offline image script with this build.

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journaltest"
 	"github.com/podexporter/podexporter/journald/logparse"
@@ -80,7 +80,7 @@ func benchExport(b *testing.B, protocol, compression string) {
 }
 
 func benchExportJournal(b *testing.B, dir, protocol, compression string, format logparse.Format) {
-	c := testenv.StartCollector(b)
+	c := otelcoltest.StartCollector(b)
 	pid := c.PID()
 	if pid == 0 {
 		b.Fatal("collector is not running")

@@ -10,6 +10,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/logrecord"
 )
@@ -19,7 +20,7 @@ import (
 // the bytes the exporter wrote to its connections show the compression was used
 // (the exporters' WithCompressor once turned zstd into none without a word).
 func TestCompressionsDeliverIntact(t *testing.T) {
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTP} {
 		var plainBytes int64
 		for _, compression := range []string{"none", "gzip", "zstd"} {
@@ -46,7 +47,7 @@ func TestCompressionsDeliverIntact(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				got := map[string]testenv.LogRecord{}
+				got := map[string]otelcoltest.LogRecord{}
 				for _, r := range c.Logs() {
 					if r.Resource["container.id"] == id {
 						got[fmt.Sprint(r.Attributes["log.record.uid"])] = r
@@ -80,7 +81,7 @@ func TestCompressionsDeliverIntact(t *testing.T) {
 // TestMetricsCompressions pushes metrics with zstd over both protocols, which the
 // metric exporters, like the log ones, cannot choose by themselves.
 func TestMetricsCompressions(t *testing.T) {
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(protocol, func(t *testing.T) {
 			endpoint := c.Endpoint(protocol)

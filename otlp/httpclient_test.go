@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/logrecord"
 	"github.com/podexporter/podexporter/otlp/otlpcompress"
 )
@@ -87,7 +87,7 @@ func selfSignedCert(t *testing.T) (certFile, keyFile string) {
 // with the CA file, refused without it, so the client's TLS configuration is ours.
 func TestHTTPTLSWithCompression(t *testing.T) {
 	cert, key := selfSignedCert(t)
-	c := testenv.StartCollectorTLS(t, cert, key)
+	c := otelcoltest.StartCollectorTLS(t, cert, key)
 	endpoint := "https://" + c.HTTPEndpoint[len("http://"):]
 	for _, tc := range []struct {
 		name   string

@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podexporter/podexporter/internal/testenv"
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/logrecord"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newTestSink(t *testing.T, c *testenv.Collector, protocol string) *LogSink {
+func newTestSink(t *testing.T, c *otelcoltest.Collector, protocol string) *LogSink {
 	t.Helper()
 	endpoint := c.Endpoint(protocol)
 	exp, err := NewLogExporter(context.Background(), Config{Endpoint: endpoint, Protocol: protocol, Compression: "gzip", Timeout: 2 * time.Second})
@@ -38,7 +38,7 @@ func record(i int, container string) logrecord.Record {
 // TestLogSinkDelivers sends records over both protocols to a real Collector and reads
 // back what it stored: body, severity, times, attributes and the container resource.
 func TestLogSinkDelivers(t *testing.T) {
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(protocol, func(t *testing.T) {
 			s := newTestSink(t, c, protocol)
@@ -48,7 +48,7 @@ func TestLogSinkDelivers(t *testing.T) {
 			if err := s.Deliver(context.Background(), recs); err != nil {
 				t.Fatal(err)
 			}
-			var got []testenv.LogRecord
+			var got []otelcoltest.LogRecord
 			for _, r := range c.Logs() {
 				if r.Resource["container.id"] == id {
 					got = append(got, r)
@@ -89,7 +89,7 @@ func TestLogSinkDelivers(t *testing.T) {
 // TestLogSinkHoldsThroughOutage: Deliver does not return while the collector is down,
 // and returns once it is back with the batch delivered exactly once.
 func TestLogSinkHoldsThroughOutage(t *testing.T) {
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	s := newTestSink(t, c, ProtocolGRPC)
 	id := fmt.Sprintf("%064x", 99)
 	c.Stop()
@@ -126,7 +126,7 @@ func TestLogSinkHoldsThroughOutage(t *testing.T) {
 // TestLogSinkSkipsRefusedBatch: a receiver that refuses a batch as invalid must not stall
 // the pipeline forever; the batch is counted as rejected.
 func TestLogSinkSkipsRefusedBatch(t *testing.T) {
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	s := newTestSink(t, c, ProtocolHTTP)
 	c.FailExports(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -143,7 +143,7 @@ func TestLogSinkSkipsRefusedBatch(t *testing.T) {
 // UTF-8 (any local user can write one) is delivered with U+FFFD in their place.
 // Before, protobuf refused the whole batch at every retry and the log path stopped.
 func TestLogSinkDeliversNonUTF8Fields(t *testing.T) {
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	s := newTestSink(t, c, ProtocolHTTP)
 	id := fmt.Sprintf("%064x", 19)
 	r := record(1, id)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/podexporter/podexporter/internal/catalog"
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -48,7 +49,7 @@ func catalogFamilies(id string) []*dto.MetricFamily {
 // pushed point carries a bare "id".
 func TestEveryContainerSeriesOnItsResource(t *testing.T) {
 	const id = "0123456789ab"
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	exp, err := NewMetricExporter(context.Background(), Config{Endpoint: c.HTTPEndpoint, Protocol: ProtocolHTTP, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,7 @@ func TestEveryContainerSeriesOnItsResource(t *testing.T) {
 	if len(want) < 20 {
 		t.Fatalf("only %d pushed families have an id label; the catalog walk is broken", len(want))
 	}
-	var points []testenv.MetricPoint
+	var points []otelcoltest.MetricPoint
 	testenv.Eventually(t, 10*time.Second, "the pushed points in the Collector", func() bool {
 		points = c.Metrics()
 		return len(points) >= len(want)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journaltest"
@@ -25,7 +26,7 @@ import (
 func TestPipelinedJournalToCollector(t *testing.T) {
 	const entries = 6000
 	dir := journaltest.ConmonJournal(t, entries)
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(protocol, func(t *testing.T) {
 			endpoint := c.Endpoint(protocol)

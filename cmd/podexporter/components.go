@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
+	"github.com/podexporter/podexporter/collectors"
 )
 
 // component is a long-running part the daemon owns, a source (Podman, journal, eBPF)

@@ -13,9 +13,9 @@ import (
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/version"
 
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/catalog"
-	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/internal/memtrim"
 	"github.com/podexporter/podexporter/internal/readiness"
 	"github.com/podexporter/podexporter/internal/sdnotify"

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 
 	"github.com/podexporter/podexporter/bpf"
-	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
+	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/podman"
 )
 

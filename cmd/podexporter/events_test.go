@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -79,7 +80,7 @@ func TestEventsOncePerService(t *testing.T) {
 	ps := testenv.RequirePodmanServices(t)
 	p, p5 := ps[0], ps[len(ps)-1]
 	rl := testenv.RequireRootlessPodman(t)
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	since := time.Now().Add(-time.Second)
 	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--podman.socket="+p5.Socket, "--podman.socket="+rl.Socket,
 		"--otlp.endpoint="+c.HTTPEndpoint, "--otlp.protocol=http/protobuf", "--journal.start=tail",
@@ -247,7 +248,7 @@ const (
 // duplicate would show; it returns the reference. When records stop coming short of
 // it, the failure says per container what podman events lists and what arrived, and
 // what the daemon counted (events left out as another service's, export failures).
-func awaitEvents(t *testing.T, c *testenv.Collector, d *daemonProc, names []string, reference func() map[string][]string) map[string][]string {
+func awaitEvents(t *testing.T, c *otelcoltest.Collector, d *daemonProc, names []string, reference func() map[string][]string) map[string][]string {
 	t.Helper()
 	start := time.Now()
 	moved, last := start, ""
@@ -310,7 +311,7 @@ func eventCounters(t *testing.T, d *daemonProc) string {
 
 // sameEvents compares each named container's event records with what podman events
 // listed for it, as multisets.
-func sameEvents(t *testing.T, c *testenv.Collector, names []string, want map[string][]string) {
+func sameEvents(t *testing.T, c *otelcoltest.Collector, names []string, want map[string][]string) {
 	t.Helper()
 	for _, n := range names {
 		var got []string
@@ -327,8 +328,8 @@ func sameEvents(t *testing.T, c *testenv.Collector, names []string, want map[str
 
 // eventRecords returns the event records of the named container, of one event name
 // or of all when name is empty.
-func eventRecords(c *testenv.Collector, container, name string) []testenv.LogRecord {
-	var out []testenv.LogRecord
+func eventRecords(c *otelcoltest.Collector, container, name string) []otelcoltest.LogRecord {
+	var out []otelcoltest.LogRecord
 	for _, r := range recordsOf(c, container) {
 		if r.EventName != "" && (name == "" || r.EventName == name) {
 			out = append(out, r)
@@ -357,7 +358,7 @@ func TestEventsThroughOutages(t *testing.T) {
 		return cmd
 	}
 	svc := startService()
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	since := time.Now().Add(-time.Second)
 	d := startDaemon(t, nil, "--podman.socket="+uri, "--otlp.endpoint="+c.HTTPEndpoint,
 		"--otlp.protocol=http/protobuf", "--journal.start=tail")
@@ -414,7 +415,7 @@ func runExited(t *testing.T, name, script string) {
 func TestEventsReplayedAfterRestart(t *testing.T) {
 	testenv.RequireJournald(t)
 	p := testenv.RequirePodman(t)
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	state := t.TempDir()
 	since := time.Now().Add(-time.Second)
 	args := []string{"--state.directory=" + state, "--podman.socket=" + p.Socket, "--otlp.endpoint=" + c.HTTPEndpoint,

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -20,7 +21,7 @@ func TestExampleCollectorConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := testenv.StartCollectorWithConfig(t, func(grpcAddr, httpAddr string) string {
+	c := otelcoltest.StartCollectorWithConfig(t, func(grpcAddr, httpAddr string) string {
 		cfg := strings.ReplaceAll(string(example), "127.0.0.1:4317", grpcAddr)
 		return strings.ReplaceAll(cfg, "127.0.0.1:4318", httpAddr)
 	})

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
+	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/jsonl"

@@ -16,9 +16,9 @@ import (
 
 	"github.com/prometheus/common/version"
 
-	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/doctor"
+	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/logging"
 )
 

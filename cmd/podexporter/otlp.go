@@ -11,8 +11,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
+	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/otlp"
 	"github.com/podexporter/podexporter/podman"

@@ -14,12 +14,13 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
 // recordsOf returns the collector's records whose resource is the named container.
-func recordsOf(c *testenv.Collector, name string) []testenv.LogRecord {
-	var out []testenv.LogRecord
+func recordsOf(c *otelcoltest.Collector, name string) []otelcoltest.LogRecord {
+	var out []otelcoltest.LogRecord
 	for _, r := range c.Logs() {
 		if r.Resource["container.name"] == name {
 			out = append(out, r)
@@ -64,7 +65,7 @@ func TestOTLPEndToEnd(t *testing.T) {
 	p := testenv.RequirePodman(t)
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
-			c := testenv.StartCollector(t)
+			c := otelcoltest.StartCollector(t)
 			d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--otlp.endpoint="+c.Endpoint(protocol),
 				"--otlp.protocol="+protocol, "--journal.start=tail", "--otlp.metrics.interval=1s",
 				"--podman.stats-interval=1s", "--podman.container-label=app")
@@ -73,7 +74,7 @@ func TestOTLPEndToEnd(t *testing.T) {
 			const lines = 500
 			p.Run(t, name, []string{"--label", "app=shop"}, "sh", "-c",
 				fmt.Sprintf("sleep 1; i=0; while [ $i -lt %d ]; do echo \"n=$i\"; i=$((i+1)); done; echo failing >&2; exit 3", lines))
-			var recs []testenv.LogRecord
+			var recs []otelcoltest.LogRecord
 			testenv.Eventually(t, 30*time.Second, "every line at the collector", func() bool {
 				recs = recordsOf(c, name)
 				n := 0
@@ -198,7 +199,7 @@ func TestOTLPOutage(t *testing.T) {
 		n, _ := strconv.Atoi(v)
 		outage = time.Duration(n) * time.Second
 	}
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--otlp.endpoint=http://"+c.GRPCEndpoint,
 		"--otlp.protocol=grpc", "--journal.start=tail", "--no-otlp.metrics")
 	name := testenv.UniqueName("outage")
@@ -266,7 +267,7 @@ func TestOTLPVerifiesCertificate(t *testing.T) {
 			if tc.expired {
 				cert, key = certs.expiredServerCert, certs.expiredServerKey
 			}
-			c := testenv.StartCollectorTLS(t, cert, key)
+			c := otelcoltest.StartCollectorTLS(t, cert, key)
 			args := append([]string{"--otlp.endpoint=https://" + c.GRPCEndpoint, "--otlp.protocol=grpc",
 				"--otlp.metrics.interval=1s", "--journal.sink=none", "--no-collector.podman"}, tc.args...)
 			d := startDaemon(t, nil, args...)

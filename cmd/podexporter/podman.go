@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/collectors"
 	"github.com/podexporter/podexporter/internal/cgroupfs"
-	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/logrecord"
 	"github.com/podexporter/podexporter/podman"
 )

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -51,7 +52,7 @@ func printScript(lines []string) string {
 func TestStructuredLogsFromLabels(t *testing.T) {
 	testenv.RequireJournald(t)
 	p := testenv.RequirePodman(t)
-	c := testenv.StartCollector(t)
+	c := otelcoltest.StartCollector(t)
 	d := startDaemon(t, nil, "--podman.socket="+p.Socket, "--otlp.endpoint="+c.Endpoint("grpc"), "--otlp.protocol=grpc",
 		"--journal.start=tail", "--journal.log-format=auto")
 
@@ -63,8 +64,8 @@ func TestStructuredLogsFromLabels(t *testing.T) {
 	autoLines := []string{`level=warn msg="auto logfmt" k=v`, jsonLines[2], "plain words"}
 	p.Run(t, auto, nil, "sh", "-c", printScript(autoLines))
 
-	logs := func(name string, n int) []testenv.LogRecord {
-		var recs []testenv.LogRecord
+	logs := func(name string, n int) []otelcoltest.LogRecord {
+		var recs []otelcoltest.LogRecord
 		testenv.Eventually(t, 30*time.Second, fmt.Sprintf("%d records of %s at the collector", n, name), func() bool {
 			recs = nil
 			for _, r := range recordsOf(c, name) {
@@ -87,7 +88,7 @@ func TestStructuredLogsFromLabels(t *testing.T) {
 		// Batches go out over two exporters at once and may reach the Collector out
 		// of order: put the records back in journal order, by their cursor's
 		// sequence number.
-		slices.SortFunc(recs, func(a, b testenv.LogRecord) int { return cmp.Compare(cursorSeq(t, a), cursorSeq(t, b)) })
+		slices.SortFunc(recs, func(a, b otelcoltest.LogRecord) int { return cmp.Compare(cursorSeq(t, a), cursorSeq(t, b)) })
 		return recs
 	}
 
@@ -206,7 +207,7 @@ func TestStructuredLogsFromLabels(t *testing.T) {
 }
 
 // cursorSeq is the sequence number (i=, hexadecimal) of a record's journal cursor.
-func cursorSeq(t *testing.T, r testenv.LogRecord) uint64 {
+func cursorSeq(t *testing.T, r otelcoltest.LogRecord) uint64 {
 	t.Helper()
 	uid, _ := r.Attributes["log.record.uid"].(string)
 	for part := range strings.SplitSeq(uid, ";") {

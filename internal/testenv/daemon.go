@@ -13,7 +13,7 @@ import (
 // Makefile does, into dir, and returns the binary's path.
 func BuildDaemon(tb testing.TB, dir string) string {
 	tb.Helper()
-	skipShort(tb, "the podexporter binary built and run")
+	SkipShort(tb, "the podexporter binary built and run")
 	bin, err := BuildDaemonErr(dir)
 	if err != nil {
 		tb.Fatal(err)
@@ -23,7 +23,7 @@ func BuildDaemon(tb testing.TB, dir string) string {
 
 // BuildDaemonErr is BuildDaemon for a TestMain, which has no testing.TB.
 func BuildDaemonErr(dir string) (string, error) {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}

@@ -56,11 +56,11 @@ func (p *Podman) Name() string { return "podman-" + p.Version }
 // socket and the test image present.
 func RequirePodman(t testing.TB) *Podman {
 	t.Helper()
-	skipShort(t, "a Podman API service")
+	SkipShort(t, "a Podman API service")
 	RequireRoot(t)
 	p, err := connectPodman(PodmanSocket, "podman")
 	if err != nil {
-		missing(t, err.Error(), fixHost)
+		Missing(t, err.Error(), fixHost)
 		return nil
 	}
 	return p
@@ -70,13 +70,13 @@ func RequirePodman(t testing.TB) *Podman {
 // returns them, oldest first, for tests that use them together.
 func RequirePodmanServices(t testing.TB) []*Podman {
 	t.Helper()
-	skipShort(t, "the Podman API services")
+	SkipShort(t, "the Podman API services")
 	RequireRoot(t)
 	var ps []*Podman
 	for _, s := range podmanServices {
 		p, err := connectPodman(s.socket, s.cli)
 		if err != nil {
-			missing(t, err.Error(), fixHost)
+			Missing(t, err.Error(), fixHost)
 			return nil
 		}
 		ps = append(ps, p)
@@ -89,7 +89,7 @@ func RequirePodmanServices(t testing.TB) []*Podman {
 // missing skips its subtest only, or fails it under CI.
 func EachPodman(t *testing.T, f func(t *testing.T, p *Podman)) {
 	t.Helper()
-	skipShort(t, "the Podman API services")
+	SkipShort(t, "the Podman API services")
 	RequireRoot(t)
 	for _, s := range podmanServices {
 		p, err := connectPodman(s.socket, s.cli)
@@ -99,7 +99,7 @@ func EachPodman(t *testing.T, f func(t *testing.T, p *Podman)) {
 		}
 		t.Run(name, func(t *testing.T) {
 			if err != nil {
-				missing(t, err.Error(), fixHost)
+				Missing(t, err.Error(), fixHost)
 				return
 			}
 			f(t, p)

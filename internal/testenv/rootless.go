@@ -34,16 +34,16 @@ type Rootless struct {
 // RequireRootlessPodman needs the unprivileged user and its Podman API service.
 func RequireRootlessPodman(t testing.TB) *Rootless {
 	t.Helper()
-	skipShort(t, "a rootless Podman API service")
+	SkipShort(t, "a rootless Podman API service")
 	RequireRoot(t) // to act as the user
 	u, err := user.Lookup(RootlessUser)
 	if err != nil {
-		missing(t, "no user "+RootlessUser+": "+err.Error(), fixHost)
+		Missing(t, "no user "+RootlessUser+": "+err.Error(), fixHost)
 		return nil
 	}
 	g, err := user.LookupGroup("systemd-journal")
 	if err != nil {
-		missing(t, "no group systemd-journal: "+err.Error(), fixHost)
+		Missing(t, "no group systemd-journal: "+err.Error(), fixHost)
 		return nil
 	}
 	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
@@ -61,7 +61,7 @@ func RequireRootlessPodman(t testing.TB) *Rootless {
 	}}
 	resp, err := r.Client.Get("http://podman/_ping")
 	if err != nil {
-		missing(t, RootlessUser+"'s Podman API service does not answer on "+sock+": "+err.Error(), fixHost)
+		Missing(t, RootlessUser+"'s Podman API service does not answer on "+sock+": "+err.Error(), fixHost)
 		return nil
 	}
 	resp.Body.Close()

@@ -2,7 +2,8 @@
 // running journald and a Podman API service with the offline test image. When one is
 // missing, the test is skipped with the reason and the command that fixes it, except
 // under CI=true, where a missing component fails the test: CI must never pass by
-// skipping what it was meant to check.
+// skipping what it was meant to check. Missing and SkipShort are that rule, for the
+// harnesses built on this package (internal/otelcoltest, the deploy tests' systemd host).
 package testenv
 
 import (
@@ -10,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -29,11 +31,14 @@ const Image = "localhost/busybox:test"
 
 const fixHost = "run 'sudo scripts/testhost.sh' (or 'make testhost')"
 
+// modulePath identifies the repository root when walking up from a test's directory.
+const modulePath = "github.com/podexporter/podexporter"
+
 // InCI reports whether the test runs under CI, where nothing may be skipped.
 func InCI() bool { return os.Getenv("CI") == "true" }
 
-// missing skips, or fails under CI, naming what is missing and how to get it.
-func missing(t testing.TB, what, fix string) {
+// Missing skips, or fails under CI, naming what is missing and how to get it.
+func Missing(t testing.TB, what, fix string) {
 	t.Helper()
 	if InCI() {
 		t.Fatalf("%s (CI=true: a missing component is a failure); fix: %s", what, fix)
@@ -41,10 +46,10 @@ func missing(t testing.TB, what, fix string) {
 	t.Skipf("%s; fix: %s", what, fix)
 }
 
-// skipShort skips a test that needs a real component when go test runs with -short
+// SkipShort skips a test that needs a real component when go test runs with -short
 // (make unit): -short is the fast run of what needs no journald, Podman service,
 // Collector, daemon build or booted host, under CI too.
-func skipShort(t testing.TB, what string) {
+func SkipShort(t testing.TB, what string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skipf("-short: this test needs %s", what)
@@ -55,7 +60,7 @@ func skipShort(t testing.TB, what string) {
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		missing(t, "this test needs root", "run it as root (CI runs as root)")
+		Missing(t, "this test needs root", "run it as root (CI runs as root)")
 	}
 }
 
@@ -95,13 +100,13 @@ func RequireJournaldExclusive(t testing.TB) {
 
 func requireJournald(t testing.TB) {
 	t.Helper()
-	skipShort(t, "the running journald")
+	SkipShort(t, "the running journald")
 	if _, err := os.Stat("/run/systemd/journal/socket"); err != nil {
-		missing(t, "journald is not running (no /run/systemd/journal/socket)", fixHost)
+		Missing(t, "journald is not running (no /run/systemd/journal/socket)", fixHost)
 		return
 	}
 	if out, err := exec.Command("journalctl", "-n", "0", "--no-pager").CombinedOutput(); err != nil {
-		missing(t, "journalctl cannot read the journal: "+strings.TrimSpace(string(out)), fixHost)
+		Missing(t, "journalctl cannot read the journal: "+strings.TrimSpace(string(out)), fixHost)
 	}
 }
 
@@ -205,7 +210,30 @@ func RequireTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		missing(t, name+" is not installed", fixHost)
+		Missing(t, name+" is not installed", fixHost)
 	}
 	return p
+}
+
+// RepoRoot walks up from the working directory (the package under test) to the
+// directory whose go.mod declares podexporter's module.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			for line := range strings.SplitSeq(string(b), "\n") {
+				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && strings.Trim(f[1], `"`) == modulePath {
+					return dir, nil
+				}
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod for module %s above the working directory", modulePath)
+		}
+		dir = parent
+	}
 }

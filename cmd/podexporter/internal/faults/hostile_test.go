@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -49,7 +50,7 @@ type hostile struct {
 	t   *testing.T
 	p   *testenv.Podman
 	bin string
-	col *testenv.Collector
+	col *otelcoltest.Collector
 	run string
 }
 
@@ -72,7 +73,7 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.bin = testenv.BuildDaemon(t, dir)
-	h.col = testenv.StartCollector(t)
+	h.col = otelcoltest.StartCollector(t)
 
 	cases := []hostileCase{
 		{"labels", rowLabels},

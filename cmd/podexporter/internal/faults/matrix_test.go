@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
@@ -148,7 +149,7 @@ func (r *rowRun) note(format string, args ...any) {
 type matrix struct {
 	t     *testing.T
 	p     *testenv.Podman
-	col   *testenv.Collector
+	col   *otelcoltest.Collector
 	bin   string
 	state string
 	run   string
@@ -156,7 +157,7 @@ type matrix struct {
 
 	mu       sync.Mutex
 	arrivals map[string][]time.Time // container name + "|" + body
-	events   []testenv.LogRecord
+	events   []otelcoltest.LogRecord
 }
 
 func newMatrix(t *testing.T, p *testenv.Podman) *matrix {
@@ -173,7 +174,7 @@ func newMatrix(t *testing.T, p *testenv.Podman) *matrix {
 		t.Fatalf("mount a tmpfs state directory: %v: %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", m.state).Run() })
-	m.col = testenv.StartCollector(t)
+	m.col = otelcoltest.StartCollector(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go m.poll(ctx, done)

@@ -1,4 +1,4 @@
-package testenv
+package otelcoltest
 
 import (
 	"context"
@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/podexporter/podexporter/internal/testenv"
 )
 
 // syncProcessor exports each record as it is emitted and keeps the error, which
@@ -248,10 +250,10 @@ func TestCollectorRoundTrip(t *testing.T) {
 			body := "after restart over " + s.name
 			// A gRPC channel that saw the outage may still be in its reconnect
 			// backoff, as a real sink's would; retrying is the sender's job.
-			Eventually(t, 30*time.Second, s.name+" export after restart", func() bool {
+			testenv.Eventually(t, 30*time.Second, s.name+" export after restart", func() bool {
 				return s.log(body, at) == nil
 			})
-			Eventually(t, 30*time.Second, s.name+" metric export after restart", func() bool {
+			testenv.Eventually(t, 30*time.Second, s.name+" metric export after restart", func() bool {
 				return s.metric("podexporter_test_restart_"+s.name, 1, start, at) == nil
 			})
 			if n := len(logsWithBody(c, body)); n != 1 {

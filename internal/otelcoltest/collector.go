@@ -1,4 +1,11 @@
-package testenv
+// Package otelcoltest runs a real OpenTelemetry Collector (the tools/otelcol module,
+// built on first use) for tests that send OTLP, and reads back what it accepted: the
+// collector appends every request as one line of OTLP/JSON, which Logs and Metrics
+// decode with protojson into the OTLP protobuf types and flatten into LogRecord and
+// MetricPoint values. Without the Go toolchain or the collector's modules, or under
+// go test -short, a test that starts one is skipped (it fails under CI=true), by the
+// rules of internal/testenv.
+package otelcoltest
 
 import (
 	"encoding/json"
@@ -13,10 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// modulePath identifies the repository root when walking up from a test's directory.
-const modulePath = "github.com/podexporter/podexporter"
+	"github.com/podexporter/podexporter/internal/testenv"
+)
 
 // collectorDir is the tools module that builds the OpenTelemetry Collector.
 const collectorDir = "tools/otelcol"
@@ -53,10 +59,6 @@ type collectorProc struct {
 	waitErr error
 }
 
-// StartCollector builds the collector on first use (cached across test runs by the
-// hash of its sources), starts it on two free loopback ports and stops it when the
-// test ends. When the Go toolchain or a module download is unavailable, the test is
-
 // Endpoint is the URL an exporter of protocol ("grpc", else OTLP/HTTP) is given.
 func (c *Collector) Endpoint(protocol string) string {
 	if protocol == "grpc" {
@@ -65,6 +67,9 @@ func (c *Collector) Endpoint(protocol string) string {
 	return c.HTTPEndpoint
 }
 
+// StartCollector builds the collector on first use (cached across test runs by the
+// hash of its sources), starts it on two free loopback ports and stops it when the
+// test ends. When the Go toolchain or a module download is unavailable, the test is
 // skipped with the fix, or fails under CI=true.
 func StartCollector(t testing.TB) *Collector {
 	t.Helper()
@@ -79,7 +84,7 @@ func StartCollectorTLS(t testing.TB, certFile, keyFile string) *Collector {
 	tls := fmt.Sprintf("\n        tls:\n          cert_file: %s\n          key_file: %s", q(certFile), q(keyFile))
 	return startCollector(t, func(c *Collector, grpcAddr, httpAddr string) string {
 		return strings.Replace(strings.Replace(
-			collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath),
+			Config(grpcAddr, httpAddr, c.paths()),
 			"endpoint: "+q(grpcAddr), "endpoint: "+q(grpcAddr)+tls, 1),
 			"endpoint: "+q(httpAddr), "endpoint: "+q(httpAddr)+tls, 1)
 	})
@@ -107,8 +112,8 @@ func (c *Collector) Output() string {
 
 func startCollector(t testing.TB, custom func(c *Collector, grpcAddr, httpAddr string) string) *Collector {
 	t.Helper()
-	skipShort(t, "an OpenTelemetry Collector")
-	bin := collectorBinary(t)
+	testenv.SkipShort(t, "an OpenTelemetry Collector")
+	bin := Binary(t)
 	dir := t.TempDir()
 	c := &Collector{
 		t:           t,
@@ -119,10 +124,10 @@ func startCollector(t testing.TB, custom func(c *Collector, grpcAddr, httpAddr s
 		failPath:    filepath.Join(dir, "fail"),
 		stderrPath:  filepath.Join(dir, "collector.log"),
 	}
-	grpcAddr, httpAddr := FreeAddr(t), FreeAddr(t)
+	grpcAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	c.GRPCEndpoint = grpcAddr
 	c.HTTPEndpoint = "http://" + httpAddr
-	config := collectorConfig(grpcAddr, httpAddr, c.logsPath, c.metricsPath, c.failPath)
+	config := Config(grpcAddr, httpAddr, c.paths())
 	if custom != nil {
 		config = custom(c, grpcAddr, httpAddr)
 	}
@@ -139,9 +144,26 @@ func startCollector(t testing.TB, custom func(c *Collector, grpcAddr, httpAddr s
 	return c
 }
 
-// collectorConfig is written as JSON strings inside YAML, which quotes any path safely.
-func collectorConfig(grpcAddr, httpAddr, logsPath, metricsPath, failPath string) string {
+// Paths are the files of one collector run: what it accepted (Logs, Metrics), the
+// file whose existence makes it refuse exports (Fail, see FailExports) and what it
+// printed (Output).
+type Paths struct {
+	Logs, Metrics, Fail, Output string
+}
+
+func (c *Collector) paths() Paths {
+	return Paths{Logs: c.logsPath, Metrics: c.metricsPath, Fail: c.failPath, Output: c.stderrPath}
+}
+
+// Config is the configuration StartCollector runs the collector with: OTLP received
+// on grpcAddr and httpAddr (host:port), logs and metrics appended as JSON lines to
+// p.Logs and p.Metrics, every export refused while p.Fail exists. The paths are the
+// ones the collector process sees; p.Output is not part of the configuration (the
+// collector prints to stderr). It is for running Binary elsewhere, read with Attach.
+// The values are written as JSON strings inside YAML, which quotes any path safely.
+func Config(grpcAddr, httpAddr string, p Paths) string {
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	logsPath, metricsPath, failPath := p.Logs, p.Metrics, p.Fail
 	return fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -165,6 +187,23 @@ service:
       receivers: [otlp]
       exporters: [jsonfile/metrics]
 `, q(grpcAddr), q(httpAddr), q(logsPath), q(failPath), q(metricsPath), q(failPath))
+}
+
+// Attach returns the Collector for a run of Binary with Config that the test started
+// elsewhere (in a container, as a service), listening on grpcEndpoint (host:port) and
+// httpEndpoint (http://host:port): Logs, Metrics, Output, FailExports and
+// AcceptExports use the files at p as this process sees them. Start, Stop, Running
+// and PID do not apply to it: it is not this package's process.
+func Attach(t testing.TB, grpcEndpoint, httpEndpoint string, p Paths) *Collector {
+	return &Collector{
+		t:            t,
+		GRPCEndpoint: grpcEndpoint,
+		HTTPEndpoint: httpEndpoint,
+		logsPath:     p.Logs,
+		metricsPath:  p.Metrics,
+		failPath:     p.Fail,
+		stderrPath:   p.Output,
+	}
 }
 
 // Start starts a stopped collector again on the same ports and waits until both
@@ -294,7 +333,3 @@ func (c *Collector) logTail() {
 		c.t.Logf("collector log (end):\n%s", s)
 	}
 }
-
-// The types below decode OTLP/JSON (the protobuf JSON mapping the collector's
-// pdata writes) without pulling the collector's modules into podexporter's go.mod.
-// 64-bit integers may arrive as strings or numbers, enums as numbers or names.

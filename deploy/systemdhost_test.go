@@ -1,4 +1,6 @@
-package testenv
+//go:build systemd_e2e
+
+package deploy
 
 import (
 	"bytes"
@@ -12,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podexporter/podexporter/internal/otelcoltest"
+	"github.com/podexporter/podexporter/internal/testenv"
 )
 
 // SystemdHost is a privileged container booted with systemd as PID 1 from the Debian
@@ -90,25 +95,25 @@ podman --version
 // as it was: the container gone, its cgroup gone, /sys/fs/cgroup writable.
 func StartSystemdHost(t testing.TB) *SystemdHost {
 	t.Helper()
-	skipShort(t, "a booted systemd host")
-	RequireRoot(t)
+	testenv.SkipShort(t, "a booted systemd host")
+	testenv.RequireRoot(t)
 	image, p5 := os.Getenv(SystemdImageEnv), os.Getenv(Podman5DirEnv)
 	if image == "" || p5 == "" {
-		missing(t, SystemdImageEnv+" and "+Podman5DirEnv+" are not set", fixSystemdHost)
+		testenv.Missing(t, SystemdImageEnv+" and "+Podman5DirEnv+" are not set", fixSystemdHost)
 		return nil
 	}
 	if err := exec.Command("podman", "image", "exists", image).Run(); err != nil {
-		missing(t, "the systemd image "+image+" is missing", fixSystemdHost)
+		testenv.Missing(t, "the systemd image "+image+" is missing", fixSystemdHost)
 		return nil
 	}
 	for _, b := range []string{"podman", "quadlet"} {
 		if _, err := os.Stat(filepath.Join(p5, b)); err != nil {
-			missing(t, "no Podman 5 "+b+" in "+p5, fixSystemdHost)
+			testenv.Missing(t, "no Podman 5 "+b+" in "+p5, fixSystemdHost)
 			return nil
 		}
 	}
 	scratch := t.TempDir()
-	h := &SystemdHost{Name: UniqueName("systemd"), Dir: filepath.Join(scratch, "e2e"), t: t}
+	h := &SystemdHost{Name: testenv.UniqueName("systemd"), Dir: filepath.Join(scratch, "e2e"), t: t}
 	for _, d := range []string{"storage", "home", "e2e"} {
 		if err := os.MkdirAll(filepath.Join(scratch, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -148,6 +153,15 @@ func StartSystemdHost(t testing.TB) *SystemdHost {
 		t.Fatalf("install Podman 5 in the systemd container: %v\n%s", err, out)
 	}
 	return h
+}
+
+// lastLines returns the last n lines of b.
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // hostPodman runs the VM's podman with its events in a file rather than the journal:
@@ -311,21 +325,19 @@ func (h *SystemdHost) LoadImage(image string, users ...string) {
 // transient systemd service, listening on the container's loopback (4317 gRPC, 4318
 // HTTP), and returns it: Logs and Metrics read what it wrote into /e2e. Start and Stop
 // do not apply to it; it ends with the container.
-func (h *SystemdHost) StartCollector() *Collector {
+func (h *SystemdHost) StartCollector() *otelcoltest.Collector {
 	t := h.t
 	t.Helper()
-	h.CopyIn(collectorBinary(t), "otelcol")
-	c := &Collector{
-		t:            t,
-		GRPCEndpoint: "127.0.0.1:4317",
-		HTTPEndpoint: "http://127.0.0.1:4318",
-		logsPath:     filepath.Join(h.Dir, "otel-logs.jsonl"),
-		metricsPath:  filepath.Join(h.Dir, "otel-metrics.jsonl"),
-		failPath:     filepath.Join(h.Dir, "otel-fail"),
-		stderrPath:   filepath.Join(h.Dir, "otel.log"),
-	}
-	h.WriteFile("otelcol.yaml", []byte(collectorConfig(c.GRPCEndpoint, "127.0.0.1:4318",
-		"/e2e/otel-logs.jsonl", "/e2e/otel-metrics.jsonl", "/e2e/otel-fail")))
+	h.CopyIn(otelcoltest.Binary(t), "otelcol")
+	c := otelcoltest.Attach(t, "127.0.0.1:4317", "http://127.0.0.1:4318", otelcoltest.Paths{
+		Logs:    filepath.Join(h.Dir, "otel-logs.jsonl"),
+		Metrics: filepath.Join(h.Dir, "otel-metrics.jsonl"),
+		Fail:    filepath.Join(h.Dir, "otel-fail"),
+		Output:  filepath.Join(h.Dir, "otel.log"),
+	})
+	h.WriteFile("otelcol.yaml", []byte(otelcoltest.Config(c.GRPCEndpoint, "127.0.0.1:4318", otelcoltest.Paths{
+		Logs: "/e2e/otel-logs.jsonl", Metrics: "/e2e/otel-metrics.jsonl", Fail: "/e2e/otel-fail",
+	})))
 	if out, err := h.Exec("systemd-run", "--unit=e2e-otelcol", "--property=StandardOutput=append:/e2e/otel.log",
 		"--property=StandardError=append:/e2e/otel.log", "/e2e/otelcol", "--config=file:/e2e/otelcol.yaml"); err != nil {
 		t.Fatalf("start the collector in the systemd container: %v\n%s", err, out)
@@ -338,8 +350,18 @@ func (h *SystemdHost) StartCollector() *Collector {
 			return c
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the collector in the systemd container did not listen within 30 s:\n%s", c.tail())
+			t.Fatalf("the collector in the systemd container did not listen within 30 s:\n%s", h.collectorLogTail())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// collectorLogTail returns the end of what the collector printed, for failure messages.
+func (h *SystemdHost) collectorLogTail() string {
+	b, _ := os.ReadFile(filepath.Join(h.Dir, "otel.log"))
+	const max = 8 << 10
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return string(b)
 }

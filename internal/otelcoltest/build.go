@@ -1,4 +1,4 @@
-package testenv
+package otelcoltest
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podexporter/podexporter/internal/testenv"
 )
 
 var (
@@ -26,13 +28,17 @@ var (
 	buildSkip string // non-empty when the failure is a missing tool or download, not a bug
 )
 
-// collectorBinary returns the collector binary, building it at most once per test
-// process and reusing a binary built by an earlier run from identical sources.
-func collectorBinary(t testing.TB) string {
+// Binary returns the collector binary, building it at most once per test process
+// and reusing a binary built by an earlier run from identical sources (a cache in
+// the temporary directory keyed by the hash of tools/otelcol and the toolchain). When
+// the Go toolchain or a module download is unavailable, the test is skipped with the
+// fix, or fails under CI=true. It is for running the collector elsewhere (in a
+// container, as a service) with Config; StartCollector calls it itself.
+func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() { builtBin, buildSkip, buildErr = buildCollector() })
 	if buildSkip != "" {
-		missing(t, buildSkip, "make sure 'go' is on PATH and the Go module proxy is reachable, then run 'go -C "+collectorDir+" mod download'")
+		testenv.Missing(t, buildSkip, "make sure 'go' is on PATH and the Go module proxy is reachable, then run 'go -C "+collectorDir+" mod download'")
 	}
 	if buildErr != nil {
 		t.Fatalf("build the OpenTelemetry Collector: %v", buildErr)
@@ -42,7 +48,7 @@ func collectorBinary(t testing.TB) string {
 
 // buildCollector returns the binary path, or a reason to skip, or an error.
 func buildCollector() (bin, skip string, err error) {
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return "", "", err
 	}
@@ -111,29 +117,6 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// repoRoot walks up from the working directory (the package under test) to the
-// directory whose go.mod declares podexporter's module.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("working directory: %w", err)
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
-			for line := range strings.SplitSeq(string(b), "\n") {
-				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && strings.Trim(f[1], `"`) == modulePath {
-					return dir, nil
-				}
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod for module %s above the working directory", modulePath)
-		}
-		dir = parent
-	}
 }
 
 // sourceKey hashes what decides the binary: the toolchain and the tools module's
