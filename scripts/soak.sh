@@ -106,10 +106,14 @@ report=$(awk -v lines="$lines" -v dur="$seconds" '
 		a = int(dur / 2); c = a + int((dur - a) / 2); b = c - 1; d = dur
 		m1 = quantile(anon, 0.5, a, b); m2 = quantile(anon, 0.5, c, d)
 		ga = (m2 - m1) / m1
-		g1 = quantile(g, 0.1, a, b); gg = (quantile(g, 0.1, c, d) - g1) / g1
-		f1 = quantile(fd, 0.1, a, b); gf = (quantile(fd, 0.1, c, d) - f1) / f1
-		printf "\nGrowth over the last half (t = %d..%d s against t = %d..%d s): median anonymous memory %+.1f%% (%.1f against %.1f MiB, sampled once a second), goroutines %+.1f%% and open fds %+.1f%% (10th percentiles). Lines delivered: %d in %d s (%.0f/s).\n", \
-			c, d, a, b, 100 * ga, m2 / 1024, m1 / 1024, 100 * gg, 100 * gf, lines, dur, lines / dur
+		# One HTTP connection more (1 fd, its 2 goroutines) is a connection pool at
+		# work, not growth: the Podman engine inspects a container at its first event
+		# beside its other calls, and may hold a second keep-alive connection to the
+		# service until it idles out. Growth is counted past that step.
+		g1 = quantile(g, 0.1, a, b); g2 = quantile(g, 0.1, c, d); gg = (g2 - g1 > 2) ? (g2 - g1) / g1 : 0
+		f1 = quantile(fd, 0.1, a, b); f2 = quantile(fd, 0.1, c, d); gf = (f2 - f1 > 1) ? (f2 - f1) / f1 : 0
+		printf "\nGrowth over the last half (t = %d..%d s against t = %d..%d s): median anonymous memory %+.1f%% (%.1f against %.1f MiB, sampled once a second), goroutines %d against %d and open fds %d against %d (10th percentiles; one connection more, 2 goroutines and 1 fd, is not counted as growth). Lines delivered: %d in %d s (%.0f/s).\n", \
+			c, d, a, b, 100 * ga, m2 / 1024, m1 / 1024, g2, g1, f2, f1, lines, dur, lines / dur
 		w = ga; if (gg > w) w = gg; if (gf > w) w = gf
 		printf "WORST %f\n", w
 	}' "$samples")
