@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/podexporter/podexporter/internal/testenv"
 )
@@ -413,26 +409,7 @@ func TestOpenMetricsFamiliesOnce(t *testing.T) {
 	if !bytes.HasSuffix(body, []byte("\n# EOF\n")) {
 		t.Errorf("the exposition does not end with # EOF")
 	}
-	types := map[string]int{}
-	helps := map[string]int{}
-	p := textparse.NewOpenMetricsParser(body, labels.NewSymbolTable())
-	for {
-		e, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Prometheus's OpenMetrics parser: %v", err)
-		}
-		switch e {
-		case textparse.EntryType:
-			name, _ := p.Type()
-			types[string(name)]++
-		case textparse.EntryHelp:
-			name, _ := p.Help()
-			helps[string(name)]++
-		}
-	}
+	types, helps := testenv.OpenMetricsFamilies(t, body)
 	for name, n := range types {
 		if n != 1 || helps[name] != 1 {
 			t.Errorf("family %s described %d times (# TYPE) and %d times (# HELP), want once", name, n, helps[name])

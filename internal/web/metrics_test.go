@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,8 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/podexporter/podexporter/internal/testenv"
 )
 
 // cachedPart plays collectors.Set.Encoded: one family, encoded in whatever format is asked.
@@ -139,7 +138,7 @@ func TestOpenMetricsFamiliesOnce(t *testing.T) {
 	if !strings.HasSuffix(body, "\n# EOF\n") {
 		t.Errorf("the OpenMetrics exposition does not end with # EOF:\n%s", body[max(0, len(body)-200):])
 	}
-	types, helps := openMetricsFamilies(t, body)
+	types, helps := testenv.OpenMetricsFamilies(t, []byte(body))
 	for name, n := range types {
 		if n != 1 || helps[name] != 1 {
 			t.Errorf("family %s described %d times (# TYPE) and %d times (# HELP), want once", name, n, helps[name])
@@ -156,31 +155,6 @@ func TestOpenMetricsFamiliesOnce(t *testing.T) {
 	for _, want := range []string{"\n# TYPE go_memstats_alloc_bytes gauge\n", "\n# TYPE go_memstats_alloc_bytes_total counter\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text format lacks %q", strings.TrimSpace(want))
-		}
-	}
-}
-
-// openMetricsFamilies parses an OpenMetrics exposition with Prometheus's parser, which
-// also insists on the final # EOF, and counts each family's # TYPE and # HELP lines.
-func openMetricsFamilies(t *testing.T, body string) (types, helps map[string]int) {
-	t.Helper()
-	types, helps = map[string]int{}, map[string]int{}
-	p := textparse.NewOpenMetricsParser([]byte(body), labels.NewSymbolTable())
-	for {
-		e, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return types, helps
-		}
-		if err != nil {
-			t.Fatalf("Prometheus's OpenMetrics parser: %v", err)
-		}
-		switch e {
-		case textparse.EntryType:
-			name, _ := p.Type()
-			types[string(name)]++
-		case textparse.EntryHelp:
-			name, _ := p.Help()
-			helps[string(name)]++
 		}
 	}
 }
