@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/journald/journalstat"
+	"github.com/podexporter/podexporter/journald/journaltest"
 )
 
 // logBuffer keeps what a reader logs, for tests that check what it said.
@@ -139,17 +140,17 @@ func withSeqnum(cursor, hex string) string {
 func TestCursorBeyondTail(t *testing.T) {
 	tmp := t.TempDir()
 	snap := filepath.Join(tmp, "snapshot.journal")
-	writeJournal(t, snap, exportFrom(webDB(0, 5), 0))
+	journaltest.WriteJournal(t, snap, exportFrom(webDB(0, 5), 0))
 	// What the daemon read before the journal was restored: eight entries more.
 	before := filepath.Join(tmp, "before.journal")
 	copyFile(t, snap, before)
-	writeJournal(t, before, exportFrom(webDB(6, 13), 6))
+	journaltest.WriteJournal(t, before, exportFrom(webDB(6, 13), 6))
 	lastDelivered := journalctlCursors(t, before)[13]
 	// The restored journal, and the six entries journald wrote to it since.
 	dir := t.TempDir()
 	restored := filepath.Join(dir, "system.journal")
 	copyFile(t, snap, restored)
-	writeJournal(t, restored, exportFrom(webDB(14, 19), 14))
+	journaltest.WriteJournal(t, restored, exportFrom(webDB(14, 19), 14))
 	all := journalctlEntries(t, dir)
 	id, seq, _ := cursorSeqnum(lastDelivered)
 	if tid, tseq, _ := cursorSeqnum(cursorOf(all[len(all)-1].line)); tid != id || tseq >= seq {
@@ -350,7 +351,7 @@ func TestCursorOtherBoot(t *testing.T) {
 	// 25..).
 	export := append(exportFrom(es[:5], 0), bytes.ReplaceAll(exportFrom(es[5:], 5), []byte("__MONOTONIC_TIMESTAMP=100000"), []byte("__MONOTONIC_TIMESTAMP=2"))...)
 	path := filepath.Join(t.TempDir(), "system.journal")
-	writeJournal(t, path, export)
+	journaltest.WriteJournal(t, path, export)
 	dir := filepath.Dir(path)
 	cursors := journalctlCursors(t, path)
 	if !strings.Contains(cursors[4], "b="+bootA) || !strings.Contains(cursors[5], "b="+bootB) {

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -91,21 +90,9 @@ func isPrint(s string) bool {
 // the same code journald uses, and returns its path.
 func buildJournal(t testing.TB, entries []entry) string {
 	t.Helper()
-	if _, err := os.Stat(journaltest.JournalRemote); err != nil {
-		t.Fatalf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", journaltest.JournalRemote)
-	}
 	path := filepath.Join(t.TempDir(), "fixture.journal")
-	writeJournal(t, path, exportFormat(entries))
+	journaltest.WriteJournal(t, path, exportFormat(entries))
 	return path
-}
-
-func writeJournal(t testing.TB, path string, export []byte) {
-	t.Helper()
-	cmd := exec.Command(journaltest.JournalRemote, "-o", path, "-")
-	cmd.Stdin = bytes.NewReader(export)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("systemd-journal-remote: %v: %s", err, out)
-	}
 }
 
 // journalctlCursors returns the cursors of a file's entries as journalctl reports

@@ -157,7 +157,7 @@ func (w *journalWriter) write(t *testing.T, lines ...string) {
 		es = append(es, line(w.n+len(es), name, msg))
 	}
 	name := fmt.Sprintf("part-%06d.journal", w.n)
-	writeJournal(t, filepath.Join(w.tmp, name), exportFrom(es, w.n))
+	journaltest.WriteJournal(t, filepath.Join(w.tmp, name), exportFrom(es, w.n))
 	if err := os.Rename(filepath.Join(w.tmp, name), filepath.Join(w.dir, name)); err != nil {
 		t.Fatal(err)
 	}

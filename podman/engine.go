@@ -45,7 +45,7 @@ type Options struct {
 	// API's and /proc/PID/net/dev (eBPF); nil when off.
 	NetCounters NetCounters
 	// LabelKeys are the allowlisted container labels every output shows, and
-	// LabelValueMax the most bytes of a value they show (0: 128).
+	// LabelValueMax the most bytes of a value they show (0: the setting's default).
 	LabelKeys     []string
 	LabelValueMax int
 }

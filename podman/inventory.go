@@ -225,7 +225,7 @@ func systemOf(info *define.Info) System {
 // inspect, so that /metrics, OTLP resources and log records cannot disagree.
 func exportLabels(labels map[string]string, keys []string, max int) (map[string]string, []string) {
 	if max <= 0 {
-		max = 128
+		max = podmanconf.DefaultLabelValueMaxLength
 	}
 	var out map[string]string
 	var cut []string

@@ -27,16 +27,13 @@ import (
 func TestDoctorJournalAccess(t *testing.T) {
 	testenv.RequireRoot(t)
 	journalctl := testenv.RequireTool(t, "journalctl")
-	if _, err := os.Stat(journaltest.JournalRemote); err != nil {
-		t.Skipf("%s is missing; fix: apt-get install systemd-journal-remote (scripts/testhost.sh does)", journaltest.JournalRemote)
-	}
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skipf("no user nobody: %v", err)
+		testenv.Missing(t, "no user nobody: "+err.Error(), "create it (useradd --system nobody)")
 	}
 	journalGroup, err := user.LookupGroup("systemd-journal")
 	if err != nil {
-		t.Skipf("no group systemd-journal: %v", err)
+		testenv.Missing(t, "no group systemd-journal: "+err.Error(), "install systemd (scripts/testhost.sh does)")
 	}
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
@@ -190,10 +187,6 @@ func writeJournalFile(t *testing.T, dir, name, msg string) string {
 	path := filepath.Join(dir, name+".journal")
 	export := fmt.Sprintf("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=1000000\n_BOOT_ID=0123456789abcdef0123456789abcdef\nPRIORITY=6\nMESSAGE=%s\n\n",
 		time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixMicro(), msg)
-	cmd := exec.Command(journaltest.JournalRemote, "-o", path, "-")
-	cmd.Stdin = strings.NewReader(export)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("systemd-journal-remote: %v: %s", err, out)
-	}
+	journaltest.WriteJournal(t, path, []byte(export))
 	return path
 }

@@ -69,3 +69,17 @@ func TestSetAndReplace(t *testing.T) {
 		t.Fatalf("Replace gave %q, %v; want [p q]", l, err)
 	}
 }
+
+// A flag declared twice is a programming error: the second declaration panics, so any
+// test that builds the settings shows it.
+func TestDeclaredTwicePanics(t *testing.T) {
+	var s Set
+	var a, b int
+	s.Int(&a, "x.n", "", 1)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a second x.n was accepted")
+		}
+	}()
+	s.Int(&b, "x.n", "", 2)
+}

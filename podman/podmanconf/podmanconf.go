@@ -37,6 +37,10 @@ type Settings struct {
 	ProcRoot string
 }
 
+// DefaultLabelValueMaxLength is --podman.label-value-max-length's default, also what
+// the source cuts at when its Options leave it zero (tests).
+const DefaultLabelValueMaxLength = 128
+
 // Upper bounds of the numeric settings; a larger value is a typo, not a need.
 const (
 	// MaxContainersLimit is the largest --podman.max-containers. The cap keeps the
@@ -136,7 +140,7 @@ func (s *Settings) Declare(set *setting.Set) {
 		WithDoc(fmt.Sprintf("the rest are counted in `podexporter_podman_containers_dropped_total`; at most %d", MaxContainersLimit))
 	set.Strings(&s.ContainerLabels, "podman.container-label", "Container label to copy onto podman_container_info, OTLP resources and log records (sanitised); repeat for several.").
 		WithKey("podman.container_labels").WithDoc("`com.example/team` becomes the label `com_example_team`; a key that would shadow a fixed label gets a `label_` prefix; two keys that would become the same name (`a.b` and `a_b`, `name` and `label_name`) are refused at start")
-	set.Int(&s.LabelValueMaxLength, "podman.label-value-max-length", "Longest allowlisted label value kept, in bytes; longer ones are cut at the last whole character that fits and counted.", 128).
+	set.Int(&s.LabelValueMaxLength, "podman.label-value-max-length", "Longest allowlisted label value kept, in bytes; longer ones are cut at the last whole character that fits and counted.", DefaultLabelValueMaxLength).
 		WithDoc(fmt.Sprintf("invalid UTF-8 becomes U+FFFD; the same cut on every output; 1 to %d", LabelValueMaxLengthLimit))
 	set.Bool(&s.NameLabel, "podman.name-label", "Put the container name label on every container metric, not only on podman_container_info.", false)
 	set.String(&s.ProcRoot, "podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).", "/proc")

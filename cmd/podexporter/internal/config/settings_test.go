@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -110,18 +109,4 @@ func valueOf(c *Config, flag string) string {
 	s := declare(c)
 	d, _ := s.Lookup(flag)
 	return d.String()
-}
-
-// A setting declared twice is a programming error that no configuration can hide.
-func TestDeclaredOnce(t *testing.T) {
-	var flags []string
-	for _, d := range Settings() {
-		if slices.Contains(flags, d.Flag) {
-			t.Errorf("%s declared twice", d.Flag)
-		}
-		flags = append(flags, d.Flag)
-	}
-	if len(flags) < 40 {
-		t.Fatalf("only %d settings declared", len(flags))
-	}
 }
