@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/podexporter/podexporter/podman"
+	"github.com/podexporter/podexporter/systemd"
 )
 
 // snapshotPart is implemented by collectors whose output, besides what Update sends,
@@ -22,10 +23,17 @@ type snapshotPart interface {
 	collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric)
 }
 
-// namedPart is a snapshot part with its collector's name, for reporting its failures.
+// unitsPart is implemented by collectors whose output depends only on one systemd
+// manager's snapshot; it is cached the same way.
+type unitsPart interface {
+	collectUnits(s *systemd.Snapshot, ch chan<- prometheus.Metric)
+}
+
+// namedPart is a collector with a snapshot or units part (or both), with its name, for
+// reporting its failures.
 type namedPart struct {
-	name string
-	snapshotPart
+	name      string
+	collector any
 }
 
 // snapshotCache holds the snapshot parts encoded for one set of snapshot versions.
@@ -35,12 +43,14 @@ type namedPart struct {
 // OTLP push, which needs families, gathers them afresh from the same immutable
 // snapshots.
 type snapshotCache struct {
-	src   Snapshots
+	src   Snapshots     // nil without a Podman collector
+	units UnitSnapshots // nil without the systemd collector
 	parts []namedPart
 	reg   *prometheus.Registry
 
-	mu  sync.Mutex
-	key []*podman.Snapshot
+	mu   sync.Mutex
+	key  []*podman.Snapshot
+	ukey []*systemd.Snapshot
 	// bytes holds the families encoded per format and compression, only those asked
 	// for, emptied whenever a source publishes a new snapshot.
 	bytes map[string][]byte
@@ -53,8 +63,8 @@ type snapshotCache struct {
 	failures map[string]error
 }
 
-func newSnapshotCache(src Snapshots, parts []namedPart) *snapshotCache {
-	c := &snapshotCache{src: src, parts: parts, reg: prometheus.NewRegistry(), sizes: map[string]int{}}
+func newSnapshotCache(src Snapshots, units UnitSnapshots, parts []namedPart) *snapshotCache {
+	c := &snapshotCache{src: src, units: units, parts: parts, reg: prometheus.NewRegistry(), sizes: map[string]int{}}
 	c.reg.MustRegister(snapshotCollector{c})
 	return c
 }
@@ -66,29 +76,36 @@ type snapshotCollector struct{ c *snapshotCache }
 func (snapshotCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (s snapshotCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, snap := range s.c.key {
-		for _, p := range s.c.parts {
-			if err := collectPart(p, snap, ch); err != nil {
-				s.c.failMu.Lock()
-				if s.c.failures == nil {
-					s.c.failures = map[string]error{}
-				}
-				first := s.c.failures[p.name] == nil
-				s.c.failures[p.name] = err
-				s.c.failMu.Unlock()
-				if first {
-					failures.collectorFailed(p.name, err)
-				}
+	for _, p := range s.c.parts {
+		if err := collectPart(p, s.c.key, s.c.ukey, ch); err != nil {
+			s.c.failMu.Lock()
+			if s.c.failures == nil {
+				s.c.failures = map[string]error{}
+			}
+			first := s.c.failures[p.name] == nil
+			s.c.failures[p.name] = err
+			s.c.failMu.Unlock()
+			if first {
+				failures.collectorFailed(p.name, err)
 			}
 		}
 	}
 }
 
-// collectPart emits one part's series of one snapshot; a panic costs the series it had
-// not sent yet, not the process.
-func collectPart(p namedPart, snap *podman.Snapshot, ch chan<- prometheus.Metric) (err error) {
+// collectPart emits one part's series of the snapshots; a panic costs the series it
+// had not sent yet, not the process.
+func collectPart(p namedPart, snaps []*podman.Snapshot, units []*systemd.Snapshot, ch chan<- prometheus.Metric) (err error) {
 	defer recovered("collector "+p.name, &err)
-	p.collectSnapshot(snap, ch)
+	if sp, ok := p.collector.(snapshotPart); ok {
+		for _, snap := range snaps {
+			sp.collectSnapshot(snap, ch)
+		}
+	}
+	if up, ok := p.collector.(unitsPart); ok {
+		for _, u := range units {
+			up.collectUnits(u, ch)
+		}
+	}
 	return nil
 }
 
@@ -102,11 +119,18 @@ func (c *snapshotCache) failed(name string) error {
 // refresh forgets the encoded bytes when a source has published a new snapshot since
 // the last call. The caller holds c.mu.
 func (c *snapshotCache) refresh() {
-	snaps := c.src.Snapshots()
-	if c.bytes != nil && slices.Equal(snaps, c.key) {
+	var snaps []*podman.Snapshot
+	if c.src != nil {
+		snaps = c.src.Snapshots()
+	}
+	var units []*systemd.Snapshot
+	if c.units != nil {
+		units = c.units.Snapshots()
+	}
+	if c.bytes != nil && slices.Equal(snaps, c.key) && slices.Equal(units, c.ukey) {
 		return
 	}
-	c.key = snaps
+	c.key, c.ukey = snaps, units
 	c.bytes = map[string][]byte{}
 	c.failMu.Lock()
 	c.failures = nil

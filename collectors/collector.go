@@ -43,6 +43,8 @@ type Deps struct {
 	Logs LogStats
 	// EBPF is the eBPF network counting; nil unless --ebpf.enable.
 	EBPF EBPFStats
+	// Units is the systemd source; nil when the systemd collector is off.
+	Units UnitSnapshots
 }
 
 type factory struct {
@@ -83,7 +85,8 @@ func Flags() []Flag {
 type Set struct {
 	collectors map[string]Collector
 	logger     *slog.Logger
-	// cache serves the snapshot parts of the Podman collectors; nil without them.
+	// cache serves the snapshot parts of the Podman and systemd collectors; nil
+	// without them.
 	cache *snapshotCache
 }
 
@@ -109,12 +112,23 @@ func New(deps Deps) (*Set, error) {
 	}
 	var parts []namedPart
 	for _, name := range s.Names() {
-		if p, ok := s.collectors[name].(snapshotPart); ok {
-			parts = append(parts, namedPart{name, p})
+		c := s.collectors[name]
+		_, sp := c.(snapshotPart)
+		_, up := c.(unitsPart)
+		if (sp && deps.Podman != nil) || (up && deps.Units != nil) {
+			parts = append(parts, namedPart{name, c})
 		}
 	}
-	if len(parts) > 0 && deps.Podman != nil {
-		s.cache = newSnapshotCache(deps.Podman, parts)
+	if len(parts) > 0 {
+		var units UnitSnapshots
+		if deps.Units != nil {
+			units = deps.Units
+		}
+		var src Snapshots
+		if deps.Podman != nil {
+			src = deps.Podman
+		}
+		s.cache = newSnapshotCache(src, units, parts)
 	}
 	return s, nil
 }

@@ -83,7 +83,7 @@ func TestSetRecoversCollectorPanics(t *testing.T) {
 		collectors: map[string]Collector{"panics-update": panicky{}, "panics-snapshot": panickyPart{}, "container": mustContainer(t, src)},
 		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	s.cache = newSnapshotCache(src, []namedPart{{"container", s.collectors["container"].(snapshotPart)}, {"panics-snapshot", panickyPart{}}})
+	s.cache = newSnapshotCache(src, nil, []namedPart{{"container", s.collectors["container"]}, {"panics-snapshot", panickyPart{}}})
 	reg := prometheus.NewRegistry() // not pedantic: the collectors' families are unchecked
 	reg.MustRegister(s)
 	for scrape := 1; scrape <= 2; scrape++ {

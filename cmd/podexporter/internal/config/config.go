@@ -25,6 +25,7 @@ import (
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/otlp/otlpconf"
 	"github.com/podexporter/podexporter/podman/podmanconf"
+	"github.com/podexporter/podexporter/systemd/systemdconf"
 )
 
 // DefaultListenAddress is the scrape port. 9882 belongs to prometheus-podman-exporter;
@@ -53,6 +54,7 @@ type Config struct {
 	Log        Log
 	OTLP       otlpconf.Settings
 	EBPF       bpfconf.Settings
+	Systemd    systemdconf.Settings
 	// Collectors maps each registered collector name to whether it is enabled.
 	Collectors map[string]bool
 	// Healthcheck is only used by the healthcheck subcommand.
@@ -137,6 +139,7 @@ func declare(c *Config) *setting.Set {
 	s.Duration(&c.HealthcheckTimeout, "healthcheck.timeout", "How long healthcheck waits for /healthz.", 3*time.Second).WithKey("")
 	c.OTLP.Declare(s)
 	c.EBPF.Declare(s)
+	c.Systemd.Declare(s)
 	return s
 }
 

@@ -129,6 +129,9 @@ func (c *Config) validate() error {
 	if !slices.Contains([]string{"logfmt", "json"}, c.Log.Format) {
 		return &Error{Setting: "--log.format", Problem: fmt.Sprintf("%q is not a format", c.Log.Format), Fix: "use logfmt or json"}
 	}
+	if err := c.Systemd.Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
