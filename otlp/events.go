@@ -10,8 +10,10 @@ import (
 )
 
 // Event is a container lifecycle event (start, died, oom, health status change,
-// restart) to be sent as a log record, so that a pipeline sees why a container's logs
-// stopped.
+// restart) or a systemd unit's (failed, restarted, started, stopped) to be sent as a
+// log record, so that a pipeline sees why a container's logs stopped. A unit's event
+// goes on its container's resource, or the host's when it has none (Container.ID
+// empty).
 type Event struct {
 	Time time.Time
 	// Name is the event.name: container.start, container.died, container.oom,
@@ -105,7 +107,11 @@ func (q *EventQueue) export(ctx context.Context, batch []Event) error {
 		key := providerKey{'e', c.Service + "/" + c.ID}
 		l, ok := s.providers[key]
 		if !ok {
-			l = s.newLogger(key, &c)
+			var rc *Container
+			if c.ID != "" {
+				rc = &c
+			} // else a unit without a container: the host's resource
+			l = s.newLogger(key, rc)
 		}
 		var rec log.Record
 		rec.SetTimestamp(e.Time)

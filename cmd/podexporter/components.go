@@ -6,6 +6,7 @@ import (
 
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/collectors"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // component is a long-running part the daemon owns, a source (Podman, journal, eBPF)
@@ -36,6 +37,8 @@ func buildComponents(cfg *config.Config, logger *slog.Logger) ([]component, coll
 	var srcs []component
 	srcs = append(srcs, ebpfSource(cfg, logger, &deps)...) // before Podman, which reads its counters
 	srcs = append(srcs, podmanSource(cfg, logger, &deps, ot.onEvent(), ot.eventPositions(cfg, logger))...)
+	pods, _ := deps.Podman.(*podman.Source)
+	srcs = append(srcs, systemdSource(cfg, logger, &deps, ot, pods)...)
 	logs, err := logsSource(cfg, logger, &deps, ot)
 	if err != nil {
 		return nil, deps, nil, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -124,6 +125,9 @@ func (s *otlpSinks) eventPositions(cfg *config.Config, logger *slog.Logger) *pod
 	s.events.OnAck(func(batch []otlp.Event) {
 		last := map[string]int64{}
 		for _, e := range batch {
+			if !strings.HasPrefix(e.Name, "container.") {
+				continue // a unit's event: the Podman event stream has no position for it
+			}
 			last[e.Container.Service] = max(last[e.Container.Service], e.Time.UnixNano())
 		}
 		for service, at := range last {

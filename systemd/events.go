@@ -1,0 +1,29 @@
+package systemd
+
+import "time"
+
+// unitEvents are the lifecycle events between two reads of a unit: each change is
+// told once, at the time systemd gives for it. Reads are coalesced, so several
+// restarts between two reads are one event that says how many.
+func unitEvents(old, u Unit) []UnitEvent {
+	at := u.StateChange
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var out []UnitEvent
+	if u.NRestarts > old.NRestarts {
+		out = append(out, UnitEvent{Time: at, Action: "restarted", Unit: u, Restarts: u.NRestarts - old.NRestarts})
+	}
+	if u.ActiveState == old.ActiveState && u.StateChange.Equal(old.StateChange) {
+		return out
+	}
+	switch {
+	case u.ActiveState == "failed" && (old.ActiveState != "failed" || !u.StateChange.Equal(old.StateChange)):
+		out = append(out, UnitEvent{Time: at, Action: "failed", Unit: u})
+	case u.ActiveState == "active" && old.ActiveState != "active" && old.ActiveState != "reloading":
+		out = append(out, UnitEvent{Time: at, Action: "started", Unit: u})
+	case u.ActiveState == "inactive" && (old.ActiveState == "active" || old.ActiveState == "deactivating" || old.ActiveState == "reloading"):
+		out = append(out, UnitEvent{Time: at, Action: "stopped", Unit: u})
+	}
+	return out
+}
