@@ -138,9 +138,8 @@ func (s *Source) discover(ctx context.Context) {
 	}
 	if s.opts.UserManagers {
 		for _, uid := range s.userIDs() {
-			dir := filepath.Join(s.opts.RuntimeDir, strconv.Itoa(uid))
-			eps := []endpoint{{path: filepath.Join(dir, "systemd/private"), private: true}, {path: filepath.Join(dir, "bus")}}
-			want["user-"+strconv.Itoa(uid)] = func() *watch { return newWatch("user-"+strconv.Itoa(uid), uid, eps, &s.opts) }
+			name := userManager(uid)
+			want[name] = func() *watch { return newWatch(name, uid, s.userEndpoints(uid), &s.opts) }
 		}
 	}
 	s.mu.Lock()
@@ -196,6 +195,15 @@ func (s *Source) systemEndpoints() []endpoint {
 		bus = addr[len("unix:path="):]
 	}
 	return []endpoint{{path: "/run/systemd/private", private: true}, {path: bus}}
+}
+
+func userManager(uid int) string { return "user-" + strconv.Itoa(uid) }
+
+// userEndpoints: the user manager's private socket (root and the user get in), then
+// the user's bus.
+func (s *Source) userEndpoints(uid int) []endpoint {
+	dir := filepath.Join(s.opts.RuntimeDir, strconv.Itoa(uid))
+	return []endpoint{{path: filepath.Join(dir, "systemd/private"), private: true}, {path: filepath.Join(dir, "bus")}}
 }
 
 // userIDs are the users with a running manager: a numeric runtime directory with

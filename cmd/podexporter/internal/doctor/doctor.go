@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 	"github.com/podexporter/podexporter/bpf"
 	"github.com/podexporter/podexporter/cmd/podexporter/internal/config"
 	"github.com/podexporter/podexporter/journald/journalstat"
+	"github.com/podexporter/podexporter/systemd"
 )
 
 // Status of one check.
@@ -51,6 +53,43 @@ func Run(ctx context.Context, cfg *config.Config) []Check {
 		checks = append(checks, podmanCheck(ctx, s))
 	}
 	checks = append(checks, ebpfCheck(), stateCheck(cfg))
+	if cfg.Collectors["systemd"] {
+		checks = append(checks, systemdChecks(ctx, cfg)...)
+	}
+	return checks
+}
+
+// systemdChecks reports, for each systemd manager the daemon would watch, whether it
+// can be read and which Quadlet files produced no unit. None is a failure: the
+// service layer is optional, and a host without systemd has none of it.
+func systemdChecks(ctx context.Context, cfg *config.Config) []Check {
+	opts := systemd.OptionsFrom(cfg.Systemd)
+	opts.Logger = slog.New(slog.DiscardHandler)
+	var checks []Check
+	for _, st := range systemd.Probe(ctx, opts) {
+		c := Check{What: "systemd " + st.Manager}
+		switch {
+		case st.Refused && st.UID >= 0:
+			c.Status, c.Detail = Warn, fmt.Sprintf("user %d's manager refused %s, so its Quadlet units are not watched: %v", st.UID, whoAmI(), st.Err)
+			c.Fix = fmt.Sprintf("run podexporter as root (the rootful unit in deploy/quadlet), or as user %d (its rootless unit), or leave user managers out with --no-systemd.user-managers", st.UID)
+		case st.Err != nil:
+			c.Status, c.Detail, c.Fix = Warn, fmt.Sprintf("cannot be read (Quadlet units not watched): %v", st.Err), st.Fix
+		case len(st.Orphans) > 0:
+			var paths []string
+			for _, f := range st.Orphans {
+				paths = append(paths, f.Path)
+			}
+			c.Status = Warn
+			c.Detail = fmt.Sprintf("%d Quadlet units; %d Quadlet files produced no unit: %s", st.Units, len(st.Orphans), strings.Join(paths, ", "))
+			c.Fix = "see why with /usr/libexec/podman/quadlet -dryrun (add -user for a user's files), fix the file, then systemctl daemon-reload"
+			if r := st.Orphans[0].Reason; r != "" {
+				c.Fix = "the generator said: " + r + "; fix the file, then systemctl daemon-reload"
+			}
+		default:
+			c.Status, c.Detail = OK, fmt.Sprintf("readable, %d Quadlet units, every Quadlet file has its unit", st.Units)
+		}
+		checks = append(checks, c)
+	}
 	return checks
 }
 
