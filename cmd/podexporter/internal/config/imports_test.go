@@ -26,10 +26,11 @@ func TestImportsNoSourceOrSink(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	components := []string{"journald", "otlp", "podman", "bpf", "collectors"}
+	components := []string{"journald", "otlp", "podman", "bpf", "systemd", "collectors"}
 	settings := map[string]bool{
 		module + "/journald/journalconf": true, module + "/otlp/otlpconf": true,
 		module + "/podman/podmanconf": true, module + "/bpf/bpfconf": true,
+		module + "/systemd/systemdconf": true,
 		// Pure line-reading rules (no I/O, no cgo) that journal settings are
 		// validated against.
 		module + "/journald/logparse": true, module + "/journald/multiline": true,
@@ -140,7 +141,7 @@ func TestImportsPointDown(t *testing.T) {
 			switch {
 			case under(rel, "internal") && !under(dep, "internal"):
 				t.Errorf("%s imports %s: internal/ holds ground utilities, which import only internal/ (move the package beside its users, e.g. under cmd/podexporter/internal)", rel, dep)
-			case under(rel, "podman", "journald", "bpf") && under(dep, sinks...):
+			case under(rel, "podman", "journald", "bpf", "systemd") && under(dep, sinks...):
 				t.Errorf("%s imports %s: a source never imports a sink or the binary", rel, dep)
 			}
 		}
