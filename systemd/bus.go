@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -84,13 +85,8 @@ func dialBus(ctx context.Context, endpoints []endpoint) (bus, error) {
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", ep.path, err))
 	}
-	err := joined(errs)
-	for _, e := range errs {
-		if errors.Is(e, errRefused) {
-			return nil, fmt.Errorf("%w: %w", errRefused, err)
-		}
-	}
-	return nil, err
+	// errors.Is(err, errRefused) holds when any endpoint refused us.
+	return nil, joined(errs)
 }
 
 // joined is errs in one line, for a log line that stays one line.
@@ -150,6 +146,11 @@ func dialOne(ctx context.Context, ep endpoint) (bus, error) {
 	}
 	if !ep.private {
 		if err := conn.Hello(); err != nil {
+			if errors.Is(err, io.EOF) || isAccessDenied(err) {
+				// A user's bus daemon lets its owner alone in, and says so by
+				// hanging up after authentication.
+				return fail(fmt.Errorf("%w: hello: %w", errRefused, err))
+			}
 			return fail(fmt.Errorf("hello: %w", err))
 		}
 		for _, member := range []string{"UnitNew", "UnitRemoved", "Reloading"} {

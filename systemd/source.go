@@ -3,6 +3,8 @@ package systemd
 import (
 	"cmp"
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -220,16 +222,19 @@ func (s *Source) userIDs() []int {
 			continue
 		}
 		dir := filepath.Join(s.opts.RuntimeDir, e.Name())
-		if exists(filepath.Join(dir, "systemd/private")) || exists(filepath.Join(dir, "bus")) {
+		// A runtime directory we may not enter is a user's all the same (logind makes
+		// them 0700): its manager is tried, and the refusal counted and explained.
+		if present(filepath.Join(dir, "systemd/private")) || present(filepath.Join(dir, "bus")) {
 			uids = append(uids, uid)
 		}
 	}
 	return uids
 }
 
-func exists(p string) bool {
+// present says whether p exists, or may exist behind a directory we cannot search.
+func present(p string) bool {
 	_, err := os.Lstat(p)
-	return err == nil
+	return err == nil || errors.Is(err, fs.ErrPermission)
 }
 
 func (s *Source) stopAll() {
