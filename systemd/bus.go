@@ -131,7 +131,7 @@ func dialOne(ctx context.Context, ep endpoint) (bus, error) {
 		return nil, err
 	}
 	authed := make(chan error, 1)
-	go func() { authed <- conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}) }()
+	go func() { authed <- conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(peerUID()))}) }()
 	select {
 	case err = <-authed:
 	case <-dctx.Done():
@@ -175,6 +175,38 @@ func dialOne(ctx context.Context, ep endpoint) (bus, error) {
 	b := &dbusBus{conn: conn, ch: make(chan signal, 64), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.relay(raw)
 	return b, nil
+}
+
+// peerUID is our uid as systemd sees it, which EXTERNAL authentication must claim:
+// in a rootless container we are root inside a user namespace, and the kernel reports
+// the host user to the manager.
+func peerUID() int {
+	uid := os.Getuid()
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return uid
+	}
+	return mapUID(string(b), uid)
+}
+
+// mapUID maps uid through a uid_map ("inside outside count" per line).
+func mapUID(uidMap string, uid int) int {
+	for _, line := range strings.Split(uidMap, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.Atoi(f[0])
+		out, err2 := strconv.Atoi(f[1])
+		n, err3 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		if uid >= in && uid-in < n {
+			return out + uid - in
+		}
+	}
+	return uid
 }
 
 func isAccessDenied(err error) bool {

@@ -64,3 +64,21 @@ func TestUnitFromProperties(t *testing.T) {
 		t.Errorf("no properties: %+v", u)
 	}
 }
+
+func TestMapUID(t *testing.T) {
+	for _, tc := range []struct {
+		uidMap string
+		uid    int
+		want   int
+	}{
+		{"         0          0 4294967295\n", 0, 0},                                      // the initial namespace
+		{"         0       1000          1\n         1     100000      65536\n", 0, 1000}, // rootless Podman
+		{"         0       1000          1\n         1     100000      65536\n", 5, 100004},
+		{"garbage\n", 7, 7},
+		{"", 7, 7},
+	} {
+		if got := mapUID(tc.uidMap, tc.uid); got != tc.want {
+			t.Errorf("mapUID(%q, %d) = %d, want %d", tc.uidMap, tc.uid, got, tc.want)
+		}
+	}
+}
