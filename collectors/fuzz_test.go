@@ -44,7 +44,7 @@ func FuzzContainerSeries(f *testing.F) {
 		src.p.Store(snap)
 		logs := staticLogs{journalstat.Stats{Containers: []journalstat.ContainerLogStats{{ID: other, Name: name, Stream: "stdout", Lines: 1}}}}
 		set, err := New(Deps{
-			Enabled:         map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true, "podman": true, "logs": true},
+			Enabled:         map[string]bool{"container": true, "pod": true, "image": true, "volume": true, "network": true, "system": true, "podman": true, "logs": true, "hardening": true},
 			ContainerLabels: []string{"team"}, NameLabel: true,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src, Logs: logs,
 		})

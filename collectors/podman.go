@@ -29,7 +29,7 @@ func init() {
 
 // PodmanCollectorNames are the collectors that read the Podman source; the daemon runs
 // the source only when one of them is enabled.
-var PodmanCollectorNames = []string{"podman", "container", "pod", "image", "volume", "network", "system"}
+var PodmanCollectorNames = []string{"podman", "container", "pod", "image", "volume", "network", "system", "hardening"}
 
 // inventoryCollector emits metrics of one kind (pods, images, ...) from each snapshot;
 // all of it is cached per snapshot, so its Update has nothing to do per scrape.
@@ -163,8 +163,9 @@ func (c *containerCollector) vdesc(m *catalog.Metric) *prometheus.Desc {
 	return d
 }
 
-// Update sends what changes between scrapes of one snapshot: uptime, and the count of
-// truncated label values. Everything else comes from collectSnapshot, cached.
+// Update sends what changes between scrapes of one snapshot: uptime, health check
+// staleness, and the count of truncated label values. Everything else comes from
+// collectSnapshot, cached.
 func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	if c.src == nil {
 		return nil
@@ -176,6 +177,9 @@ func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 			if k.State == "running" && !k.Started.IsZero() {
 				send(ch, c.vdesc(catalog.ContainerUptime), prometheus.GaugeValue, now.Sub(k.Started).Seconds(), c.baseLabels(s, k)...)
 			}
+			if stale, applies := healthStale(now, k); applies {
+				send(ch, c.vdesc(catalog.ContainerHealthStale), prometheus.GaugeValue, boolValue(stale), c.baseLabels(s, k)...)
+			}
 		}
 	}
 	if len(c.allow) > 0 {
@@ -185,6 +189,31 @@ func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 		emitter{ch}.emit(catalog.PodmanLabelValuesCut, float64(n))
 	}
 	return nil
+}
+
+// healthStale says whether container k's scheduled health checks have stopped: the
+// last check (or the start, when none ran since) is older than three intervals plus
+// the timeout, long enough for a slow check and two missed ones. On a systemd host the
+// checks run from a transient timer, and a timer lost (a daemon-reload race, a
+// systemctl reset-failed, a host without systemd) stops them without a word: the
+// status then stays whatever it was, healthy included. applies is false where no check
+// is due: a container not running, without a check, or with checks run only on demand
+// (interval 0).
+func healthStale(now time.Time, k *podman.Container) (stale, applies bool) {
+	h := &k.Health
+	if k.State != "running" || h.Interval <= 0 {
+		return false, false
+	}
+	since := k.Started
+	if h.LastCheck.After(since) {
+		since = h.LastCheck
+	}
+	if since.IsZero() {
+		return false, false
+	}
+	// In seconds: a configured interval of centuries must not overflow into "stale".
+	limit := 3*h.Interval.Seconds() + h.Timeout.Seconds()
+	return now.Sub(since).Seconds() > limit, true
 }
 
 func (c *containerCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
@@ -243,11 +272,20 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 		if !k.Health.LastCheck.IsZero() {
 			emit(catalog.ContainerHealthLastExitCode, float64(k.Health.LastExitCode))
 			emit(catalog.ContainerHealthLastDuration, k.Health.LastDuration.Seconds())
+			emit(catalog.ContainerHealthLastCheck, unixSeconds(k.Health.LastCheck))
 		}
 		checks := s.HealthChecks[k.ID]
 		for _, result := range []string{"success", "failure"} {
 			send(ch, c.vdesc(catalog.ContainerHealthChecks), prometheus.CounterValue, float64(checks[result]), c.labels.values(s, k, result)...)
 		}
+	}
+	// The configuration, with or without a status: a created container has a check
+	// that has not run.
+	if k.Security.HealthDefined {
+		if k.Health.Interval > 0 {
+			emit(catalog.ContainerHealthInterval, k.Health.Interval.Seconds())
+		}
+		emit(catalog.ContainerHealthTimeout, k.Health.Timeout.Seconds())
 	}
 
 	st := k.Stats

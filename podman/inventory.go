@@ -64,8 +64,13 @@ func (e *Engine) applyInspect(id string, data *define.InspectContainerData, err 
 		c.NetworkMode = data.HostConfig.NetworkMode
 		c.Ports = formatPorts(data.HostConfig.PortBindings)
 	}
+	c.Security = securityOf(data)
+	if c.Security.HealthDefined { // and so Config.Healthcheck is not nil
+		hc := data.Config.Healthcheck
+		c.Health.Interval, c.Health.Timeout = healthSchedule(hc.Interval, hc.Timeout)
+	}
 	if h := data.State.Health; h != nil && h.Status != "" {
-		c.Health = Health{Status: h.Status, FailingStreak: h.FailingStreak}
+		c.Health.Status, c.Health.FailingStreak = h.Status, h.FailingStreak
 		if n := len(h.Log); n > 0 {
 			last := h.Log[n-1]
 			start, _ := time.Parse(time.RFC3339Nano, last.Start)
@@ -104,6 +109,49 @@ func (e *Engine) applyInspect(id string, data *define.InspectContainerData, err 
 	}
 	e.containers[c.ID] = c
 	return nil
+}
+
+// defaultHealthTimeout is Podman's (define.DefaultHealthCheckTimeout), for a check
+// whose configuration has none.
+const defaultHealthTimeout = 30 * time.Second
+
+// securityOf takes the facts the hardening checks judge out of one inspect answer, any
+// part of which a service may leave out.
+func securityOf(data *define.InspectContainerData) Security {
+	s := Security{AppArmorProfile: data.AppArmorProfile, ImageRef: data.ImageName}
+	if cfg := data.Config; cfg != nil {
+		s.User = cfg.User
+		if cfg.Image != "" {
+			s.ImageRef = cfg.Image
+		}
+		// An empty test inherits the image's check, which Podman resolves at
+		// creation: empty here means none. NONE is the image's check switched off.
+		if hc := cfg.Healthcheck; hc != nil && len(hc.Test) > 0 && hc.Test[0] != "NONE" {
+			s.HealthDefined = true
+		}
+	}
+	if hc := data.HostConfig; hc != nil {
+		s.ReadOnlyRootfs = hc.ReadonlyRootfs
+		s.Privileged = hc.Privileged
+		s.CapAdd = hc.CapAdd
+		s.SecurityOpt = hc.SecurityOpt
+		if hc.RestartPolicy != nil {
+			s.RestartPolicy = hc.RestartPolicy.Name
+		}
+	}
+	return s
+}
+
+// healthSchedule is a defined check's interval and timeout. Podman writes its 30 s
+// default interval into the configuration when none is given, so a zero interval here
+// is "disable" (or 0): the check runs only when asked, and nobody may call it stale.
+// A zero timeout is Podman's default.
+func healthSchedule(configured, configuredTimeout time.Duration) (interval, timeout time.Duration) {
+	interval, timeout = max(configured, 0), configuredTimeout
+	if timeout <= 0 {
+		timeout = defaultHealthTimeout
+	}
+	return interval, timeout
 }
 
 func (e *Engine) listPods(api API) error {
@@ -210,6 +258,7 @@ func systemOf(info *define.Info) System {
 	s := System{APIVersion: info.Version.APIVersion}
 	if h := info.Host; h != nil {
 		s.BuildahVersion = h.BuildahVersion
+		s.Rootless = h.Security.Rootless
 		if h.Conmon != nil {
 			s.ConmonVersion = h.Conmon.Version
 		}

@@ -72,6 +72,8 @@ type Container struct {
 	CgroupPath   string
 
 	Health Health
+	// Security is how the container was confined when it was created.
+	Security Security
 
 	RWSize, RootFSSize int64 // -1 until the slow refresh measured them
 
@@ -91,6 +93,41 @@ type Health struct {
 	LastExitCode int
 	LastDuration time.Duration
 	LastCheck    time.Time
+	// Interval is how often the check is scheduled: 0 when it is not (no check, or
+	// interval 0 or "disable", which Podman stores as 0), so that nobody waits for a
+	// check that will never come. Timeout is how long one check may take. Both are
+	// the configuration's, set with or without a status.
+	Interval time.Duration
+	Timeout  time.Duration
+}
+
+// Security is what inspect says about a container's confinement, as plain facts: the
+// judgement of them (the hardening checks) belongs to the outputs, not the source.
+type Security struct {
+	// User is Config.User: the container's user as given to podman run or taken from
+	// the image's USER; "" runs as root.
+	User           string
+	ReadOnlyRootfs bool
+	Privileged     bool
+	// CapAdd are the capabilities added to Podman's default set. Shared by
+	// snapshots: never modify.
+	CapAdd []string
+	// SecurityOpt are the --security-opt values as inspect shows them, such as
+	// "seccomp=unconfined", "label=disable", "apparmor=unconfined". Shared: never
+	// modify.
+	SecurityOpt []string
+	// AppArmorProfile is the profile the container runs under, "" when the host has
+	// no AppArmor.
+	AppArmorProfile string
+	// ImageRef is the image as the container was created from it (Config.Image): a
+	// reference by tag or by digest.
+	ImageRef string
+	// RestartPolicy is Podman's own restart policy: "", "no", "on-failure", "always",
+	// "unless-stopped".
+	RestartPolicy string
+	// HealthDefined says a health check is configured and not disabled (NONE),
+	// whether or not it is scheduled.
+	HealthDefined bool
 }
 
 // Stats are a running container's resource counters.
@@ -148,9 +185,12 @@ type Network struct {
 	ID, Name, Driver, Interface, Labels string
 }
 
-// System holds component versions.
+// System holds component versions and what the service says of itself; it is empty
+// until the service's info has been read once (APIVersion is then set).
 type System struct {
 	APIVersion, BuildahVersion, ConmonVersion, RuntimeVersion string
+	// Rootless is the service's own word that it runs without root.
+	Rootless bool
 }
 
 // Find returns the container with the given full or 12-character id. The journal
