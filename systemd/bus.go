@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -387,11 +386,4 @@ func (b *dbusBus) environment(ctx context.Context) ([]string, error) {
 	}
 	env, _ := v.Value().([]string)
 	return env, nil
-}
-
-// isConnectionGone says whether err means the connection ended (the manager
-// re-executed, the bus daemon restarted): the watch then reconnects.
-func isConnectionGone(err error) bool {
-	var ne net.Error
-	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
 }
