@@ -68,13 +68,7 @@ func TestHealthSeries(t *testing.T) {
 	snap.Containers[2].Health = podman.Health{Status: "starting", Timeout: 30 * time.Second} // interval disabled
 	snap.Containers[2].Security.HealthDefined = true
 	snap.Containers[3].Health = podman.Health{} // no check
-	src := &swappable{}
-	src.p.Store(snap)
-	set, err := New(Deps{Enabled: map[string]bool{"container": true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := gatherByID(t, set)
+	values := containerValues(t, snap)
 	absent := math.NaN()
 	for _, tc := range []struct {
 		family string
@@ -105,6 +99,19 @@ func TestHealthSeries(t *testing.T) {
 
 // gatherByID scrapes set as /metrics does and returns each family's values by the id
 // label.
+// containerValues gathers the container collector's series of snap, by family and
+// container id.
+func containerValues(t *testing.T, snap *podman.Snapshot) map[string]map[string]float64 {
+	t.Helper()
+	src := &swappable{}
+	src.p.Store(snap)
+	set, err := New(Deps{Enabled: map[string]bool{"container": true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Podman: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gatherByID(t, set)
+}
+
 func gatherByID(t *testing.T, set *Set) map[string]map[string]float64 {
 	t.Helper()
 	g := newGatherer(t, set)

@@ -19,7 +19,7 @@ type Snapshots interface {
 
 func init() {
 	register("podman", "Podman source health: up, snapshot age, reconnects, API requests.", true, newPodmanSourceCollector)
-	register("container", "Podman containers: state, health, lifecycle, CPU, memory, block and network I/O.", true, newContainerCollector)
+	register("container", "Podman containers: state, health, lifecycle, CPU, memory, block and network I/O, cgroup limits, throttling, memory events and pressure.", true, newContainerCollector)
 	register("pod", "Podman pods.", true, inventoryFactory(collectPods))
 	register("image", "Podman images.", true, inventoryFactory(collectImages))
 	register("volume", "Podman volumes.", true, inventoryFactory(collectVolumes))
@@ -29,7 +29,7 @@ func init() {
 
 // PodmanCollectorNames are the collectors that read the Podman source; the daemon runs
 // the source only when one of them is enabled.
-var PodmanCollectorNames = []string{"podman", "container", "pod", "image", "volume", "network", "system", "hardening"}
+var PodmanCollectorNames = []string{"podman", "container", "pod", "image", "volume", "network", "system", "hardening", "storage"}
 
 // inventoryCollector emits metrics of one kind (pods, images, ...) from each snapshot;
 // all of it is cached per snapshot, so its Update has nothing to do per scrape.
@@ -303,6 +303,7 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 		emit(catalog.ContainerMemCache, float64(m.Cache))
 		emit(catalog.ContainerMemWorkingSet, float64(m.WorkingSet))
 	}
+	emitLimits(st.Limits, emit)
 	emit(catalog.ContainerBlockInput, float64(st.BlockRead))
 	emit(catalog.ContainerBlockOutput, float64(st.BlockWritten))
 	if n := st.Network; n != nil {

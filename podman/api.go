@@ -33,6 +33,9 @@ type API interface {
 	ListNetworks() ([]nettypes.Network, error)
 	// Stats returns one report for ids; Podman fails all of it when one fails.
 	Stats(ids []string) (chan types.ContainerStatsReport, error)
+	// SystemDf is `podman system df`: Podman walks every container layer and volume
+	// to answer it, so it takes seconds on a large host (see storage_df.go).
+	SystemDf() (*types.SystemDfReport, error)
 }
 
 // Dialer connects to the service at a URI; its API lives as long as ctx.
@@ -82,6 +85,10 @@ func (a bindingsAPI) ListVolumes() ([]*types.VolumeListReport, error) {
 	return volumes.List(a.conn, nil)
 }
 func (a bindingsAPI) ListNetworks() ([]nettypes.Network, error) { return network.List(a.conn, nil) }
+
+func (a bindingsAPI) SystemDf() (*types.SystemDfReport, error) {
+	return system.DiskUsage(a.conn, nil)
+}
 
 func (a bindingsAPI) Stats(ids []string) (chan types.ContainerStatsReport, error) {
 	stream := false

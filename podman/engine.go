@@ -22,8 +22,8 @@ type Options struct {
 	// SlowInterval is how often system info, images, volumes and networks are re-listed
 	// besides the refreshes their own events trigger.
 	SlowInterval time.Duration
-	// SizeInterval is how often container root filesystem sizes are measured, the
-	// most expensive call Podman has; 0 turns it off.
+	// SizeInterval is how often Podman measures container layers, images and
+	// volumes (storage_df.go), the most expensive call it has; 0 turns it off.
 	SizeInterval time.Duration
 	// MaxContainers caps how many containers a snapshot holds; 0 means no cap.
 	MaxContainers int
@@ -105,6 +105,7 @@ type Engine struct {
 	healthChecks map[string]map[string]uint64
 	lastCheck    map[string]time.Time
 	sizes        map[string][2]int64
+	storage      storageState
 	// oomKilled remembers kernel OOM kills Podman missed (see detectOOM).
 	oomKilled map[string]bool
 	oomSeen   []oomReading

@@ -10,6 +10,7 @@ import (
 	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/containers/podman/v5/pkg/errorhandling"
+	psdefine "github.com/containers/podman/v5/pkg/ps/define"
 	"github.com/docker/docker/api/types/events"
 	nettypes "go.podman.io/common/libnetwork/types"
 )
@@ -26,6 +27,14 @@ type fakeAPI struct {
 	// stalls holds the calls (by their count name) that wait until the channel is
 	// closed, as Podman 5's info or a stats call on a loaded host take seconds.
 	stalls map[string]chan struct{}
+	// df is what SystemDf answers (an empty report when nil), dfErr its failure;
+	// store is the info answer's storage part; sizes are the sized list's layer
+	// sizes by container id; volumes what the volume list answers.
+	df      *types.SystemDfReport
+	dfErr   error
+	store   *define.StoreInfo
+	sizes   map[string][2]int64
+	volumes []*types.VolumeListReport
 }
 
 func newFakeAPI() *fakeAPI {
@@ -122,15 +131,37 @@ func (f *fakeAPI) Events(ch chan types.Event, cancel chan bool, since string) er
 	return nil
 }
 
-func (f *fakeAPI) ListContainers(bool) ([]types.ListContainer, error) {
-	f.count("list")
+func (f *fakeAPI) ListContainers(withSize bool) ([]types.ListContainer, error) {
+	if withSize {
+		f.count("list_size")
+	} else {
+		f.count("list")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []types.ListContainer
 	for id := range f.containers {
-		out = append(out, types.ListContainer{ID: id})
+		lc := types.ListContainer{ID: id}
+		if sz, ok := f.sizes[id]; ok && withSize {
+			lc.Size = &psdefine.ContainerSize{RwSize: sz[0], RootFsSize: sz[1]}
+		}
+		out = append(out, lc)
 	}
 	return out, nil
+}
+
+func (f *fakeAPI) SystemDf() (*types.SystemDfReport, error) {
+	f.count("df")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dfErr != nil {
+		return nil, f.dfErr
+	}
+	if f.df == nil {
+		return &types.SystemDfReport{}, nil
+	}
+	cp := *f.df
+	return &cp, nil
 }
 
 func (f *fakeAPI) InspectContainer(id string) (*define.InspectContainerData, error) {
@@ -150,14 +181,20 @@ func (f *fakeAPI) InspectContainer(id string) (*define.InspectContainerData, err
 func (f *fakeAPI) ListPods() ([]*types.ListPodsReport, error) { return nil, nil }
 func (f *fakeAPI) Info() (*define.Info, error) {
 	f.count("info")
-	return &define.Info{Version: define.Version{APIVersion: "5.7.0"}, Host: &define.HostInfo{}}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &define.Info{Version: define.Version{APIVersion: "5.7.0"}, Host: &define.HostInfo{}, Store: f.store}, nil
 }
 func (f *fakeAPI) ListImages() ([]*types.ImageSummary, error) {
 	f.count("images")
 	return nil, nil
 }
-func (f *fakeAPI) ListVolumes() ([]*types.VolumeListReport, error) { return nil, nil }
-func (f *fakeAPI) ListNetworks() ([]nettypes.Network, error)       { return nil, nil }
+func (f *fakeAPI) ListVolumes() ([]*types.VolumeListReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.volumes, nil
+}
+func (f *fakeAPI) ListNetworks() ([]nettypes.Network, error) { return nil, nil }
 
 // Stats fails the whole call when one container's fails, as Podman does.
 func (f *fakeAPI) Stats(ids []string) (chan types.ContainerStatsReport, error) {

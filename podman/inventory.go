@@ -2,6 +2,7 @@ package podman
 
 import (
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containers/podman/v5/libpod/define"
@@ -179,6 +180,7 @@ func (e *Engine) refreshSlow(api API) error {
 		}
 	} else if info != nil {
 		e.system = systemOf(info)
+		e.storage.graph, e.storage.run = fileSystems(info.Store, syscall.Statfs)
 	}
 	return e.refreshInventory(api)
 }
@@ -218,6 +220,7 @@ func (e *Engine) refreshInventory(api API) error {
 			vs = append(vs, Volume{Name: v.Name, Driver: v.Driver, MountPoint: v.Mountpoint, Created: v.CreatedAt})
 		}
 		e.volumes = vs
+		e.storage.joinVolumes(vs)
 	}
 	if list, err := api.ListNetworks(); err != nil {
 		if err := e.apiError("list_networks", err); err != nil {
@@ -229,25 +232,6 @@ func (e *Engine) refreshInventory(api API) error {
 			ns = append(ns, Network{ID: ShortID(n.ID), Name: n.Name, Driver: n.Driver, Interface: n.NetworkInterface, Labels: formatLabels(n.Labels)})
 		}
 		e.networks = ns
-	}
-	return nil
-}
-
-// refreshSizes asks for root filesystem sizes, which makes Podman walk every
-// container's layer: done on its own slow interval.
-func (e *Engine) refreshSizes(api API) error {
-	list, err := api.ListContainers(true)
-	if err != nil {
-		return e.apiError("list_containers_size", err)
-	}
-	for _, lc := range list {
-		if lc.Size == nil {
-			continue
-		}
-		e.sizes[lc.ID] = [2]int64{lc.Size.RwSize, lc.Size.RootFsSize}
-		if c, ok := e.containers[lc.ID]; ok {
-			c.RWSize, c.RootFSSize = lc.Size.RwSize, lc.Size.RootFsSize
-		}
 	}
 	return nil
 }

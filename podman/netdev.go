@@ -10,17 +10,9 @@ import (
 	"github.com/containers/podman/v5/libpod/define"
 )
 
-// ReadNetDev sums /proc/PID/net/dev over every interface but loopback. Read through a
-// container's PID it is that container's network namespace: the counters Podman 4.x
-// does not put in its stats.
-func ReadNetDev(path string) (*NetworkCounters, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return parseNetDev(data)
-}
-
+// parseNetDev sums /proc/PID/net/dev over every interface but loopback. Read through
+// a container's PID it is that container's network namespace: the counters Podman
+// 4.x does not put in its stats.
 func parseNetDev(data []byte) (*NetworkCounters, error) {
 	n := &NetworkCounters{Source: "netns"}
 	// Called for every container every stats round: bytes.Lines, not a Scanner and

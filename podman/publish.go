@@ -29,6 +29,7 @@ func (e *Engine) publish(up bool) {
 		Volumes:       e.volumes,
 		Networks:      e.networks,
 		System:        e.system,
+		Storage:       e.storage.snapshot(),
 		HealthChecks:  map[string]map[string]uint64{},
 	}
 	cs := make([]Container, 0, len(e.containers))

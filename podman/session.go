@@ -51,11 +51,6 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 	if err := e.refreshSlow(api); err != nil {
 		return err
 	}
-	if e.opts.SizeInterval > 0 {
-		if err := e.refreshSizes(api); err != nil {
-			return err
-		}
-	}
 	if err := e.refreshStats(api); err != nil {
 		return err
 	}
@@ -75,10 +70,23 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 	slowT := time.NewTicker(e.opts.SlowInterval)
 	defer slowT.Stop()
 	var sizeC <-chan time.Time
+	// A size round runs beside this goroutine (Podman walks every layer and volume
+	// for it) and hands its answers back on sized, which has room for the one in
+	// flight so that it never blocks after the session ends.
+	sized := make(chan sizeResult, 1)
+	sizing := false
+	measure := func() {
+		if sizing || !e.storage.pacer.due(time.Now()) {
+			return
+		}
+		sizing = true
+		go func() { sized <- measureSizes(api, time.Now) }()
+	}
 	if e.opts.SizeInterval > 0 {
 		sizeT := time.NewTicker(e.opts.SizeInterval)
 		defer sizeT.Stop()
 		sizeC = sizeT.C
+		measure()
 	}
 	// Events are applied in small batches: a burst of 200 starts costs one pass.
 	dirty := map[string]bool{}
@@ -157,7 +165,10 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 			}
 			e.commit()
 		case <-sizeC:
-			if err := e.refreshSizes(api); err != nil {
+			measure()
+		case r := <-sized:
+			sizing = false
+			if err := e.applySizes(r); err != nil {
 				return err
 			}
 			e.commit()

@@ -4,7 +4,11 @@
 // nothing of Prometheus or OTLP.
 package podman
 
-import "time"
+import (
+	"time"
+
+	"github.com/podexporter/podexporter/internal/cgroupfs"
+)
 
 // Snapshot is one consistent view of one Podman service. It is never modified after it
 // is published: readers may keep it as long as they like without locks.
@@ -36,6 +40,8 @@ type Snapshot struct {
 	Volumes    []Volume
 	Networks   []Network
 	System     System
+	// Storage is how full the service's storage is and what fills it (storage.go).
+	Storage Storage
 	// HealthChecks counts health_status events per container id and result, since
 	// podexporter started.
 	HealthChecks map[string]map[string]uint64
@@ -132,12 +138,19 @@ type Security struct {
 
 // Stats are a running container's resource counters.
 type Stats struct {
-	Time         time.Time
-	CPUTotal     time.Duration
-	CPUSystem    time.Duration
-	MemUsage     uint64
-	MemLimit     uint64
-	Memory       *MemoryDetail // nil when the cgroup could not be read
+	Time      time.Time
+	CPUTotal  time.Duration
+	CPUSystem time.Duration
+	MemUsage  uint64
+	MemLimit  uint64
+	Memory    *MemoryDetail // nil when the cgroup could not be read
+	// Limits is what the kernel enforces on the container's cgroup and how often it
+	// stepped in (CPU limit and throttling, memory limits, peak, swap and events, the
+	// pids limit, pressure), each value only where the kernel offers it
+	// (cgroupfs.Limits.Has); nil without cgroup mounts. The counters are read every
+	// second round, the limits every slow interval (cgroupfs.AgesFor). Shared by
+	// snapshots: never modify.
+	Limits       *cgroupfs.Limits
 	PIDs         uint64
 	BlockRead    uint64
 	BlockWritten uint64

@@ -2,7 +2,6 @@ package podman
 
 import (
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -11,8 +10,9 @@ import (
 )
 
 // refreshStats makes one stats call for all running containers and adds what the API
-// lacks: memory detail from the cgroup and network counters from the container's
-// network namespace when the API has none (Podman 4.x sends no per-interface map).
+// lacks: memory detail, limits, throttling, memory events and pressure from the cgroup
+// (cgroup.go), and network counters from the container's network namespace when the
+// API has none (Podman 4.x sends no per-interface map).
 func (e *Engine) refreshStats(api API) error {
 	var ids []string
 	for id, c := range e.containers {
@@ -127,19 +127,11 @@ func (e *Engine) applyStats(report []define.ContainerStats) {
 			BlockRead:    st.BlockInput,
 			BlockWritten: st.BlockOutput,
 		}
-		if e.opts.Cgroups != nil && c.CgroupPath != "" {
-			if m, err := e.opts.Cgroups.ReadMemory(c.CgroupPath); err == nil {
-				ws := s.MemUsage
-				if m.InactiveFile < ws {
-					ws -= m.InactiveFile
-				}
-				s.Memory = &MemoryDetail{RSS: m.RSS, Cache: m.Cache, WorkingSet: ws}
-			}
-		}
+		e.readCgroup(c, s, now)
 		if !c.HostNetwork() {
 			s.Network = apiNetwork(st.Network)
 			if s.Network == nil && c.Pid > 0 {
-				if n, err := ReadNetDev(fmt.Sprintf("%s/%d/net/dev", e.opts.ProcRoot, c.Pid)); err == nil {
+				if n, err := e.readNetDev(c.Pid); err == nil {
 					s.Network = n
 				}
 			}

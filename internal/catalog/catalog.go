@@ -5,6 +5,7 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -87,6 +88,26 @@ type Metric struct {
 	// OTelAttributes are fixed attributes that tell this family apart from others mapped
 	// to the same OpenTelemetry instrument (cpu.mode=user, network.io.direction=receive).
 	OTelAttributes map[string]string
+	// Cgroup names the kernel files a family is read from, for the docs' table of what
+	// cgroup v2 and v1 offer; nil for families that do not come from cgroup files.
+	Cgroup *CgroupFiles
+}
+
+// CgroupFiles are the files a family is read from on cgroup v2 and on v1 (hybrid hosts'
+// controllers are v1's); "" where that version has none.
+type CgroupFiles struct{ V2, V1 string }
+
+// groupDoc is what the docs say of a group beyond its families: a paragraph under its
+// heading for what they all share, and the group it follows (else the order in which
+// the groups were first declared, which is the order of the files).
+type groupDoc struct{ note, after string }
+
+var groupDocs = map[string]groupDoc{}
+
+// documentGroup sets the docs' paragraph for a group and the group it follows.
+func documentGroup(group, after, note string) string {
+	groupDocs[group] = groupDoc{note: note, after: after}
+	return note
 }
 
 // Self-metrics of the exporter. Podman, journald and eBPF families are declared in
@@ -183,8 +204,19 @@ func Markdown() string {
 			groups = append(groups, m.Group)
 		}
 	}
+	for _, g := range slices.Sorted(maps.Keys(groupDocs)) {
+		after := groupDocs[g].after
+		if after == "" || !slices.Contains(groups, g) || !slices.Contains(groups, after) {
+			continue
+		}
+		groups = slices.DeleteFunc(groups, func(x string) bool { return x == g })
+		groups = slices.Insert(groups, slices.Index(groups, after)+1, g)
+	}
 	for _, g := range groups {
 		fmt.Fprintf(&b, "\n## %s\n\n", g)
+		if note := groupDocs[g].note; note != "" {
+			b.WriteString(note + "\n\n")
+		}
 		b.WriteString("| Prometheus name | type | labels | OpenTelemetry name | unit | origin | help |\n")
 		b.WriteString("|---|---|---|---|---|---|---|\n")
 		for _, m := range all {
@@ -215,6 +247,30 @@ func Markdown() string {
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | `%s` | %s | %s |\n", m.Name, m.Kind, labels, otel, m.Unit, origin, m.Help)
 		}
+		cgroupTable(&b, g)
 	}
 	return b.String()
+}
+
+// cgroupTable lists where a group's families come from on cgroup v2 and v1, when they
+// come from cgroup files.
+func cgroupTable(b *strings.Builder, group string) {
+	header := false
+	for _, m := range all {
+		if m.Group != group || m.Cgroup == nil {
+			continue
+		}
+		if !header {
+			b.WriteString("\n| family | cgroup v2 | cgroup v1 |\n|---|---|---|\n")
+			header = true
+		}
+		v2, v1 := m.Cgroup.V2, m.Cgroup.V1
+		if v2 == "" {
+			v2 = "none"
+		}
+		if v1 == "" {
+			v1 = "none"
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", m.Name, v2, v1)
+	}
 }

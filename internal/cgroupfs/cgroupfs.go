@@ -4,7 +4,6 @@ package cgroupfs
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -53,7 +52,7 @@ func ReadMounts(mountinfo string) (Mounts, error) {
 		case "cgroup":
 			for _, opt := range strings.Split(fs[2], ",") {
 				switch opt {
-				case "memory", "cpu", "cpuacct", "pids", "blkio":
+				case "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio":
 					m.V1[opt] = point
 				}
 			}
@@ -94,32 +93,44 @@ type Memory struct {
 	InactiveFile uint64
 }
 
-// ReadMemory reads memory.stat of the cgroup at path (as Podman's inspect reports it in
-// State.CgroupPath), from the v1 memory controller when the host has one, else from
-// cgroup2. v1 and v2 name the same quantities differently.
-func (m Mounts) ReadMemory(path string) (Memory, error) {
+// v1Memory is what v1's memory.stat has beyond Memory: the limits (hierarchical_*, the
+// cgroup's own or an ancestor's where lower) and the swap in use, present only with
+// swap accounting.
+type v1Memory struct {
+	limit, memsw, swap uint64
+	haveSwap           bool
+}
+
+// parseMemoryStat reads memory.stat; v1 and v2 name the same quantities differently.
+func parseMemoryStat(data []byte, v1 bool) (Memory, v1Memory) {
 	var mem Memory
-	var dir string
-	var keys map[string]*uint64
-	if mnt, ok := m.V1["memory"]; ok {
-		dir = mnt
-		keys = map[string]*uint64{"total_rss": &mem.RSS, "total_cache": &mem.Cache, "total_inactive_file": &mem.InactiveFile}
-	} else if m.Unified != "" {
-		dir = m.Unified
-		keys = map[string]*uint64{"anon": &mem.RSS, "file": &mem.Cache, "inactive_file": &mem.InactiveFile}
-	} else {
-		return mem, errors.New("no memory cgroup hierarchy")
-	}
-	file := dir + "/" + strings.TrimPrefix(path, "/") + "/memory.stat"
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return mem, err
-	}
-	for line := range bytes.Lines(data) {
-		k, v, ok := bytes.Cut(bytes.TrimRight(line, "\n"), []byte(" "))
-		if p, want := keys[string(k)]; ok && want {
-			*p, _ = strconv.ParseUint(string(v), 10, 64)
+	var x v1Memory
+	keyed(data, func(k []byte, v uint64) {
+		if v1 {
+			switch string(k) {
+			case "total_rss":
+				mem.RSS = v
+			case "total_cache":
+				mem.Cache = v
+			case "total_inactive_file":
+				mem.InactiveFile = v
+			case "hierarchical_memory_limit":
+				x.limit = v
+			case "hierarchical_memsw_limit":
+				x.memsw = v
+			case "total_swap":
+				x.swap, x.haveSwap = v, true
+			}
+			return
 		}
-	}
-	return mem, nil
+		switch string(k) {
+		case "anon":
+			mem.RSS = v
+		case "file":
+			mem.Cache = v
+		case "inactive_file":
+			mem.InactiveFile = v
+		}
+	})
+	return mem, x
 }

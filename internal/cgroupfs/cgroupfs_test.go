@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, path, content string) {
@@ -37,7 +38,7 @@ func TestReadMounts(t *testing.T) {
 	}
 }
 
-// ReadMemory names the same quantities differently on v1 and v2; both must map alike.
+// memory.stat names the same quantities differently on v1 and v2; both must map alike.
 func TestReadMemory(t *testing.T) {
 	dir := t.TempDir()
 	v1 := Mounts{V1: map[string]string{"memory": filepath.Join(dir, "v1")}}
@@ -48,7 +49,8 @@ func TestReadMemory(t *testing.T) {
 		m    Mounts
 		path string
 	}{"v1": {v1, "/libpod_parent/libpod-x"}, "v2": {v2, "/machine.slice/libpod-x.scope"}} {
-		got, err := c.m.ReadMemory(c.path)
+		r := c.m.Read(c.path, nil, Ages{}, time.Now())
+		got, err := r.Memory, r.MemoryErr
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -56,7 +58,7 @@ func TestReadMemory(t *testing.T) {
 			t.Errorf("%s: %+v", name, got)
 		}
 	}
-	if _, err := (Mounts{}).ReadMemory("/x"); err == nil {
+	if (&Mounts{}).Read("/x", nil, Ages{}, time.Now()).MemoryErr == nil {
 		t.Error("no hierarchy: want an error")
 	}
 }

@@ -23,7 +23,8 @@ type Settings struct {
 	StatsInterval time.Duration
 	// SlowInterval paces system info, images, volumes and networks.
 	SlowInterval time.Duration
-	// SizeInterval paces container size measurement; 0 turns it off.
+	// SizeInterval paces the measurement of container layers, images and volumes;
+	// 0 turns it off.
 	SizeInterval time.Duration
 	// MaxContainers caps containers per service in the metrics; 0 means no cap.
 	MaxContainers int
@@ -132,10 +133,10 @@ func (s *Settings) Declare(set *setting.Set) {
 		WithKey("podman.sockets").WithDoc("`unix://`, `tcp://` or `ssh://`; without any, `$CONTAINER_HOST`, else the rootful socket plus every `/run/user/*/podman/podman.sock` present")
 	set.Duration(&s.StatsInterval, "podman.stats-interval", "How often container stats are polled.", 10*time.Second).
 		WithDoc("one stats call for all running containers this often; at least 1s")
-	set.Duration(&s.SlowInterval, "podman.slow-interval", "How often system info, images, volumes and networks are re-listed besides their own events.", time.Minute).
+	set.Duration(&s.SlowInterval, "podman.slow-interval", "How often system info, images, volumes and networks are re-listed besides their own events, and containers' cgroup limits read again (Podman 4.3 sends no event for podman update).", time.Minute).
 		WithDoc("at least 10s")
-	set.Duration(&s.SizeInterval, "podman.size-interval", "How often container root filesystem sizes are measured (costly for Podman); 0 turns it off.", 5*time.Minute).
-		WithDoc("at least 1m, or 0")
+	set.Duration(&s.SizeInterval, "podman.size-interval", "How often Podman measures container layers, images and volumes (podman system df, costly: it walks every layer and volume); 0 turns it off.", 5*time.Minute).
+		WithDoc("at least 1m, or 0; a round that takes Podman long is followed by a pause of 19 times its length, so it spends at most 5% of its time on it")
 	set.Int(&s.MaxContainers, "podman.max-containers", "Most containers per Podman service in the metrics (newest kept); 0 means no cap.", 1000).
 		WithDoc(fmt.Sprintf("the rest are counted in `podexporter_podman_containers_dropped_total`; at most %d", MaxContainersLimit))
 	set.Strings(&s.ContainerLabels, "podman.container-label", "Container label to copy onto podman_container_info, OTLP resources and log records (sanitised); repeat for several.").
