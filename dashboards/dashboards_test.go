@@ -465,13 +465,16 @@ func loadRules(t *testing.T) []rule {
 	return out
 }
 
-// wantAlerts are the alerts issue 7 asks for, and those of the service layer (issue
-// 21); more may follow.
+// wantAlerts are the alerts issue 7 asks for, those of the service layer (issue 21),
+// and those of the limits, pressure and storage (issue 22); more may follow.
 var wantAlerts = []string{
 	"PodmanContainerUnhealthy", "PodmanContainerRestarting", "PodmanContainerOOMKilled",
 	"PodexporterJournalLag", "PodexporterOTLPExportFailing", "PodexporterDown",
 	"QuadletUnitFailed", "QuadletUnitRestartLoop", "QuadletFileWithoutUnit",
 	"ContainerHealthCheckStale", "SystemdManagerDown",
+	"PodmanContainerCPUThrottled", "PodmanContainerMemoryNearLimit", "PodmanContainerOOMKills",
+	"PodmanContainerMemoryPressure", "PodmanContainerIOPressure",
+	"PodmanGraphrootAlmostFull", "PodmanGraphrootFillingUp", "PodmanImagesReclaimable",
 }
 
 func TestAlertRules(t *testing.T) {
@@ -614,12 +617,6 @@ podman_container_hardening_passed{instance="h:9883", job="podexporter", podman_s
 // rows are named. This test host has no systemd, so the end-to-end test cannot show
 // it; the systemd host of make systemd-e2e checks the queries against real units.
 func TestServiceLayerQueries(t *testing.T) {
-	promtool := testenv.RequireTool(t, "promtool")
-	values := map[string]string{"__rate_interval": "5m", "instance": ".*", "podman_service": ".*", "job": ".*", "container": ".*", "systemd_manager": ".*"}
-	type sample struct {
-		Labels string  `yaml:"labels"`
-		Value  float64 `yaml:"value"`
-	}
 	web := `instance="h:9883", name="web", podman_service="rootful", systemd_manager="system", systemd_unit="web.service", unit="web.service"`
 	db := `instance="h:9883", name="db", podman_service="rootless-1000", systemd_manager="user-1000", systemd_unit="db.service", unit="db.service"`
 	kube := func(name string) string {
@@ -628,10 +625,7 @@ func TestServiceLayerQueries(t *testing.T) {
 	unit := func(manager, unit, kind, path, restart, state string) string {
 		return `instance="h:9883", kind="` + kind + `", restart="` + restart + `", source_path="` + path + `", state="` + state + `", systemd_manager="` + manager + `", unit="` + unit + `"`
 	}
-	cases := []struct {
-		dashboard, panel, refID string
-		want                    []sample
-	}{
+	evalQueries(t, serviceLayerSeries, []queryCase{
 		{"container.json", "Unit", "A", []sample{
 			{"{" + web + `, state="active"}`, 1}, {"{" + db + `, state="failed"}`, 1},
 			{"{" + kube("kube-a") + `, state="active"}`, 1}, {"{" + kube("kube-b") + `, state="active"}`, 1},
@@ -658,7 +652,28 @@ func TestServiceLayerQueries(t *testing.T) {
 			{`{check="rootless", container="web / rootful / h:9883", id="aaaaaaaaaaaa", instance="h:9883", job="podexporter", name="web", podman_service="rootful"}`, 0},
 			{`{check="seccomp", container="web / rootful / h:9883", id="aaaaaaaaaaaa", instance="h:9883", job="podexporter", name="web", podman_service="rootful"}`, 1},
 		}},
-	}
+	})
+}
+
+// sample is one series a query is expected to return, as promtool writes it.
+type sample struct {
+	Labels string  `yaml:"labels"`
+	Value  float64 `yaml:"value"`
+}
+
+// queryCase is a shipped dashboard query and the series it must return.
+type queryCase struct {
+	dashboard, panel, refID string
+	want                    []sample
+}
+
+// evalQueries evaluates the shipped queries of cases with the real promtool on series
+// (one "selector values" line each, promtool's expanding notation, a minute apart), at
+// 10m, with the dashboards' variables as "All" and a rate interval of 5m.
+func evalQueries(t *testing.T, seriesText string, cases []queryCase) {
+	t.Helper()
+	promtool := testenv.RequireTool(t, "promtool")
+	values := map[string]string{"__rate_interval": "5m", "instance": ".*", "podman_service": ".*", "job": ".*", "container": ".*", "systemd_manager": ".*"}
 	qs := allQueries(t)
 	type exprTest struct {
 		Expr       string   `yaml:"expr"`
@@ -666,7 +681,7 @@ func TestServiceLayerQueries(t *testing.T) {
 		ExpSamples []sample `yaml:"exp_samples"`
 	}
 	var series []map[string]string
-	for line := range strings.Lines(strings.TrimSpace(serviceLayerSeries)) {
+	for line := range strings.Lines(strings.TrimSpace(seriesText)) {
 		i := strings.LastIndex(line, "} ")
 		series = append(series, map[string]string{"series": line[:i+1], "values": strings.TrimSpace(line[i+2:])})
 	}
@@ -685,7 +700,7 @@ func TestServiceLayerQueries(t *testing.T) {
 	file := map[string]any{
 		"evaluation_interval": "1m",
 		"tests": []map[string]any{{
-			"name": "the service layer's dashboard queries", "interval": "1m",
+			"name": t.Name(), "interval": "1m",
 			"input_series": series, "promql_expr_test": tests,
 		}},
 	}
@@ -700,4 +715,56 @@ func TestServiceLayerQueries(t *testing.T) {
 	if out, err := exec.Command(promtool, "test", "rules", path).CombinedOutput(); err != nil {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
+}
+
+// limitsStorageSeries: a container throttled in half its periods and one without a
+// CPU limit; a Podman service whose graphroot podexporter sees (90 of 100 GiB used)
+// and a remote one it does not (88 GiB used, no available bytes); eleven volumes of
+// 1 to 11 MiB, the largest measured last.
+var limitsStorageSeries = func() string {
+	var b strings.Builder
+	b.WriteString(`
+podman_container_info{instance="h:9883", job="podexporter", podman_service="rootful", id="aaaaaaaaaaaa", name="web"} 1x10
+podman_container_info{instance="h:9883", job="podexporter", podman_service="rootful", id="bbbbbbbbbbbb", name="free"} 1x10
+podman_container_cpu_periods_total{instance="h:9883", job="podexporter", podman_service="rootful", id="aaaaaaaaaaaa"} 0+600x10
+podman_container_cpu_throttled_periods_total{instance="h:9883", job="podexporter", podman_service="rootful", id="aaaaaaaaaaaa"} 0+300x10
+podman_container_cpu_periods_total{instance="h:9883", job="podexporter", podman_service="rootful", id="bbbbbbbbbbbb"} 0x10
+podman_container_cpu_throttled_periods_total{instance="h:9883", job="podexporter", podman_service="rootful", id="bbbbbbbbbbbb"} 0x10
+podman_storage_graphroot_used_bytes{instance="h:9883", job="podexporter", podman_service="rootful"} 96636764160x10
+podman_storage_graphroot_available_bytes{instance="h:9883", job="podexporter", podman_service="rootful"} 10737418240x10
+podman_storage_graphroot_size_bytes{instance="h:9883", job="podexporter", podman_service="rootful"} 107374182400x10
+podman_storage_graphroot_used_bytes{instance="h:9883", job="podexporter", podman_service="tcp://far:8080"} 94489280512x10
+podman_storage_graphroot_size_bytes{instance="h:9883", job="podexporter", podman_service="tcp://far:8080"} 107374182400x10
+`)
+	for i := 1; i <= 11; i++ {
+		fmt.Fprintf(&b, "podman_volume_size_bytes{instance=\"h:9883\", job=\"podexporter\", podman_service=\"rootful\", name=\"v%02d\"} %dx10\n", i, i<<20)
+		fmt.Fprintf(&b, "podman_volume_size_measured_timestamp_seconds{instance=\"h:9883\", job=\"podexporter\", podman_service=\"rootful\", name=\"v%02d\"} %dx10\n", i, 500+i)
+	}
+	return b.String()
+}()
+
+// TestLimitsAndStorageQueries evaluates the throttling and storage panels' queries
+// with the real promtool: the throttled share is throttled periods over periods, and a
+// container without a CPU limit (no periods) is left out rather than shown as 0/0; the
+// graphroot's use is df's (used over used plus available), or used over size where
+// podexporter does not see the graphroot; the largest volumes are the ten largest,
+// each with its measurement's age and no other volume's.
+func TestLimitsAndStorageQueries(t *testing.T) {
+	web := `instance="h:9883", job="podexporter", id="aaaaaaaaaaaa", name="web", podman_service="rootful"`
+	var sizes, ages []sample
+	for i := 11; i >= 2; i-- {
+		v := fmt.Sprintf(`instance="h:9883", job="podexporter", name="v%02d", podman_service="rootful"`, i)
+		sizes = append(sizes, sample{"podman_volume_size_bytes{" + v + "}", float64(i << 20)})
+		ages = append(ages, sample{"{" + v + "}", float64(600 - 500 - i)})
+	}
+	evalQueries(t, limitsStorageSeries, []queryCase{
+		{"container.json", "CPU throttled", "A", []sample{{"{" + web + "}", 0.5}}},
+		{"host-overview.json", "Top containers by CPU throttling", "A", []sample{{"{" + web + "}", 0.5}}},
+		{"host-overview.json", "Graphroot used", "A", []sample{
+			{`{instance="h:9883", job="podexporter", podman_service="rootful"}`, 0.9},
+			{`{instance="h:9883", job="podexporter", podman_service="tcp://far:8080"}`, 0.88},
+		}},
+		{"host-overview.json", "Largest volumes", "A", sizes},
+		{"host-overview.json", "Largest volumes", "B", ages},
+	})
 }

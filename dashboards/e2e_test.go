@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,7 +25,9 @@ import (
 // TestDashboardsAgainstPrometheus is the end-to-end check: the real daemon watches real
 // containers in the states the dashboards and alerts are about, a real Prometheus
 // scrapes it every second with the shipped alert rules loaded, and every dashboard
-// query and variable query must return data through Prometheus's HTTP API.
+// query and variable query must return data through Prometheus's HTTP API. A
+// container held at 0.1 CPU and one whose child the kernel keeps OOM-killing must show
+// up, throttled and killed, in the container dashboard's limit panels.
 func TestDashboardsAgainstPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts podexporter, containers, a Collector and Prometheus")
@@ -47,8 +51,16 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	unhealthy := testenv.UniqueName("dash-unhealthy")
 	restarter := testenv.UniqueName("dash-restart")
 	oom := testenv.UniqueName("dash-oom")
+	throttled := testenv.UniqueName("dash-throttled")
+	hog := testenv.UniqueName("dash-hog")
+	volume := testenv.UniqueName("dash-vol")
 	p.Run(t, logger, nil, "sh", "-c", `i=0; while :; do echo "info line $i"; echo "error line $i" >&2; i=$((i+1)); sleep 0.1; done`)
 	p.Run(t, unhealthy, []string{"--health-cmd", "false", "--health-retries", "1", "--health-interval", "1h"}, "sleep", "600")
+	// A volume with a file in it, for the largest volumes: measured by the same start-up
+	// size round.
+	p.Output(t, "volume", "create", volume)
+	t.Cleanup(func() { _ = p.Command("volume", "rm", "-f", volume).Run() })
+	p.Output(t, "run", "--rm", "-v", volume+":/data", testenv.Image, "sh", "-c", "head -c 1048576 /dev/zero > /data/blob")
 
 	addr := testenv.FreeAddr(t)
 	// A socket nobody serves: the Podman-unreachable alert and the stale panels.
@@ -80,6 +92,19 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	if out, err := oomRun.CombinedOutput(); err != nil {
 		t.Fatalf("podman run %s: %v: %s", oom, err, out)
 	}
+	// Busy at 0.1 CPU: throttled in nearly every period.
+	p.Run(t, throttled, []string{"--cpus", "0.1"}, "sh", "-c", "while :; do :; done")
+	// The hog's child allocates 64 MiB under a 16 MiB limit every 2 s and the kernel
+	// OOM-kills it; the shell and its sleep go on, so the container keeps running and
+	// its cgroup's counters keep their series. From a temporary directory for conmon's
+	// oom file, as above.
+	hogRun := exec.Command("podman", "run", "-d", "--name", hog, "--memory", "16m", "--memory-swap", "16m", testenv.Image,
+		"sh", "-c", `sleep 600 & while :; do (x=$(head -c 67108864 /dev/zero | tr "\0" a)); sleep 2; done`)
+	hogRun.Dir = t.TempDir()
+	t.Cleanup(func() { p.Remove(hog) })
+	if out, err := hogRun.CombinedOutput(); err != nil {
+		t.Fatalf("podman run %s: %v: %s", hog, err, out)
+	}
 	_ = exec.Command("podman", "healthcheck", "run", unhealthy).Run() // exits 1: the check fails, as meant
 
 	prom := startPrometheus(t, promBin, dir, addr, testenv.FreeAddr(t))
@@ -89,7 +114,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		"instance":        ".*",
 		"podman_service":  ".*",
 		"job":             ".*",
-		"container":       strings.Join([]string{logger, unhealthy, restarter, oom}, "|"),
+		"container":       strings.Join([]string{logger, unhealthy, restarter, oom, throttled, hog}, "|"),
 		"systemd_manager": ".*",
 	}
 	type check struct {
@@ -146,12 +171,53 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		}
 	}
 
+	// The throttled and the OOM-killed container in the container dashboard's limit
+	// panels, as shipped: each panel's query, each container's own series, its value
+	// what the kernel did to it. OOM kills come every few seconds, so the kills in a
+	// 15 s rate interval are polled for.
+	limitChecks := []struct {
+		panel, refID, container, want string
+		ok                            func(float64) bool
+	}{
+		{"CPU limit and usage", "B", throttled, "limit 0.1 cores", func(v float64) bool { return v == 0.1 }},
+		{"CPU throttled", "A", throttled, "throttled in over 25% of periods", func(v float64) bool { return v > 0.25 }},
+		{"Memory and limits", "C", hog, "max 16 MiB", func(v float64) bool { return v == 16<<20 }},
+		{"Memory events", "A", hog, "OOM kills in the rate interval", func(v float64) bool { return v > 0 }},
+	}
+	containerValues := map[string]float64{}
+	limitDeadline := time.Now().Add(30 * time.Second)
+	for _, lc := range limitChecks {
+		i := slices.IndexFunc(checks, func(c *check) bool {
+			return c.q.Dashboard == "container.json" && c.q.Panel == lc.panel && c.q.RefID == lc.refID
+		})
+		if i < 0 {
+			t.Errorf("container.json has no query %s / %s", lc.panel, lc.refID)
+			continue
+		}
+		q := checks[i]
+		var got []float64
+		for {
+			got = prom.valuesOf(t, q.expr, "name", lc.container)
+			if len(got) == 1 && lc.ok(got[0]) || time.Now().After(limitDeadline) {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if len(got) != 1 || !lc.ok(got[0]) {
+			t.Errorf("%s: %s: want one series, %s; got %v", q.q, lc.container, lc.want, got)
+			continue
+		}
+		containerValues[lc.panel+" / "+lc.refID+" "+lc.container] = got[0]
+	}
+
 	wantFiring := []alertWant{
 		{"PodmanContainerUnhealthy", "name", unhealthy},
 		{"PodmanContainerRestarting", "name", restarter},
 		{"PodmanContainerOOMKilled", "name", oom},
 		{"PodexporterDown", "instance", prom.deadTarget},
 		{"PodexporterPodmanUnreachable", "podman_service", absent},
+		{"PodmanContainerCPUThrottled", "name", throttled},
+		{"PodmanContainerOOMKills", "name", hog},
 	}
 	fired := prom.waitAlerts(t, wantFiring, 20*time.Second)
 	// Nothing is wrong with these yet; firing now would mean the rule is always true.
@@ -200,6 +266,10 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 		}
 		fmt.Fprintf(&report, "  %-8s %s\n", state, c.q)
 	}
+	fmt.Fprintf(&report, "throttled and OOM-killed containers in the container dashboard:\n")
+	for k, v := range containerValues {
+		fmt.Fprintf(&report, "  %s = %g\n", k, v)
+	}
 	fmt.Fprintf(&report, "alert rules:\n")
 	for _, r := range loadRules(t) {
 		state := "not fired"
@@ -231,6 +301,10 @@ var knownGaps = map[string]string{}
 // queries against a Prometheus of its own: Queries (queries.go), those whose Metrics
 // name a family listed here, each Expand-ed.
 var cannotCause = map[string]string{
+	"podman_container_memory_high_bytes":                 cgroupV2Memory + "; on v2 it is absent unless memory.high is set (--cgroup-conf memory.high=...)",
+	"podman_container_memory_high_events_total":          cgroupV2Memory,
+	"podman_container_memory_low_events_total":           cgroupV2Memory,
+	"podman_container_memory_oom_events_total":           cgroupV2Memory,
 	"podman_quadlet_unit_info":                           needsQuadlet,
 	"podman_quadlet_unit_state":                          needsQuadlet,
 	"podman_quadlet_unit_result":                         needsQuadlet,
@@ -245,6 +319,12 @@ var cannotCause = map[string]string{
 		"on loopback with busybox tools none does (a SYN to a closed port has no socket, a zero window and an RST were tried), " +
 		"and traffic beyond loopback is not allowed here; bpf/extras_test.go covers the counting",
 }
+
+// cgroupV2Memory: the test host binds the memory controller to cgroup v1 (its cgroup2
+// tree, mounted beside, has no memory controller and gives pressure only); internal/cgroupfs
+// tests the v2 files with fixtures.
+const cgroupV2Memory = "cgroup v1's memory controller has no memory.high and counts no low, high or oom events (only oom_kill, " +
+	"in memory.oom_control, and max, as failcnt); this host binds memory to v1"
 
 const needsQuadlet = "series exist only for Quadlet units and files of a connected systemd manager; " +
 	"this test runs its containers with podman run, and a test host need not run systemd; make systemd-e2e's host has both"
@@ -391,6 +471,35 @@ func (s *promServer) hasData(t *testing.T, expr, label string) (bool, string) {
 		return false, fmt.Sprintf("%d series, none with label %s", len(series), label)
 	}
 	return false, "result type " + data.ResultType
+}
+
+// valuesOf runs an instant query and returns the values of the series whose label has
+// value.
+func (s *promServer) valuesOf(t *testing.T, expr, label, value string) []float64 {
+	t.Helper()
+	var data struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		} `json:"result"`
+	}
+	if err := s.get(t, "/api/v1/query", url.Values{"query": {expr}}, &data); err != nil {
+		t.Fatalf("query %s: %v", expr, err)
+	}
+	var out []float64
+	for _, r := range data.Result {
+		if r.Metric[label] != value {
+			continue
+		}
+		str, _ := r.Value[1].(string)
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			t.Fatalf("query %s: value %v: %v", expr, r.Value[1], err)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 type alert struct {
