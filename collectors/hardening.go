@@ -78,10 +78,7 @@ func hardeningChecks(s *podman.Snapshot, k *podman.Container, unitRestart string
 		check{checkNotPrivileged, !sec.Privileged},
 		check{checkNoAddedCaps, !sec.Privileged && len(sec.CapAdd) == 0},
 		check{checkSeccomp, !sec.Privileged && !hasSecurityOpt(sec.SecurityOpt, "seccomp", "unconfined")},
-		check{checkMACConfinement, !sec.Privileged &&
-			!hasSecurityOpt(sec.SecurityOpt, "label", "disable") &&
-			!hasSecurityOpt(sec.SecurityOpt, "apparmor", "unconfined") &&
-			sec.AppArmorProfile != "unconfined"},
+		check{checkMACConfinement, !sec.Privileged && confined(sec)},
 		check{checkImageDigest, strings.Contains(sec.ImageRef, "@sha256:") || strings.Contains(k.Image, "@sha256:")},
 		check{checkHealthCheck, sec.HealthDefined},
 		check{checkRestartPolicy, restarts(sec.RestartPolicy) || restarts(unitRestart)},
@@ -103,6 +100,16 @@ func rootlessService(s *podman.Snapshot) bool {
 func rootUser(u string) bool {
 	user, _, _ := strings.Cut(strings.TrimSpace(u), ":")
 	return user == "" || user == "root" || user == "0"
+}
+
+// confined says whether SELinux or AppArmor confines the container: it has an SELinux
+// process label or an AppArmor profile other than unconfined, and neither was
+// switched off. A host with neither confines nothing, and a dashboard that showed
+// such containers as confined would mislead.
+func confined(sec *podman.Security) bool {
+	selinux := sec.ProcessLabel != "" && !hasSecurityOpt(sec.SecurityOpt, "label", "disable")
+	apparmor := sec.AppArmorProfile != "" && sec.AppArmorProfile != "unconfined" && !hasSecurityOpt(sec.SecurityOpt, "apparmor", "unconfined")
+	return selinux || apparmor
 }
 
 // hasSecurityOpt says whether opts hold key=value, or the older key:value Docker also

@@ -79,6 +79,7 @@ type hardeningInspected struct {
 	ID              string `json:"Id"`
 	ImageName       string
 	AppArmorProfile string
+	ProcessLabel    string
 	Config          struct {
 		User        string
 		Image       string
@@ -96,7 +97,8 @@ type hardeningInspected struct {
 var (
 	rootUserRE     = regexp.MustCompile(`^(|root|0)(:.*)?$`)
 	seccompOffRE   = regexp.MustCompile(`^seccomp[=:]unconfined$`)
-	macOffRE       = regexp.MustCompile(`^(label[=:]disable|apparmor[=:]unconfined)$`)
+	labelOffRE     = regexp.MustCompile(`^label[=:]disable$`)
+	apparmorOffRE  = regexp.MustCompile(`^apparmor[=:]unconfined$`)
 	imageDigestRE  = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
 	noRestartNames = []string{"", "no"}
 )
@@ -125,10 +127,11 @@ func expectedHardening(in hardeningInspected, rootless bool) map[string]float64 
 		"not_privileged":        v(!hc.Privileged),
 		"no_added_capabilities": v(!hc.Privileged && len(hc.CapAdd) == 0),
 		"seccomp":               v(!hc.Privileged && !matches(seccompOffRE)),
-		"mac_confinement":       v(!hc.Privileged && !matches(macOffRE) && in.AppArmorProfile != "unconfined"),
-		"image_digest":          v(imageDigestRE.MatchString(in.Config.Image) || imageDigestRE.MatchString(in.ImageName)),
-		"health_check":          v(health != nil && len(health.Test) > 0 && health.Test[0] != "NONE"),
-		"restart_policy":        v(!slices.Contains(noRestartNames, restart)),
+		"mac_confinement": v(!hc.Privileged && ((in.ProcessLabel != "" && !matches(labelOffRE)) ||
+			(in.AppArmorProfile != "" && in.AppArmorProfile != "unconfined" && !matches(apparmorOffRE)))),
+		"image_digest":   v(imageDigestRE.MatchString(in.Config.Image) || imageDigestRE.MatchString(in.ImageName)),
+		"health_check":   v(health != nil && len(health.Test) > 0 && health.Test[0] != "NONE"),
+		"restart_policy": v(!slices.Contains(noRestartNames, restart)),
 	}
 }
 
@@ -209,6 +212,9 @@ func checkHardening(t *testing.T, h *podmanHarness, s hardeningService, cases []
 			built[check] = 0
 		}
 		built["rootless"] = want["rootless"]
+		if v[0].ProcessLabel == "" && v[0].AppArmorProfile == "" {
+			built["mac_confinement"] = 0 // this host has neither SELinux nor AppArmor: nothing confines
+		}
 		if !maps.Equal(want, built) {
 			t.Errorf("%s: podman inspect gives %v, but the container was built for %v: %s %+v",
 				c.name, want, built, s.name, v[0])

@@ -17,10 +17,10 @@ import (
 var allChecks = []string{"rootless", "non_root_user", "read_only_rootfs", "not_privileged", "no_added_capabilities",
 	"seccomp", "mac_confinement", "image_digest", "health_check", "restart_policy"}
 
-// hardened passes every check on a rootless service.
+// hardened passes every check on a rootless service of an SELinux host.
 func hardened() podman.Security {
 	return podman.Security{
-		User: "1000", ReadOnlyRootfs: true, SecurityOpt: []string{"no-new-privileges"},
+		User: "1000", ReadOnlyRootfs: true, SecurityOpt: []string{"no-new-privileges"}, ProcessLabel: "system_u:system_r:container_t:s0:c12,c345",
 		ImageRef: "localhost/busybox@sha256:a5d10cc5180ed699dae4ab4cbff41adf52efa4d164d571298577920874d8457a", RestartPolicy: "on-failure", HealthDefined: true,
 	}
 }
@@ -71,9 +71,16 @@ func TestHardeningChecks(t *testing.T) {
 		}, fail: []string{"mac_confinement"}},
 		{name: "label:disable", change: func(s *podman.Security, _ *podman.Container) { s.SecurityOpt = []string{"label:disable"} }, fail: []string{"mac_confinement"}},
 		{name: "a label type of its own", change: func(s *podman.Security, _ *podman.Container) { s.SecurityOpt = []string{"label=type:spc_t"} }},
-		{name: "apparmor=unconfined", change: func(s *podman.Security, _ *podman.Container) { s.SecurityOpt = []string{"apparmor=unconfined"} }, fail: []string{"mac_confinement"}},
-		{name: "runs under AppArmor's unconfined profile", change: func(s *podman.Security, _ *podman.Container) { s.AppArmorProfile = "unconfined" }, fail: []string{"mac_confinement"}},
-		{name: "runs under containers-default", change: func(s *podman.Security, _ *podman.Container) { s.AppArmorProfile = "containers-default-0.50.1" }},
+		// An AppArmor host: no SELinux label.
+		{name: "apparmor=unconfined", change: func(s *podman.Security, _ *podman.Container) {
+			s.ProcessLabel, s.AppArmorProfile, s.SecurityOpt = "", "containers-default-0.50.1", []string{"apparmor=unconfined"}
+		}, fail: []string{"mac_confinement"}},
+		{name: "runs under AppArmor's unconfined profile", change: func(s *podman.Security, _ *podman.Container) { s.ProcessLabel, s.AppArmorProfile = "", "unconfined" }, fail: []string{"mac_confinement"}},
+		{name: "runs under containers-default", change: func(s *podman.Security, _ *podman.Container) {
+			s.ProcessLabel, s.AppArmorProfile = "", "containers-default-0.50.1"
+		}},
+		// Nothing to be confined by: not disabled, but not confined either.
+		{name: "a host without SELinux or AppArmor", change: func(s *podman.Security, _ *podman.Container) { s.ProcessLabel, s.AppArmorProfile = "", "" }, fail: []string{"mac_confinement"}},
 		{name: "image by tag", change: func(s *podman.Security, k *podman.Container) {
 			s.ImageRef, k.Image = "localhost/busybox:test", "localhost/busybox:test"
 		}, fail: []string{"image_digest"}},
@@ -92,7 +99,7 @@ func TestHardeningChecks(t *testing.T) {
 		{name: "the systemd unit says Restart=no", change: func(s *podman.Security, _ *podman.Container) { s.RestartPolicy = "no" }, unitRestart: "no", fail: []string{"restart_policy"}},
 		{name: "Podman's policy counts whatever the unit says", unitRestart: "no"},
 		{name: "nothing set at all", snap: &podman.Snapshot{}, change: func(s *podman.Security, k *podman.Container) { *s, k.Image = podman.Security{}, "" },
-			fail: []string{"rootless", "non_root_user", "read_only_rootfs", "image_digest", "health_check", "restart_policy"}},
+			fail: []string{"rootless", "non_root_user", "read_only_rootfs", "mac_confinement", "image_digest", "health_check", "restart_policy"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,10 +180,10 @@ func TestHardeningCollector(t *testing.T) {
 	if !maps.Equal(got[id(0)], want0) {
 		t.Errorf("hardened container behind a Restart=on-failure unit: %v, want %v", got[id(0)], want0)
 	}
-	// Container 1 is a plain one: only not_privileged, no_added_capabilities, seccomp
-	// and mac_confinement pass; the unit restarts it.
+	// Container 1 is a plain one on a host without SELinux or AppArmor: only
+	// not_privileged, no_added_capabilities and seccomp pass; the unit restarts it.
 	want1 := map[string]float64{"rootless": 0, "non_root_user": 0, "read_only_rootfs": 0, "not_privileged": 1, "no_added_capabilities": 1,
-		"seccomp": 1, "mac_confinement": 1, "image_digest": 0, "health_check": 0, "restart_policy": 1}
+		"seccomp": 1, "mac_confinement": 0, "image_digest": 0, "health_check": 0, "restart_policy": 1}
 	if !maps.Equal(got[id(1)], want1) {
 		t.Errorf("plain container: %v, want %v", got[id(1)], want1)
 	}

@@ -307,10 +307,27 @@ const (
 // hostMounts are the host paths every variant mounts, all read-only.
 var hostMounts = []string{"/var/log/journal", "/run/log/journal", "/etc/machine-id", "/proc", "/sys/fs/cgroup"}
 
+// rootfulServiceMounts are what the rootful units mount for the service layer: the
+// system manager's socket directory, the users' runtime directories (rslave: logind
+// mounts them later) and the Quadlet directory the unit itself is in.
+var rootfulServiceMounts = map[string]string{
+	"/run/systemd":            "/run/systemd",
+	"/run/user":               "/run/user",
+	"/etc/containers/systemd": "/etc/containers/systemd",
+}
+
+// rootlessServiceMounts are the rootless unit's: its own manager's socket directory
+// and its own Quadlet directory, at the same paths inside.
+var rootlessServiceMounts = map[string]string{
+	"%t/systemd":                    "%t/systemd",
+	"%h/.config/containers/systemd": "%h/.config/containers/systemd",
+}
+
 // checkCommon asserts what every variant shares: a read-only root, no capabilities but
 // those named, host network, sd_notify through conmon, the built-in healthcheck, SELinux
-// labels left alone, read-only host mounts never relabelled, and the state volume.
-func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource, socketDest string) {
+// labels left alone, read-only host mounts never relabelled, and the state volume;
+// extra are the variant's own mounts (source to destination).
+func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource, socketDest string, extra map[string]string) {
 	t.Helper()
 	for _, opt := range []string{"--read-only", "--cap-drop all", "--network host", "--sdnotify=container",
 		"--security-opt label=disable", "--security-opt=no-new-privileges", "--health-on-failure kill"} {
@@ -335,6 +352,9 @@ func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource, socketDest s
 		}
 	}
 	want := map[string]string{"podexporter-state": "/var/lib/podexporter", socketSource: socketDest}
+	for src, dst := range extra {
+		want[src] = dst
+	}
 	for _, m := range hostMounts {
 		want[m] = map[string]string{"/proc": "/host/proc"}[m]
 		if want[m] == "" {
@@ -362,6 +382,11 @@ func checkCommon(t *testing.T, svc unit, r podmanRun, socketSource, socketDest s
 			if !slices.Contains(strings.Split(opts, ","), "ro") {
 				t.Errorf("host path %q is not mounted read-only", v)
 			}
+		}
+		// A user's runtime directory is mounted by logind when the user logs in or
+		// lingers, often after podexporter started: only a slave mount shows it.
+		if parts[0] == "/run/user" && !slices.Contains(strings.Split(opts, ","), "rslave") {
+			t.Errorf("volume %q lacks rslave: users' runtime directories mounted later would stay invisible", v)
 		}
 	}
 	for src, dst := range want {
@@ -411,9 +436,11 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 
 func TestQuadletRootful(t *testing.T) {
 	svc, r, services := generated(t, false, rootfulUnit)
-	checkCommon(t, svc, r, "/run/podman/podman.sock", "/run/podman/podman.sock")
-	if caps := r.values("--cap-add"); len(caps) != 0 {
-		t.Errorf("rootful unit adds capabilities %q; it needs none", caps)
+	checkCommon(t, svc, r, "/run/podman/podman.sock", "/run/podman/podman.sock", rootfulServiceMounts)
+	// Only the users' systemd sockets (0600 in 0700 directories of their own) need a
+	// capability: the unit's comment says why this one.
+	if caps := r.values("--cap-add "); !slices.Equal(caps, []string{"cap_dac_override"}) {
+		t.Errorf("rootful unit adds capabilities %q; want CAP_DAC_OVERRIDE alone", caps)
 	}
 	vol := services["podexporter-state-volume.service"]
 	if vol == nil {
@@ -430,7 +457,7 @@ func TestQuadletRootful(t *testing.T) {
 func TestQuadletEBPF(t *testing.T) {
 	_, base, _ := generated(t, false, rootfulUnit)
 	svc, r, _ := generated(t, false, ebpfUnit)
-	checkCommon(t, svc, r, "/run/podman/podman.sock", "/run/podman/podman.sock")
+	checkCommon(t, svc, r, "/run/podman/podman.sock", "/run/podman/podman.sock", rootfulServiceMounts)
 	var added []string
 	for _, o := range r.options {
 		if !slices.Contains(base.options, o) {
@@ -470,7 +497,7 @@ func TestQuadletRootless(t *testing.T) {
 	svc, r, _ := generated(t, true, rootlessUnit)
 	// The same path inside as outside: podexporter names the service from it, and the
 	// user's series must say rootless-UID, not rootful.
-	checkCommon(t, svc, r, "%t/podman/podman.sock", "%t/podman/podman.sock")
+	checkCommon(t, svc, r, "%t/podman/podman.sock", "%t/podman/podman.sock", rootlessServiceMounts)
 	if caps := r.values("--cap-add"); len(caps) != 0 {
 		t.Errorf("rootless unit adds capabilities %q", caps)
 	}

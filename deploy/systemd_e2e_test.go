@@ -84,15 +84,18 @@ func TestSystemdE2E(t *testing.T) {
 
 	var rows []row
 	for _, v := range variants() {
-		if only := os.Getenv("SYSTEMD_E2E_ONLY"); only != "" && !regexp.MustCompile(only).MatchString(v.name) {
+		if !selected(v.name) {
 			continue
 		}
 		rows = append(rows, e.run(v))
 	}
-	table := formatPlatformTable(rows)
+	serviceRows := e.serviceLayer()
+	table := formatPlatformTable("variant", checks, rows)
+	serviceTable := formatPlatformTable("manager, watched by", serviceChecks, serviceRows)
 	fmt.Println(table)
+	fmt.Println(serviceTable)
 	if os.Getenv("SYSTEMD_E2E_REPORT") == "1" {
-		if err := writePlatformReport(table); err != nil {
+		if err := writePlatformReport(table, serviceTable); err != nil {
 			t.Errorf("write docs/platforms.md: %v", err)
 		}
 	}
@@ -103,7 +106,21 @@ func TestSystemdE2E(t *testing.T) {
 			}
 		}
 	}
+	for _, r := range serviceRows {
+		for _, c := range serviceChecks {
+			if res, ok := r.cells[c.key]; ok && !res.ok {
+				t.Errorf("service layer, %s: %s: %s", r.variant, c.title, res.detail)
+			}
+		}
+	}
 	t.Logf("make systemd-e2e test time: %s", time.Since(start).Round(time.Second))
+}
+
+// selected says whether SYSTEMD_E2E_ONLY (a regular expression; empty: all) picks the
+// named row of either table.
+func selected(name string) bool {
+	only := os.Getenv("SYSTEMD_E2E_ONLY")
+	return only == "" || regexp.MustCompile(only).MatchString(name)
 }
 
 func variants() []variant {

@@ -7,8 +7,8 @@ import (
 )
 
 // LastMessage returns the MESSAGE of the newest entry, among the newest limit
-// entries that the matches select (FIELD=value; several values of one field are
-// alternatives, as in journalctl), that contains want; "" when none does. directory
+// entries that any of the matches selects (FIELD=value, each an alternative), that
+// contains want; "" when none does. directory
 // is --journal.directory, "" for this machine's journal. It reads backwards from the
 // journal's end, so it costs at most limit entries whatever the journal's size.
 func LastMessage(ctx context.Context, directory string, matches []string, want string, limit int) (string, error) {
@@ -18,7 +18,12 @@ func LastMessage(ctx context.Context, directory string, matches []string, want s
 	}
 	defer j.close()
 	j.setFields([]string{"MESSAGE"})
-	for _, m := range matches {
+	for i, m := range matches {
+		if i > 0 {
+			if err := j.addDisjunction(); err != nil {
+				return "", err
+			}
+		}
 		if err := j.addMatch(m); err != nil {
 			return "", err
 		}

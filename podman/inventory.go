@@ -119,7 +119,7 @@ const defaultHealthTimeout = 30 * time.Second
 // securityOf takes the facts the hardening checks judge out of one inspect answer, any
 // part of which a service may leave out.
 func securityOf(data *define.InspectContainerData) Security {
-	s := Security{AppArmorProfile: data.AppArmorProfile, ImageRef: data.ImageName}
+	s := Security{AppArmorProfile: data.AppArmorProfile, ProcessLabel: data.ProcessLabel, ImageRef: data.ImageName}
 	if cfg := data.Config; cfg != nil {
 		s.User = cfg.User
 		if cfg.Image != "" {

@@ -125,6 +125,9 @@ type Security struct {
 	// AppArmorProfile is the profile the container runs under, "" when the host has
 	// no AppArmor.
 	AppArmorProfile string
+	// ProcessLabel is the container's SELinux process label, "" when the host has no
+	// SELinux or labelling is disabled.
+	ProcessLabel string
 	// ImageRef is the image as the container was created from it (Config.Image): a
 	// reference by tag or by digest.
 	ImageRef string

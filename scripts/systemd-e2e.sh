@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs the systemd end-to-end test (deploy/systemd_e2e_test.go, built with the
 # systemd_e2e tag): every unit in deploy/ installed as the README says under a real
-# systemd with Podman 5, and prints its table. SYSTEMD_E2E_REPORT=1 writes
-# docs/platforms.md; SYSTEMD_E2E_ONLY=regexp picks variants by name.
+# systemd with Podman 5, and prints its table; then the service layer's table: Quadlet
+# fixtures for the system manager and a lingering user's, each value podexporter
+# reports compared with systemctl show and podman inspect (deploy/systemd_e2e_service_test.go).
+# SYSTEMD_E2E_REPORT=1 writes docs/platforms.md; SYSTEMD_E2E_ONLY=regexp picks rows by
+# name (the service layer's are named "service layer: ...").
 # Afterwards it checks, whatever happened to the test, that the VM is as it was: no
 # systemd container left, /sys/fs/cgroup writable.
 set -euo pipefail

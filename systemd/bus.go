@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -84,8 +85,27 @@ func dialBus(ctx context.Context, endpoints []endpoint) (bus, error) {
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", ep.path, err))
 	}
-	// errors.Is(err, errRefused) holds when any endpoint refused us.
+	// A refusal only when no endpoint is merely down: a private socket that timed out
+	// is an outage to retry soon, even if the bus behind it refused us.
+	for _, e := range errs {
+		switch {
+		case errors.Is(e, errRefused), errors.Is(e, fs.ErrNotExist):
+		default:
+			return nil, joined(stripRefusals(errs))
+		}
+	}
+	// Refused, or absent: errors.Is(err, errRefused) holds when one refused.
 	return nil, joined(errs)
+}
+
+// stripRefusals keeps the errors' text but not their refusal: the manager is down,
+// not closed to us.
+func stripRefusals(errs []error) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = errors.New(e.Error())
+	}
+	return out
 }
 
 // joined is errs in one line, for a log line that stays one line.
@@ -161,6 +181,11 @@ func dialOne(ctx context.Context, ep endpoint) (bus, error) {
 			return fail(fmt.Errorf("add match PropertiesChanged: %w", err))
 		}
 	}
+	if ep.private {
+		if err := wake(dctx, conn); err != nil {
+			return fail(err)
+		}
+	}
 	raw := make(chan *dbus.Signal, 256)
 	conn.Signal(raw)
 	// systemd sends signals on a bus only to subscribers (on its private socket to
@@ -206,6 +231,28 @@ func mapUID(uidMap string, uid int) int {
 		}
 	}
 	return uid
+}
+
+// wake pings the manager until it answers. systemd 252 sometimes leaves a message
+// that arrived in the same read as the authentication's BEGIN unread until more data
+// comes (the e2e saw 1 connection in 4 hang on its first call): each further ping is
+// that data, and the first answer says the connection is live.
+func wake(ctx context.Context, conn *dbus.Conn) error {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		err := conn.Object(systemdDest, managerPath).CallWithContext(pctx, "org.freedesktop.DBus.Peer.Ping", 0).Err
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("ping: %w", ctx.Err())
+		case errors.Is(err, context.DeadlineExceeded):
+			continue
+		default:
+			return fmt.Errorf("ping: %w", err)
+		}
+	}
 }
 
 func isAccessDenied(err error) bool {

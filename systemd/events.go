@@ -11,8 +11,13 @@ func unitEvents(old, u Unit) []UnitEvent {
 		at = time.Now()
 	}
 	var out []UnitEvent
-	if u.NRestarts > old.NRestarts {
+	switch {
+	case u.NRestarts > old.NRestarts:
 		out = append(out, UnitEvent{Time: at, Action: "restarted", Unit: u, Restarts: u.NRestarts - old.NRestarts})
+	case u.NRestarts < old.NRestarts && u.NRestarts > 0:
+		// A manual start reset the count between two reads, and systemd restarted
+		// the unit since: those restarts are new.
+		out = append(out, UnitEvent{Time: at, Action: "restarted", Unit: u, Restarts: u.NRestarts})
 	}
 	if u.ActiveState == old.ActiveState && u.StateChange.Equal(old.StateChange) {
 		return out

@@ -233,6 +233,7 @@ func TestUnitEvents(t *testing.T) {
 		{"restarted", web("active", 0, 10), web("activating", 1, 11), []string{"restarted"}},
 		{"restart and failure", web("active", 0, 10), web("failed", 3, 11), []string{"restarted", "failed"}},
 		{"a manual start resets NRestarts", web("failed", 3, 10), web("active", 0, 11), []string{"started"}},
+		{"reset, then restarted between reads", web("failed", 3, 10), web("activating", 1, 11), []string{"restarted"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
