@@ -28,10 +28,15 @@ type Deps struct {
 	// Enabled says which collectors run, by name (--collector.<name>).
 	Enabled map[string]bool
 	// NameLabel puts the container name on every container series
-	// (--podman.name-label); ContainerLabels are the allowlisted container labels on
-	// podman_container_info (--podman.container-label).
+	// (--podman.name-label), ImageNameLabel its image (--podman.image-name-label);
+	// ContainerLabels, PodLabels and ImageLabels are the allowlisted labels on
+	// podman_container_info, podman_pod_info and podman_image_info
+	// (--podman.container-label, --podman.pod-label, --podman.image-label).
 	NameLabel       bool
+	ImageNameLabel  bool
 	ContainerLabels []string
+	PodLabels       []string
+	ImageLabels     []string
 	// JournalDirectory is --journal.directory: "" for the default directories.
 	JournalDirectory string
 	Logger           *slog.Logger

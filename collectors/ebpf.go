@@ -33,7 +33,7 @@ type ebpfCollector struct {
 
 func newEBPFCollector(d Deps) (Collector, error) {
 	c := &ebpfCollector{src: d.EBPF, pods: d.Podman}
-	c.labels.name = d.NameLabel
+	c.labels = containerLabelsOf(d)
 	c.retrans, c.drops = c.labels.desc(catalog.ContainerTCPRetransmits), c.labels.desc(catalog.ContainerPacketDrops)
 	return c, nil
 }

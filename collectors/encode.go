@@ -54,12 +54,15 @@ func encodeStream(f expfmt.Format, collect func(chan<- prometheus.Metric), sizes
 		if err != nil {
 			continue // drain, so the collecting goroutine ends
 		}
-		h, ok := familyHeads.Load(metric.Desc())
-		if !ok {
+		var head familyHead
+		if hm, ok := metric.(headedMetric); ok {
+			head = hm.head
+		} else if h, ok := familyHeads.Load(metric.Desc()); ok {
+			head = h.(familyHead)
+		} else {
 			err = fmt.Errorf("encode %s: descriptor not made by newDesc", metric.Desc())
 			continue
 		}
-		head := h.(familyHead)
 		m.Reset()
 		if werr := metric.Write(&m); werr != nil {
 			err = fmt.Errorf("encode %s: %w", head.name, werr)

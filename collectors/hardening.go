@@ -40,7 +40,7 @@ type hardeningCollector struct {
 }
 
 func newHardeningCollector(d Deps) (Collector, error) {
-	l := containerLabels{name: d.NameLabel}
+	l := containerLabelsOf(d)
 	return &hardeningCollector{units: d.Units, labels: l, desc: l.desc(catalog.ContainerHardening)}, nil
 }
 

@@ -20,8 +20,8 @@ type Snapshots interface {
 func init() {
 	register("podman", "Podman source health: up, snapshot age, reconnects, API requests.", true, newPodmanSourceCollector)
 	register("container", "Podman containers: state, health, lifecycle, CPU, memory, block and network I/O, cgroup limits, throttling, memory events and pressure.", true, newContainerCollector)
-	register("pod", "Podman pods.", true, inventoryFactory(collectPods))
-	register("image", "Podman images.", true, inventoryFactory(collectImages))
+	register("pod", "Podman pods.", true, newPodCollector)
+	register("image", "Podman images.", true, newImageCollector)
 	register("volume", "Podman volumes.", true, inventoryFactory(collectVolumes))
 	register("network", "Podman networks.", true, inventoryFactory(collectNetworks))
 	register("system", "Podman component versions.", true, inventoryFactory(collectSystem))
@@ -125,29 +125,31 @@ var containerStates = map[string]float64{
 
 var healthStates = map[string]float64{"healthy": 0, "unhealthy": 1, "starting": 2}
 
-// containerCollector carries the label options: the name label on value metrics and
-// the allowlisted container labels on podman_container_info.
+// containerCollector carries the label options: the name and image labels on value
+// metrics and the allowlisted container labels on podman_container_info.
 type containerCollector struct {
-	src        Snapshots
-	labels     containerLabels
-	allow      []string // container label keys, as configured, each once
-	allowNames []string // their metric label names (podmanconf.LabelName)
-	infoDesc   *prometheus.Desc
-	descs      map[*catalog.Metric]*prometheus.Desc
+	src    Snapshots
+	labels containerLabels
+	info   *infoFamily
+	// counting says an allowlist (of containers, pods or images) is set, so that
+	// values cut to --podman.label-value-max-length are counted.
+	counting bool
+	descs    map[*catalog.Metric]*prometheus.Desc
 
 	mu  sync.Mutex      // guards descs and cut: Update and collectSnapshot may overlap
-	cut map[string]bool // id/label pairs already counted as truncated
+	cut map[string]bool // kind/id/label triples already counted as truncated
 }
 
 func newContainerCollector(d Deps) (Collector, error) {
 	c := &containerCollector{src: d.Podman, cut: map[string]bool{}, descs: map[*catalog.Metric]*prometheus.Desc{}}
-	c.labels.name = d.NameLabel
-	var err error
+	c.labels = containerLabelsOf(d)
 	// Validated at start: two keys cannot share a name here.
-	if c.allow, c.allowNames, err = podmanconf.LabelNames(d.ContainerLabels); err != nil {
+	allow, err := podmanconf.NewAllowlist("--podman.container-label", d.ContainerLabels, catalog.ContainerInfoLabels)
+	if err != nil {
 		return nil, err
 	}
-	c.infoDesc = newDesc(catalog.ContainerInfo.Name, catalog.ContainerInfo.Help, append(append([]string(nil), catalog.ContainerInfoLabels...), c.allowNames...))
+	c.info = newInfoFamily(catalog.ContainerInfo, allow)
+	c.counting = !allow.Empty() || len(d.PodLabels) > 0 || len(d.ImageLabels) > 0
 	return c, nil
 }
 
@@ -182,7 +184,7 @@ func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 			}
 		}
 	}
-	if len(c.allow) > 0 {
+	if c.counting {
 		c.mu.Lock()
 		n := len(c.cut)
 		c.mu.Unlock()
@@ -220,6 +222,27 @@ func (c *containerCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prome
 	for i := range s.Containers {
 		c.container(s, &s.Containers[i], ch)
 	}
+	// Pods' and images' cut values are counted here, with the containers', in the
+	// one counter of values cut.
+	for _, p := range s.Pods {
+		c.countCut("pod/"+p.ID, p.LabelsCut)
+	}
+	for _, im := range s.Images {
+		c.countCut("image/"+im.ID, im.LabelsCut)
+	}
+}
+
+// countCut records that the labels keys of the object named by id had their values
+// cut: counted once per object and label, not per scrape.
+func (c *containerCollector) countCut(id string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, key := range keys {
+		c.cut[id+"/"+key] = true
+	}
+	c.mu.Unlock()
 }
 
 func (c *containerCollector) baseLabels(s *podman.Snapshot, k *podman.Container) []string {
@@ -233,18 +256,9 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 		send(ch, c.vdesc(m), valueType(m), v, base...)
 	}
 
-	info := []string{id, k.Name, k.Image, k.ImageID, k.Ports, k.PodID, k.PodName, s.Service, k.SystemdUnit, k.NetworkMode}
-	for _, key := range c.allow {
-		info = append(info, k.ExportedLabels[key]) // cut by the source, as on every output
-	}
-	if len(k.LabelsCut) > 0 {
-		c.mu.Lock()
-		for _, key := range k.LabelsCut {
-			c.cut[k.ID+"/"+key] = true // counted once per container and label, not per scrape
-		}
-		c.mu.Unlock()
-	}
-	send(ch, c.infoDesc, prometheus.GaugeValue, 1, info...)
+	// The allowlisted labels' values were cut by the source, as on every output.
+	c.info.send(ch, k.ExportedLabels, id, k.Name, k.Image, k.ImageID, k.Ports, k.PodID, k.PodName, s.Service, k.SystemdUnit, k.NetworkMode)
+	c.countCut("container/"+k.ID, k.LabelsCut)
 
 	state, ok := containerStates[k.State]
 	if !ok {
@@ -330,10 +344,23 @@ func (c *containerCollector) container(s *podman.Snapshot, k *podman.Container, 
 
 var podStates = map[string]float64{"Created": 0, "Error": 1, "Exited": 2, "Paused": 3, "Running": 4, "Degraded": 5, "Stopped": 6}
 
-func collectPods(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+// podCollector puts the allowlisted pod labels (--podman.pod-label) on podman_pod_info.
+type podCollector struct{ info *infoFamily }
+
+func newPodCollector(d Deps) (Collector, error) {
+	allow, err := podmanconf.NewAllowlist("--podman.pod-label", d.PodLabels, catalog.PodInfo.Labels)
+	if err != nil {
+		return nil, err
+	}
+	return &podCollector{info: newInfoFamily(catalog.PodInfo, allow)}, nil
+}
+
+func (*podCollector) Update(context.Context, chan<- prometheus.Metric) error { return nil }
+
+func (c *podCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
 	e := emitter{ch}
 	for _, p := range s.Pods {
-		e.emit(catalog.PodInfo, 1, p.ID, p.Name, p.InfraID, s.Service)
+		c.info.send(ch, p.ExportedLabels, p.ID, p.Name, p.InfraID, s.Service)
 		state, ok := podStates[p.State]
 		if !ok {
 			state = -1
@@ -344,10 +371,24 @@ func collectPods(s *podman.Snapshot, ch chan<- prometheus.Metric) {
 	}
 }
 
-func collectImages(s *podman.Snapshot, ch chan<- prometheus.Metric) {
+// imageCollector puts the allowlisted image labels (--podman.image-label) on
+// podman_image_info.
+type imageCollector struct{ info *infoFamily }
+
+func newImageCollector(d Deps) (Collector, error) {
+	allow, err := podmanconf.NewAllowlist("--podman.image-label", d.ImageLabels, catalog.ImageInfo.Labels)
+	if err != nil {
+		return nil, err
+	}
+	return &imageCollector{info: newInfoFamily(catalog.ImageInfo, allow)}, nil
+}
+
+func (*imageCollector) Update(context.Context, chan<- prometheus.Metric) error { return nil }
+
+func (c *imageCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
 	e := emitter{ch}
 	for _, im := range s.Images {
-		e.emit(catalog.ImageInfo, 1, im.ID, im.ParentID, im.Repository, im.Tag, im.Digest, s.Service)
+		c.info.send(ch, im.ExportedLabels, im.ID, im.ParentID, im.Repository, im.Tag, im.Digest, s.Service)
 		e.emit(catalog.ImageSize, float64(im.Size), im.ID, im.Repository, im.Tag, s.Service)
 		e.emit(catalog.ImageCreated, unixSeconds(im.Created), im.ID, im.Repository, im.Tag, s.Service)
 	}

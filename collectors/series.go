@@ -57,6 +57,11 @@ func (f *failureLog) dropSeries(d *prometheus.Desc, err error) {
 	if h, ok := familyHeads.Load(d); ok {
 		name = h.(familyHead).name
 	}
+	f.dropSeriesOf(name, err)
+}
+
+// dropSeriesOf counts and, the first time, logs a series of the family name dropped.
+func (f *failureLog) dropSeriesOf(name string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dropped[name]++

@@ -12,35 +12,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/journald/journalstat"
 	"github.com/podexporter/podexporter/journald/journaltest"
 )
 
-// logBuffer keeps what a reader logs, for tests that check what it said.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // captureLog makes cfg's reader log into the returned buffer.
-func captureLog(cfg *Config) *logBuffer {
-	lb := &logBuffer{}
+func captureLog(cfg *Config) *testenv.SyncBuffer {
+	lb := &testenv.SyncBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return lb
 }

@@ -5,7 +5,6 @@
 package otlp
 
 import (
-	"net/url"
 	"time"
 
 	"github.com/podexporter/podexporter/otlp/otlpconf"
@@ -20,47 +19,57 @@ const (
 
 // Config says where and how to export.
 type Config struct {
-	// Endpoint is a URL: http://host:port for plaintext, https://host:port for TLS.
-	// For HTTP the signal path (/v1/logs, /v1/metrics) is appended unless present.
+	// Endpoint is a URL: http://host:port[/path] for plaintext, https:// for TLS.
+	// Over OTLP/HTTP it is, unless PerSignal, the OTLP exporter spec's base URL, to
+	// whose path v1/logs or v1/metrics is appended (otlpconf.SignalURL); over gRPC
+	// only its host and port are used.
 	Endpoint string
-	Protocol string
-	Headers  map[string]string
+	// PerSignal says Endpoint is one signal's own URL (--otlp.logs-endpoint,
+	// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, ...), used as given; such a Config is for
+	// that signal's exporter only.
+	PerSignal bool
+	Protocol  string
+	Headers   map[string]string
 	// TLSFiles configure TLS and client certificates.
 	otlpconf.TLSFiles
 	// Compression is "gzip", "zstd" or "none".
 	Compression string
 	Timeout     time.Duration
+	// Setting names the setting the endpoint came from, for messages.
+	Setting string
 
 	// dial, when set, opens the exporters' connections instead of net.Dialer: the
 	// export benchmark counts the bytes sent through it.
 	dial dialFunc
 }
 
-// FromSettings is the exporter configuration for settings that passed
-// otlpconf.Settings.Validate.
-func FromSettings(s otlpconf.Settings) Config {
+// FromSettings is the exporter configuration of the logs (and the lifecycle events)
+// and of the metrics, for settings that passed otlpconf.Settings.Validate: each
+// signal's own settings where given, the general ones elsewhere (Settings.Target). A
+// signal whose Endpoint is empty is not pushed.
+func FromSettings(s otlpconf.Settings) (logs, metrics Config) {
+	return fromTarget(s.Target(otlpconf.SignalLogs)), fromTarget(s.Target(otlpconf.SignalMetrics))
+}
+
+func fromTarget(t otlpconf.Target) Config {
 	return Config{
-		Endpoint:    s.Endpoint,
-		Protocol:    s.Protocol,
-		Headers:     s.HeaderMap(),
-		TLSFiles:    s.TLSFiles,
-		Compression: s.Compression,
-		Timeout:     s.Timeout,
+		Endpoint:    t.Endpoint,
+		PerSignal:   t.PerSignal,
+		Protocol:    t.Protocol,
+		Headers:     t.HeaderMap(),
+		TLSFiles:    t.TLSFiles,
+		Compression: t.Compression,
+		Timeout:     t.Timeout,
+		Setting:     t.EndpointSetting(),
 	}
 }
 
-// signalURL is the endpoint for one signal over HTTP: the spec's base URL plus
-// /v1/logs or /v1/metrics, unless the URL already names a path.
-func (c Config) signalURL(path string) string {
-	u, _ := url.Parse(c.Endpoint)
-	if u.Path == "" || u.Path == "/" {
-		u.Path = path
-	}
-	return u.String()
+// signalURL is where OTLP/HTTP sends signal ("logs" or "metrics").
+func (c Config) signalURL(signal string) string {
+	return otlpconf.SignalURL(c.Endpoint, signal, c.PerSignal)
 }
 
 // hostPort is the endpoint for gRPC, which takes no path.
 func (c Config) hostPort() string {
-	u, _ := url.Parse(c.Endpoint)
-	return u.Host
+	return otlpconf.Target{Endpoint: c.Endpoint}.HostPort()
 }

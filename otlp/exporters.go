@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/podexporter/podexporter/otlp/otlpcompress"
+	"github.com/podexporter/podexporter/otlp/otlpconf"
 )
 
 // The exporters' own retries are off: we retry ourselves, forever, holding the batch,
@@ -48,7 +49,7 @@ func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
 		return otlploggrpc.New(ctx, opts...)
 	case ProtocolHTTP:
 		opts := []otlploghttp.Option{
-			otlploghttp.WithEndpointURL(c.signalURL("/v1/logs")),
+			otlploghttp.WithEndpointURL(c.signalURL(otlpconf.SignalLogs)),
 			otlploghttp.WithHeaders(c.Headers),
 			otlploghttp.WithTimeout(c.Timeout),
 			otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}),
@@ -109,7 +110,7 @@ func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error
 		return otlpmetricgrpc.New(ctx, opts...)
 	case ProtocolHTTP:
 		opts := []otlpmetrichttp.Option{
-			otlpmetrichttp.WithEndpointURL(c.signalURL("/v1/metrics")),
+			otlpmetrichttp.WithEndpointURL(c.signalURL(otlpconf.SignalMetrics)),
 			otlpmetrichttp.WithHeaders(c.Headers),
 			otlpmetrichttp.WithTimeout(c.Timeout),
 			otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig{Enabled: false}),

@@ -124,7 +124,7 @@ func points(m metricdata.Metrics) int {
 }
 
 // Labels that become resource attributes rather than data point attributes.
-var resourceLabels = map[string]bool{"id": true, "pod_id": true, "pod_name": true, "podman_service": true, "name": true}
+var resourceLabels = map[string]bool{"id": true, "pod_id": true, "pod_name": true, "podman_service": true, "name": true, "image": true}
 
 // Convert maps the gathered families to OTLP resource metrics.
 func (p *MetricPusher) Convert() ([]*metricdata.ResourceMetrics, error) {

@@ -44,10 +44,14 @@ type Options struct {
 	// NetCounters, when set, gives network counters that take precedence over the
 	// API's and /proc/PID/net/dev (eBPF); nil when off.
 	NetCounters NetCounters
-	// LabelKeys are the allowlisted container labels every output shows, and
-	// LabelValueMax the most bytes of a value they show (0: the setting's default).
-	LabelKeys     []string
-	LabelValueMax int
+	// LabelKeys are the allowlisted container labels every output shows (or
+	// podmanconf.AllLabels alone for all of them), PodLabelKeys and ImageLabelKeys
+	// those of pods and images, and LabelValueMax the most bytes of a value they show
+	// (0: the setting's default).
+	LabelKeys      []string
+	PodLabelKeys   []string
+	ImageLabelKeys []string
+	LabelValueMax  int
 }
 
 // OptionsFrom is the engines' configuration for settings that passed
@@ -55,15 +59,17 @@ type Options struct {
 // the wiring knows (cgroup mounts, logger, event callback and positions, eBPF counters)
 // the caller adds.
 func OptionsFrom(s podmanconf.Settings) Options {
-	keys, _, _ := podmanconf.LabelNames(s.ContainerLabels) // validated: no error
+	containers, pods, images, _ := s.Allowlists() // validated: no error
 	return Options{
-		StatsInterval: s.StatsInterval,
-		SlowInterval:  s.SlowInterval,
-		SizeInterval:  s.SizeInterval,
-		MaxContainers: s.MaxContainers,
-		ProcRoot:      s.ProcRoot,
-		LabelKeys:     keys,
-		LabelValueMax: s.LabelValueMaxLength,
+		StatsInterval:  s.StatsInterval,
+		SlowInterval:   s.SlowInterval,
+		SizeInterval:   s.SizeInterval,
+		MaxContainers:  s.MaxContainers,
+		ProcRoot:       s.ProcRoot,
+		LabelKeys:      containers.ExportKeys(),
+		PodLabelKeys:   pods.ExportKeys(),
+		ImageLabelKeys: images.ExportKeys(),
+		LabelValueMax:  s.LabelValueMaxLength,
 	}
 }
 

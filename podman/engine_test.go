@@ -15,6 +15,7 @@ import (
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/docker/docker/api/types/events"
 
+	"github.com/podexporter/podexporter/internal/testenv"
 	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
@@ -261,7 +262,7 @@ func TestEngineStatsFallback(t *testing.T) {
 func TestEngineStatsWarnsOnce(t *testing.T) {
 	f := newFakeAPI()
 	f.put(id(1), "ok", "running", 0, time.Time{})
-	var log syncBuffer
+	var log testenv.SyncBuffer
 	// Stats rounds far apart next to the 100 ms in which events are applied, as the
 	// default 10 s are: a stopping container is seen failing in one round only.
 	const round = 400 * time.Millisecond
@@ -294,24 +295,6 @@ func TestEngineStatsWarnsOnce(t *testing.T) {
 	if n := strings.Count(log.String(), "cannot give stats"); n != 1 {
 		t.Fatalf("%d warnings for one broken container, want 1:\n%s", n, log.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer the engine's goroutine writes and the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // A container that died of SIGKILL while the kernel's OOM counter moved was

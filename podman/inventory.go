@@ -1,6 +1,8 @@
 package podman
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -162,10 +164,12 @@ func (e *Engine) listPods(api API) error {
 	}
 	ps := make([]Pod, 0, len(list))
 	for _, p := range list {
-		ps = append(ps, Pod{
+		pod := Pod{
 			ID: ShortID(p.Id), Name: p.Name, InfraID: ShortID(p.InfraId), State: p.Status,
 			Created: p.Created, Containers: len(p.Containers),
-		})
+		}
+		pod.ExportedLabels, pod.LabelsCut = exportLabels(p.Labels, e.opts.PodLabelKeys, e.opts.LabelValueMax)
+		ps = append(ps, pod)
 	}
 	e.pods = ps
 	return nil
@@ -198,6 +202,7 @@ func (e *Engine) refreshInventory(api API) error {
 		var imgs []Image
 		for _, im := range list {
 			base := Image{ID: ShortID(im.ID), ParentID: ShortID(im.ParentId), Digest: im.Digest, Created: time.Unix(im.Created, 0), Size: im.Size}
+			base.ExportedLabels, base.LabelsCut = exportLabels(im.Labels, e.opts.ImageLabelKeys, e.opts.LabelValueMax)
 			if len(im.RepoTags) == 0 {
 				base.Repository, base.Tag = "<none>", "<none>"
 				imgs = append(imgs, base)
@@ -253,12 +258,16 @@ func systemOf(info *define.Info) System {
 	return s
 }
 
-// exportLabels picks the allowlisted labels a container has, with their values as every
-// output shows them (podmanconf.CutValue), and says which were cut. Done once per
-// inspect, so that /metrics, OTLP resources and log records cannot disagree.
+// exportLabels picks the allowlisted labels a container (pod, image) has, with their
+// values as every output shows them (podmanconf.CutValue), and says which were cut.
+// keys holding podmanconf.AllLabels take every label. Done once per inspect (list),
+// so that /metrics, OTLP resources and log records cannot disagree.
 func exportLabels(labels map[string]string, keys []string, max int) (map[string]string, []string) {
 	if max <= 0 {
 		max = podmanconf.DefaultLabelValueMaxLength
+	}
+	if slices.Contains(keys, podmanconf.AllLabels) {
+		keys = slices.Sorted(maps.Keys(labels))
 	}
 	var out map[string]string
 	var cut []string

@@ -181,6 +181,11 @@ type Pod struct {
 	ID, Name, InfraID, State string
 	Created                  time.Time
 	Containers               int
+	// ExportedLabels are the allowlisted labels it has (--podman.pod-label), values
+	// cut as for containers; LabelsCut names those whose value was cut. Shared:
+	// never modify.
+	ExportedLabels map[string]string
+	LabelsCut      []string
 }
 
 // Image is one image; an image with several tags appears once per tag.
@@ -188,6 +193,11 @@ type Image struct {
 	ID, ParentID, Repository, Tag, Digest string
 	Created                               time.Time
 	Size                                  int64
+	// ExportedLabels are the allowlisted labels it has (--podman.image-label), values
+	// cut as for containers; LabelsCut names those whose value was cut. Shared by an
+	// image's tags: never modify.
+	ExportedLabels map[string]string
+	LabelsCut      []string
 }
 
 // Volume is one volume.

@@ -23,7 +23,10 @@ func buildComponents(cfg *config.Config, logger *slog.Logger) ([]component, coll
 	deps := collectors.Deps{
 		Enabled:          cfg.Collectors,
 		NameLabel:        cfg.Podman.NameLabel,
+		ImageNameLabel:   cfg.Podman.ImageNameLabel,
 		ContainerLabels:  cfg.Podman.ContainerLabels,
+		PodLabels:        cfg.Podman.PodLabels,
+		ImageLabels:      cfg.Podman.ImageLabels,
 		JournalDirectory: cfg.Journal.Directory,
 		Logger:           logger,
 	}

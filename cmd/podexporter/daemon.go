@@ -44,13 +44,15 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	var ready readiness.Tracker
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		promcollectors.NewGoCollector(),
-		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
-		buildInfo(),
-		readyGauge(&ready),
-		set,
-	)
+	reg.MustRegister(buildInfo(), readyGauge(&ready), set)
+	// go_*, process_* and promhttp_* describe podexporter itself; its podexporter_*
+	// self-metrics stay either way.
+	var handlerMetrics prometheus.Registerer = reg
+	if cfg.Web.DisableExporterMetrics {
+		handlerMetrics = nil
+	} else {
+		reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+	}
 	// The OTLP push exports exactly what /metrics serves.
 	ot.setGatherer(set.Gatherer(reg).Gather, containerLookup(deps.Podman))
 	for _, s := range srcs {
@@ -61,7 +63,7 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 		TelemetryPath: cfg.Web.TelemetryPath,
 		Gatherer:      reg,
 		Encoded:       set.Encoded,
-		Registerer:    reg,
+		Registerer:    handlerMetrics,
 		MaxRequests:   cfg.Web.MaxRequests,
 		Pending:       ready.Pending,
 		Version:       version.Info(),

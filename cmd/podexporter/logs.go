@@ -10,6 +10,7 @@ import (
 	"github.com/podexporter/podexporter/journald"
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/jsonl"
+	"github.com/podexporter/podexporter/otlp/otlpconf"
 	"github.com/podexporter/podexporter/podman"
 )
 
@@ -47,7 +48,11 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 		return nil, err
 	}
 	// Said once at start, so that whoever runs it knows where to look for the lines.
-	to := cfg.OTLP.Endpoint
+	t := cfg.OTLP.Target(otlpconf.SignalLogs)
+	to := t.Endpoint
+	if t.Protocol == otlpconf.ProtocolHTTP {
+		to = t.URL()
+	}
 	if j.Sink == journalconf.SinkJSONL {
 		to = j.Output
 		if to == "-" {

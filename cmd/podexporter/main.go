@@ -75,6 +75,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	for _, n := range cfg.Notices { // prometheus-podman-exporter's flags, once at start
+		if n.Ignored {
+			logger.Warn("prometheus-podman-exporter flag has no effect here", "flag", n.Flag, "notice", n.Text)
+		} else {
+			logger.Info("prometheus-podman-exporter flag accepted", "flag", n.Flag, "notice", n.Text)
+		}
+	}
 	if err := daemon(ctx, cfg, logger); err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {

@@ -31,29 +31,29 @@ type otlpSinks struct {
 
 func newOTLP(cfg *config.Config, logger *slog.Logger) (*otlpSinks, error) {
 	o := cfg.OTLP
-	if o.Endpoint == "" {
+	logsTo, metricsTo := otlp.FromSettings(o)
+	if logsTo.Endpoint == "" && metricsTo.Endpoint == "" {
 		return nil, nil
 	}
-	ec := otlp.FromSettings(o)
 	host := otlp.DetectHost(os.Getenv)
 	s := &otlpSinks{}
 	ctx := context.Background()
-	if cfg.Journal.Sink == journalconf.SinkOTLP || o.Events {
+	if logsTo.Endpoint != "" && (cfg.Journal.Sink == journalconf.SinkOTLP || o.Events) {
 		// Several exporters, each its own connection, so that batches are
 		// exported while the one before is still in flight (acknowledged in order).
-		exps, err := otlp.NewLogExporters(ctx, ec, otlp.LogExporters)
+		exps, err := otlp.NewLogExporters(ctx, logsTo, otlp.LogExporters)
 		if err != nil {
-			return nil, &config.Error{Setting: "--otlp.endpoint", Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
+			return nil, &config.Error{Setting: logsTo.Setting, Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
 		}
 		s.logs = otlp.NewLogSink(exps[0], host, logger, exps[1:]...)
 		if o.Events {
 			s.events = s.logs.Events(1024)
 		}
 	}
-	if o.Metrics {
-		exp, err := otlp.NewMetricExporter(ctx, ec)
+	if o.Metrics && metricsTo.Endpoint != "" {
+		exp, err := otlp.NewMetricExporter(ctx, metricsTo)
 		if err != nil {
-			return nil, &config.Error{Setting: "--otlp.endpoint", Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
+			return nil, &config.Error{Setting: metricsTo.Setting, Problem: err.Error(), Fix: "check the endpoint, protocol and certificate files"}
 		}
 		gather := func() ([]*dto.MetricFamily, error) {
 			if g := s.gather.Load(); g != nil {

@@ -184,5 +184,5 @@ var (
 	PodmanContainersDropped = register(Metric{Name: "podexporter_podman_containers_dropped_total", Kind: Counter, Unit: "{container}", Group: "podman source", Labels: serviceLabels,
 		Help: "Container snapshots left out because --podman.max-containers was reached."})
 	PodmanLabelValuesCut = register(Metric{Name: "podexporter_podman_label_values_truncated_total", Kind: Counter, Unit: "{value}", Group: "podman source",
-		Help: "Allowlisted container label values cut to --podman.label-value-max-length."})
+		Help: "Allowlisted container, pod and image label values cut to --podman.label-value-max-length, each counted once per object and label."})
 )

@@ -90,6 +90,20 @@ func StartCollectorTLS(t testing.TB, certFile, keyFile string) *Collector {
 	})
 }
 
+// StartCollectorURLPaths is StartCollector with the OTLP/HTTP receiver serving logs
+// at logsPath and metrics at metricsPath (the receiver's logs_url_path and
+// metrics_url_path, such as /otlp/v1/logs) instead of /v1/logs and /v1/metrics, which
+// then answer 404: a receiver behind a path prefix, as Grafana Loki's /otlp and
+// Prometheus's /api/v1/otlp are. The gRPC receiver is unchanged.
+func StartCollectorURLPaths(t testing.TB, logsPath, metricsPath string) *Collector {
+	t.Helper()
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	return startCollector(t, func(c *Collector, grpcAddr, httpAddr string) string {
+		paths := fmt.Sprintf("\n        logs_url_path: %s\n        metrics_url_path: %s", q(logsPath), q(metricsPath))
+		return strings.Replace(Config(grpcAddr, httpAddr, c.paths()), "endpoint: "+q(httpAddr), "endpoint: "+q(httpAddr)+paths, 1)
+	})
+}
+
 // StartCollectorWithConfig starts the collector with the configuration config returns
 // for the two free loopback addresses it is given (host:port), instead of the JSON-lines
 // one: for running shipped example configurations as they are. Logs and Metrics then

@@ -306,3 +306,40 @@ func TestCollectorRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// TestCollectorURLPaths proves the path-prefixed receiver the endpoint tests rely on:
+// with logs_url_path and metrics_url_path set, the Collector takes each signal at its
+// prefixed path only, and answers 404 at the default /v1/logs.
+func TestCollectorURLPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the OpenTelemetry Collector")
+	}
+	c := StartCollectorURLPaths(t, "/otlp/v1/logs", "/otlp/v1/metrics")
+	post := func(path, body string) int {
+		t.Helper()
+		resp, err := http.Post(c.HTTPEndpoint+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	logReq := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"under a prefix"}}]}]}]}`
+	if code := post("/v1/logs", logReq); code != http.StatusNotFound {
+		t.Errorf("POST /v1/logs = %d, want 404 with logs_url_path set", code)
+	}
+	if code := post("/otlp/v1/logs", logReq); code != http.StatusOK {
+		t.Fatalf("POST /otlp/v1/logs = %d, want 200", code)
+	}
+	metricReq := `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"prefixed","gauge":{"dataPoints":[{"asInt":"7","timeUnixNano":"1800000000000000000"}]}}]}]}]}`
+	if code := post("/otlp/v1/metrics", metricReq); code != http.StatusOK {
+		t.Fatalf("POST /otlp/v1/metrics = %d, want 200", code)
+	}
+	if got := logsWithBody(c, "under a prefix"); len(got) != 1 {
+		t.Errorf("collector has %d records sent under the prefix, want 1", len(got))
+	}
+	if got := pointsNamed(c, "prefixed"); len(got) != 1 || got[0].Value != 7 {
+		t.Errorf("collector has points %+v, want one of 7", got)
+	}
+}

@@ -25,6 +25,18 @@ const (
 	Duration
 )
 
+// Source is where a setting's value came from; a stronger source has a larger value.
+type Source int
+
+// The sources of a value, weakest first: flags win over the file, the file over the
+// environment, the environment over defaults.
+const (
+	FromDefault Source = iota
+	FromEnv
+	FromFile
+	FromFlag
+)
+
 // Set holds the declarations, in the order they were made (the order of --help and
 // of the docs table).
 type Set struct {
@@ -51,6 +63,10 @@ type Setting struct {
 	Default  string
 	Defaults []string
 	Kind     Kind
+	// From is where the value came from, set by the configuration assembly as it
+	// applies each source; FromDefault until then. A component that combines two
+	// settings (a signal's own OTLP endpoint and the general one) compares them by it.
+	From Source
 
 	str  *string
 	strs *[]string

@@ -59,6 +59,67 @@ func TestLabelNames(t *testing.T) {
 	}
 }
 
+// Pods and images have fixed labels of their own, which a label of theirs must not
+// shadow either.
+func TestLabelNameFor(t *testing.T) {
+	tests := []struct {
+		key   string
+		fixed []string
+		want  string
+	}{
+		{"name", catalog.PodInfo.Labels, "label_name"},
+		{"infra_id", catalog.PodInfo.Labels, "label_infra_id"},
+		{"image", catalog.PodInfo.Labels, "image"}, // fixed only on containers
+		{"tag", catalog.ImageInfo.Labels, "label_tag"},
+		{"io.buildah.version", catalog.ImageInfo.Labels, "io_buildah_version"},
+		{"tag", catalog.ContainerInfoLabels, "tag"},
+	}
+	for _, tc := range tests {
+		if got := LabelNameFor(tc.key, tc.fixed); got != tc.want {
+			t.Errorf("LabelNameFor(%q, %v) = %q, want %q", tc.key, tc.fixed, got, tc.want)
+		}
+	}
+}
+
+// An allowlist gives every object the same names (empty where the object lacks the
+// label); with * each object's own labels, sorted, and of two keys that would share a
+// name the first.
+func TestAllowlistLabels(t *testing.T) {
+	exported := map[string]string{"team": "shop", "com.example/tier": "web", "com.example.tier": "other", "name": "x"}
+	fixed, err := NewAllowlist("--podman.container-label", []string{"team", "absent", "team"}, catalog.ContainerInfoLabels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, values, skipped := fixed.Labels(exported)
+	if !slices.Equal(names, []string{"team", "absent"}) || !slices.Equal(values, []string{"shop", ""}) || skipped != 0 || fixed.All || fixed.Empty() {
+		t.Errorf("fixed allowlist: %q = %q (%d skipped), %+v", names, values, skipped, fixed)
+	}
+	if !slices.Equal(fixed.ExportKeys(), []string{"team", "absent"}) {
+		t.Errorf("ExportKeys = %q", fixed.ExportKeys())
+	}
+	all, err := NewAllowlist("--podman.container-label", []string{"team", AllLabels}, catalog.ContainerInfoLabels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, values, skipped = all.Labels(exported)
+	if !slices.Equal(names, []string{"com_example_tier", "label_name", "team"}) || !slices.Equal(values, []string{"other", "x", "shop"}) || skipped != 1 {
+		t.Errorf("every label: %q = %q (%d skipped)", names, values, skipped)
+	}
+	if !slices.Equal(all.ExportKeys(), []string{AllLabels}) {
+		t.Errorf("ExportKeys = %q, want only %s", all.ExportKeys(), AllLabels)
+	}
+	if names, values, _ := all.Labels(nil); len(names) != 0 || len(values) != 0 {
+		t.Errorf("no labels: %q = %q", names, values)
+	}
+	if empty, _ := NewAllowlist("--podman.pod-label", nil, catalog.PodInfo.Labels); !empty.Empty() {
+		t.Error("an empty allowlist is not Empty")
+	}
+	var se *setting.Error
+	if _, err := NewAllowlist("--podman.image-label", []string{""}, catalog.ImageInfo.Labels); !errors.As(err, &se) || se.Setting != "--podman.image-label" {
+		t.Errorf("empty key: %v", err)
+	}
+}
+
 func TestCutValue(t *testing.T) {
 	a127 := strings.Repeat("A", 127)
 	tests := []struct {
@@ -118,6 +179,32 @@ func FuzzCutValue(f *testing.F) {
 		}
 		if cut && len(valid) > len(got) && len(got)+utf8.RuneLen([]rune(valid[len(got):])[0]) <= max {
 			t.Fatalf("CutValue(%q, %d) = %q: cut more than one character short of max", v, max, got)
+		}
+	})
+}
+
+// FuzzAllowlistAll: whatever label keys an object has, taking every label gives valid
+// label names, each once, none a fixed label's, and a value for each.
+func FuzzAllowlistAll(f *testing.F) {
+	f.Add("app", "com.example/team", "name")
+	f.Add("a.b", "a_b", "__x")
+	f.Add("", "9", "ü")
+	f.Fuzz(func(t *testing.T, k1, k2, k3 string) {
+		a, err := NewAllowlist("--podman.container-label", []string{AllLabels}, catalog.ContainerInfoLabels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exported := map[string]string{k1: "1", k2: "2", k3: "3"}
+		names, values, skipped := a.Labels(exported)
+		if len(names) != len(values) || len(names)+skipped != len(exported) {
+			t.Fatalf("%q: names %q, values %q, %d skipped", exported, names, values, skipped)
+		}
+		seen := map[string]bool{}
+		for _, n := range names {
+			if !validLabelName.MatchString(n) || slices.Contains(catalog.ContainerInfoLabels, n) || strings.HasPrefix(n, "__") || seen[n] {
+				t.Fatalf("%q: name %q in %q", exported, n, names)
+			}
+			seen[n] = true
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/catalog"
 	"github.com/podexporter/podexporter/internal/setting"
 )
 
@@ -28,12 +29,18 @@ type Settings struct {
 	SizeInterval time.Duration
 	// MaxContainers caps containers per service in the metrics; 0 means no cap.
 	MaxContainers int
-	// ContainerLabels is the allowlist of container labels put on podman_container_info.
+	// ContainerLabels is the allowlist of container labels put on podman_container_info,
+	// PodLabels of pod labels on podman_pod_info, ImageLabels of image labels on
+	// podman_image_info; AllLabels in one takes every label.
 	ContainerLabels []string
+	PodLabels       []string
+	ImageLabels     []string
 	// LabelValueMaxLength caps allowlisted label values.
 	LabelValueMaxLength int
-	// NameLabel puts the container name on every container value metric.
-	NameLabel bool
+	// NameLabel puts the container name on every container value metric, and
+	// ImageNameLabel the container's image.
+	NameLabel      bool
+	ImageNameLabel bool
 	// ProcRoot is the host's /proc, for network namespace counters.
 	ProcRoot string
 }
@@ -84,18 +91,26 @@ func (s *Settings) Validate() error {
 	if s.LabelValueMaxLength > LabelValueMaxLengthLimit {
 		return &setting.Error{Setting: "--podman.label-value-max-length", Problem: fmt.Sprintf("%d is above %d", s.LabelValueMaxLength, LabelValueMaxLengthLimit), Fix: fmt.Sprintf("use at most %d; the default is 128", LabelValueMaxLengthLimit)}
 	}
-	for _, l := range s.ContainerLabels {
-		if l == "" {
-			return &setting.Error{Setting: "--podman.container-label", Problem: "empty label key", Fix: "give the container label's key, such as app or io.containers.autoupdate"}
-		}
-	}
-	if _, _, err := LabelNames(s.ContainerLabels); err != nil {
+	if _, _, _, err := s.Allowlists(); err != nil {
 		return err
 	}
 	if fi, err := os.Stat(s.ProcRoot + "/self"); err != nil || !fi.IsDir() {
 		return &setting.Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", s.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
 	}
 	return nil
+}
+
+// Allowlists are the container, pod and image label allowlists, checked; a problem
+// is a *setting.Error naming the flag.
+func (s *Settings) Allowlists() (containers, pods, images Allowlist, err error) {
+	if containers, err = NewAllowlist("--podman.container-label", s.ContainerLabels, catalog.ContainerInfoLabels); err != nil {
+		return
+	}
+	if pods, err = NewAllowlist("--podman.pod-label", s.PodLabels, catalog.PodInfo.Labels); err != nil {
+		return
+	}
+	images, err = NewAllowlist("--podman.image-label", s.ImageLabels, catalog.ImageInfo.Labels)
+	return
 }
 
 // checkSocketURI reports a Podman service URI the bindings could not dial, as a
@@ -139,10 +154,15 @@ func (s *Settings) Declare(set *setting.Set) {
 		WithDoc("at least 1m, or 0; a round that takes Podman long is followed by a pause of 19 times its length, so it spends at most 5% of its time on it")
 	set.Int(&s.MaxContainers, "podman.max-containers", "Most containers per Podman service in the metrics (newest kept); 0 means no cap.", 1000).
 		WithDoc(fmt.Sprintf("the rest are counted in `podexporter_podman_containers_dropped_total`; at most %d", MaxContainersLimit))
-	set.Strings(&s.ContainerLabels, "podman.container-label", "Container label to copy onto podman_container_info, OTLP resources and log records (sanitised); repeat for several.").
-		WithKey("podman.container_labels").WithDoc("`com.example/team` becomes the label `com_example_team`; a key that would shadow a fixed label gets a `label_` prefix; two keys that would become the same name (`a.b` and `a_b`, `name` and `label_name`) are refused at start")
+	set.Strings(&s.ContainerLabels, "podman.container-label", "Container label to copy onto podman_container_info, OTLP resources and log records (sanitised); repeat for several; * takes every label.").
+		WithKey("podman.container_labels").WithDoc("`com.example/team` becomes the label `com_example_team`; a key that would shadow a fixed label gets a `label_` prefix; two keys that would become the same name (`a.b` and `a_b`, `name` and `label_name`) are refused at start; with `*` each container's series carries its own labels (as prometheus-podman-exporter's `--collector.store_labels`), and of two keys of one container that become the same name the first in sorted order is kept")
+	set.Strings(&s.PodLabels, "podman.pod-label", "Pod label to copy onto podman_pod_info (sanitised as container labels); repeat for several; * takes every label.").
+		WithKey("podman.pod_labels").WithDoc("cut to `--podman.label-value-max-length` like container labels")
+	set.Strings(&s.ImageLabels, "podman.image-label", "Image label to copy onto podman_image_info (sanitised as container labels); repeat for several; * takes every label.").
+		WithKey("podman.image_labels").WithDoc("cut to `--podman.label-value-max-length` like container labels")
 	set.Int(&s.LabelValueMaxLength, "podman.label-value-max-length", "Longest allowlisted label value kept, in bytes; longer ones are cut at the last whole character that fits and counted.", DefaultLabelValueMaxLength).
 		WithDoc(fmt.Sprintf("invalid UTF-8 becomes U+FFFD; the same cut on every output; 1 to %d", LabelValueMaxLengthLimit))
 	set.Bool(&s.NameLabel, "podman.name-label", "Put the container name label on every container metric, not only on podman_container_info.", false)
+	set.Bool(&s.ImageNameLabel, "podman.image-name-label", "Put the container's image (label image) on every container metric, not only on podman_container_info.", false)
 	set.String(&s.ProcRoot, "podman.proc-root", "Where the host's /proc is mounted, for per-container network counters (/host/proc in a container).", "/proc")
 }

@@ -33,6 +33,9 @@ func TestValidate(t *testing.T) {
 		{"--podman.max-containers", func(s *Settings) { s.MaxContainers = -1 }},
 		{"--podman.label-value-max-length", func(s *Settings) { s.LabelValueMaxLength = 0 }},
 		{"--podman.container-label", func(s *Settings) { s.ContainerLabels = []string{"app", ""} }},
+		{"--podman.pod-label", func(s *Settings) { s.PodLabels = []string{""} }},
+		{"--podman.pod-label", func(s *Settings) { s.PodLabels = []string{"a.b", "a-b"} }},
+		{"--podman.image-label", func(s *Settings) { s.ImageLabels = []string{"*", "x/y", "x.y"} }},
 		{"--podman.proc-root", func(s *Settings) { s.ProcRoot = t.TempDir() }},
 	} {
 		s := valid()
@@ -41,6 +44,11 @@ func TestValidate(t *testing.T) {
 		if err := s.Validate(); !errors.As(err, &se) || se.Setting != tc.flag {
 			t.Errorf("%s: Validate() = %v", tc.flag, err)
 		}
+	}
+	s = valid()
+	s.ContainerLabels, s.PodLabels, s.ImageLabels = []string{"*"}, []string{"app", "*"}, []string{"tag", "digest"}
+	if err := s.Validate(); err != nil {
+		t.Errorf("label allowlists with * and fixed names: %v", err)
 	}
 	s = valid()
 	s.SizeInterval = 0

@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -59,6 +61,9 @@ type Config struct {
 	Collectors map[string]bool
 	// Healthcheck is only used by the healthcheck subcommand.
 	HealthcheckTimeout time.Duration
+	// Notices are what the daemon logs once at start about the
+	// prometheus-podman-exporter flags it was given (ppe.go).
+	Notices []Notice
 }
 
 // Web configures the HTTP server; its fields mirror exporter-toolkit's flags.
@@ -68,6 +73,8 @@ type Web struct {
 	SystemdSocket   bool
 	TelemetryPath   string
 	MaxRequests     int
+	// DisableExporterMetrics leaves out go_*, process_* and promhttp_*.
+	DisableExporterMetrics bool
 }
 
 // FlagConfig returns the form exporter-toolkit's server wants.
@@ -131,6 +138,8 @@ func declare(c *Config) *setting.Set {
 	s.String(&c.Web.TelemetryPath, "web.telemetry-path", "Path under which metrics are served.", "/metrics")
 	s.Int(&c.Web.MaxRequests, "web.max-requests", "Most concurrent scrapes served at once; 0 means no limit.", 40).
 		WithDoc(fmt.Sprintf("at most %d", MaxRequestsLimit))
+	s.Bool(&c.Web.DisableExporterMetrics, "web.disable-exporter-metrics", "Leave out the metrics of podexporter's own process and HTTP handler: go_*, process_* and promhttp_*.", false).
+		WithDoc("podexporter_* self-metrics stay; as node_exporter's and prometheus-podman-exporter's flag of the same name")
 	c.Podman.Declare(s)
 	c.Journal.Declare(s)
 	s.String(&c.State.Directory, "state.directory", "Directory for the journal cursor and other state; must be writable.", "/var/lib/podexporter")
@@ -141,6 +150,44 @@ func declare(c *Config) *setting.Set {
 	c.EBPF.Declare(s)
 	c.Systemd.Declare(s)
 	return s
+}
+
+// boolValues rewrites --name=true and --name=false of the switches in sets as --name and
+// --no-name, which is all kingpin takes: Go's flag package and pflag (so
+// prometheus-podman-exporter's command lines) accept the value form too. A value that
+// is neither is refused naming the flag.
+func boolValues(args []string, sets ...*setting.Set) ([]string, error) {
+	var out []string
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...), nil
+		}
+		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !ok || !strings.HasPrefix(a, "--") {
+			out = append(out, a)
+			continue
+		}
+		var d *setting.Setting
+		for _, s := range sets {
+			if found, ok := s.Lookup(name); ok && found.Kind == setting.Bool {
+				d = found
+			}
+		}
+		if d == nil {
+			out = append(out, a)
+			continue
+		}
+		on, err := strconv.ParseBool(value)
+		if err != nil {
+			return nil, &Error{Setting: "--" + name, Problem: fmt.Sprintf("%q is not true or false", value), Fix: "write --" + name + ", --no-" + name + ", or --" + name + "=true or =false"}
+		}
+		if on {
+			out = append(out, "--"+name)
+		} else {
+			out = append(out, "--no-"+name)
+		}
+	}
+	return out, nil
 }
 
 // Settings returns every declared setting, in the order of --help, with the values of
@@ -166,7 +213,11 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	set := map[string]*bool{}
 	flag := func(name, help string) *kingpin.FlagClause {
 		set[name] = new(bool)
-		return app.Flag(name, help).IsSetByUser(set[name])
+		f := app.Flag(name, help).IsSetByUser(set[name])
+		if r, ok := ppeShorts[name]; ok {
+			f.Short(r)
+		}
+		return f
 	}
 	for _, d := range decls.All() {
 		help := d.Help
@@ -183,8 +234,24 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 		f.SetValue(d)
 	}
 	enabled := map[string]*bool{}
+	cols := &setting.Set{} // declared as settings so that a bad value names its flag
 	for _, col := range collectors {
-		enabled[col.Name] = flag("collector."+col.Name, col.Help+" (--no-collector."+col.Name+" turns it off)").Default(fmt.Sprint(col.Default)).Bool()
+		enabled[col.Name] = new(bool)
+		d := cols.Bool(enabled[col.Name], "collector."+col.Name, col.Help+" (--no-collector."+col.Name+" turns it off)", col.Default)
+		flag(d.Flag, d.Help).Default(d.Default).SetValue(d)
+	}
+	var p ppe
+	pdecls := p.declare()
+	for _, d := range pdecls.All() {
+		f := flag(d.Flag, d.Help).Hidden()
+		if d.Kind == setting.Bool {
+			f.Default(d.Default)
+		}
+		f.SetValue(d)
+	}
+	args, err := boolValues(args, decls, cols, pdecls)
+	if err != nil {
+		return nil, err
 	}
 
 	cmd, err := app.Parse(args)
@@ -198,6 +265,9 @@ func Parse(args []string, collectors []Collector, version string, env Env) (*Con
 	c.Command = cmd
 	for name, v := range enabled {
 		c.Collectors[name] = *v
+	}
+	if c.Notices, err = p.apply(c, set); err != nil {
+		return nil, err
 	}
 	return finish(c, decls, set, env)
 }

@@ -104,6 +104,9 @@ func fileValue(d *setting.Setting, n *yaml.Node, where string) error {
 	if errors.As(err, &se) {
 		se.Setting = where // the file's key and line, not the flag
 	}
+	if err == nil {
+		d.From = setting.FromFile
+	}
 	return err
 }
 

@@ -18,7 +18,11 @@ import (
 // and the file over it, then the default sockets, and validates the result.
 func finish(c *Config, decls *setting.Set, set map[string]*bool, env Env) (*Config, error) {
 	for _, d := range decls.All() {
-		if d.Env == "" || *set[d.Flag] {
+		if *set[d.Flag] {
+			d.From = setting.FromFlag
+			continue
+		}
+		if d.Env == "" {
 			continue
 		}
 		if err := applyEnv(d, env.Getenv(d.Env)); err != nil {
@@ -48,6 +52,9 @@ func applyEnv(d *setting.Setting, v string) error {
 	texts, err := d.FromEnv(v)
 	if err == nil {
 		err = d.Replace(texts)
+	}
+	if err == nil {
+		d.From = setting.FromEnv
 	}
 	var se *Error
 	if errors.As(err, &se) && strings.HasPrefix(se.Setting, "--") {
