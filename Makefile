@@ -126,3 +126,26 @@ soak: testhost
 .PHONY: systemd-e2e
 systemd-e2e: testhost
 	scripts/systemd-e2e.sh
+
+# bench-service measures the service layer's cost (issue 21) inside the booted systemd
+# host of systemd-e2e: 50 Quadlet units and 50 plain containers, the daemon with the
+# service layer off (--no-collector.systemd --no-collector.hardening) and on, interleaved
+# three times each: idle CPU, memory, scrape p50, series, D-Bus signals during the idle
+# window (scripts/bench-service.sh; about 20 minutes). BENCH_SERVICE_MAX_LOAD=1 waits for
+# a quiet VM before each pair. Never part of test or systemd-e2e: the test skips unless
+# BENCH_SERVICE=1.
+.PHONY: bench-service
+bench-service: testhost
+	scripts/bench-service.sh
+
+# The Prometheus OTLP recipe against a real Prometheus with the OTLP receiver (3.x):
+# Debian's is 2.42, so this builds one (about 17 minutes on 2 cores, cached), which is
+# more than CI spends on a recipe; make test skips the check where none exists.
+PROMETHEUS_OTLP_VERSION := v0.316.0
+.PHONY: interop-prometheus
+interop-prometheus: testhost
+	test -x /var/cache/podexporter/prometheus-$(PROMETHEUS_OTLP_VERSION)/prometheus || \
+		GOFLAGS= GOBIN=/var/cache/podexporter/prometheus-$(PROMETHEUS_OTLP_VERSION) $(GO) install \
+		-ldflags=-X=github.com/prometheus/common/version.Version=3.16.0 \
+		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_OTLP_VERSION)
+	$(GO) test -tags '$(GO_TAGS)' -count=1 -run 'TestExamplePrometheusOTLP' -v ./cmd/podexporter
