@@ -34,7 +34,9 @@ func (s benchUnitSnapshots) Snapshots() []*systemd.Snapshot { return s }
 // swappedSnapshots publishes a new Podman snapshot (same content, new pointer) on
 // every next(): each scrape then finds the cache stale, as the first scrape after a
 // stats round does.
-type swappedSnapshots struct{ cur atomic.Pointer[podman.Snapshot] }
+type swappedSnapshots struct {
+	cur atomic.Pointer[podman.Snapshot]
+}
 
 func (s *swappedSnapshots) Snapshots() []*podman.Snapshot { return []*podman.Snapshot{s.cur.Load()} }
 

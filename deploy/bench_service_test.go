@@ -31,9 +31,13 @@ import (
 // here), BENCH_SERVICE_UNITS (Quadlet .container units, 50), BENCH_SERVICE_PLAIN
 // (plain `podman run -d` containers, 50), BENCH_SERVICE_RUNS (pairs, 3),
 // BENCH_SERVICE_IDLE_SECONDS (60), BENCH_SERVICE_SCRAPE_SECONDS (10 per format),
-// BENCH_SERVICE_HEALTH (a HealthInterval= such as 1m: the Quadlet units then have a
-// health check, run by systemd timers, which makes D-Bus traffic during the idle
-// window).
+// BENCH_SERVICE_CADENCE_SCRAPES (scrapes 11 s apart, each after a new Podman
+// snapshot, 6), BENCH_SERVICE_HEALTH (a HealthInterval= such as 1m: the Quadlet units
+// then have a health check, run by systemd timers, which makes D-Bus traffic during
+// the idle window), BENCH_SERVICE_MAX_LOAD (wait, at most 15 minutes, before each A/B
+// pair until the VM's 1-minute load average is below it), BENCH_SERVICE_PERF (a
+// directory: afterwards, one more daemon with the service layer on, built with its
+// symbols, sampled by perf on the VM over an idle window; perf.data and two reports).
 
 // benchSvcPromAccept is what Prometheus 2.x sends when it scrapes.
 const benchSvcPromAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
@@ -47,11 +51,14 @@ type benchSvcRun struct {
 	fileMiB          float64
 	p50Gzip, p50Text float64 // ms
 	cpuPerScrapeMs   float64 // daemon CPU per scrape while scraped back to back (gzip)
-	series           int
-	signals          int // systemd's signals on a private connection during the idle window
-	quadletSignals   int // of them, about the benchmark's Quadlet units
-	resyncs          float64
-	load             float64 // the VM's 1-minute load average as the idle window began
+	// A scrape as Prometheus's interval meets it: the first after a stats round
+	// published a new Podman snapshot, so the cached part is encoded again.
+	cadenceMs, cadenceCPUMs float64
+	series                  int
+	signals                 int // systemd's signals on a private connection during the idle window
+	quadletSignals          int // of them, about the benchmark's Quadlet units
+	resyncs                 float64
+	load                    float64 // the VM's 1-minute load average as the idle window began
 }
 
 func benchSvcEnvInt(t *testing.T, name string, def int) int {
@@ -141,20 +148,6 @@ systemctl daemon-reload`, units, testenv.Image, healthLines))
 	}
 	t.Logf("%d containers running (%d of them Quadlet units) after %s", running, units, time.Since(start).Round(time.Second))
 
-	// TEMPORARY probe of the witness's Subscribe.
-	for i := range benchSvcEnvInt(t, "BENCH_SERVICE_PROBE", 0) {
-		stop := benchSvcWitness(t, h, fmt.Sprintf("probe-%d", i), 60)
-		time.Sleep(time.Second)
-		out := stop()
-		var lines []string
-		for _, l := range strings.Split(out, "\n") {
-			if strings.Contains(l, "witness:") || strings.Contains(l, "BENCH-WITNESS") {
-				lines = append(lines, l)
-			}
-		}
-		t.Logf("probe %d: %s", i, strings.Join(lines, " | "))
-	}
-
 	variants := []struct {
 		name  string
 		flags []string
@@ -180,6 +173,12 @@ systemctl daemon-reload`, units, testenv.Image, healthLines))
 		}
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
+	if dir := os.Getenv("BENCH_SERVICE_PERF"); dir != "" {
+		benchSvcPerf(t, h, hostPID, dir, units+plain, units, idle)
+	}
+	if len(all) == 0 {
+		return
+	}
 	fmt.Println(benchSvcTable(all, variants[0].name, variants[1].name))
 	fmt.Printf("bench-service: %d containers (%d Quadlet units, %d plain), %d runs per variant interleaved, idle %d s, scrapes %d s per format; VM load average at the end: %s",
 		units+plain, units, plain, runs, idle, scrapeSecs, load)
@@ -192,37 +191,8 @@ systemctl daemon-reload`, units, testenv.Image, healthLines))
 func benchSvcOne(t *testing.T, h *SystemdHost, hostPID string, n int, variant string, flags []string, containers, units, idle, scrapeSecs int) benchSvcRun {
 	t.Helper()
 	unit := fmt.Sprintf("bench-pe-%d", n)
-	args := []string{"systemd-run", "--unit=" + unit, "--property=StandardOutput=append:/e2e/" + unit + ".log",
-		"--property=StandardError=append:/e2e/" + unit + ".log",
-		"/e2e/podexporter", "--podman.socket=unix:///run/podman/podman.sock", "--state.directory=/var/lib/" + unit}
-	if out, err := h.Exec(append(args, flags...)...); err != nil {
-		t.Fatalf("start %s: %v\n%s", unit, err, out)
-	}
-	defer func() {
-		if out, err := h.Exec("systemctl", "stop", unit); err != nil {
-			t.Errorf("stop %s: %v\n%s", unit, err, out)
-		}
-	}()
-	pid := strings.TrimSpace(benchSvcSh(t, h, "systemctl show -p MainPID --value "+unit))
-	cg := "/sys/fs/cgroup" + strings.TrimSpace(benchSvcSh(t, h, "systemctl show -p ControlGroup --value "+unit)) + "/cpu.stat"
-
-	// Ready, every container and (B) every unit seen.
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		body, _ := h.Exec("curl", "-s", "-m", "10", "http://127.0.0.1:9883/metrics")
-		ok := strings.Count(body, "\npodman_container_state{") >= containers
-		if flags == nil {
-			ok = ok && strings.Count(body, "\npodman_quadlet_unit_info{") >= units
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(h.Dir + "/" + unit + ".log")
-			t.Fatalf("%s: not every container and unit in /metrics after 3 minutes\n%s", unit, log)
-		}
-		time.Sleep(time.Second)
-	}
+	pid, cg, stop := benchSvcStart(t, h, unit, "/e2e/podexporter", flags, containers, units)
+	defer stop()
 	resyncs0 := benchSvcResyncs(h)
 	time.Sleep(20 * time.Second) // past the first stats rounds and the start-up page trim
 
@@ -266,6 +236,26 @@ func benchSvcOne(t *testing.T, h *SystemdHost, hostPID string, n int, variant st
 	daemonLog, _ := os.ReadFile(h.Dir + "/" + unit + ".log")
 	t.Logf("%s: %s\ndaemon log:\n%s", unit, strings.Join(health, "\n"), daemonLog)
 
+	// Scrapes 11 s apart: the stats round (every 10 s) has published a new snapshot
+	// before each, as before nearly every scrape of a Prometheus at 15 s or more.
+	if n := benchSvcEnvInt(t, "BENCH_SERVICE_CADENCE_SCRAPES", 6); n > 0 {
+		idlePerSec := (c1[1] - c0[1]) / secs // usage_usec per second while idle
+		var lat []float64
+		k0 := benchSvcFloats(t, benchSvcSh(t, h, read))
+		for range n {
+			time.Sleep(11 * time.Second)
+			out, err := exec.Command("nsenter", "-t", hostPID, "-n", "curl", "-s", "-o", "/dev/null", "-w", "%{time_total}",
+				"-H", "Accept: "+benchSvcPromAccept, "-H", "Accept-Encoding: gzip", "http://127.0.0.1:9883/metrics").Output()
+			if err != nil {
+				t.Fatalf("curl: %v", err)
+			}
+			lat = append(lat, benchSvcFloats(t, string(out))[0]*1e3)
+		}
+		k1 := benchSvcFloats(t, benchSvcSh(t, h, read))
+		res.cadenceMs = benchSvcMedian(lat)
+		res.cadenceCPUMs = ((k1[1] - k0[1]) - idlePerSec*(k1[2]-k0[2])) / 1e3 / float64(n)
+	}
+
 	// Scrape p50: one scraper back to back, from the VM in the host's network
 	// namespace; first as Prometheus asks (OpenMetrics, gzip), then plain text as curl
 	// asks (the figure of docs/performance.md's other tables).
@@ -278,6 +268,92 @@ func benchSvcOne(t *testing.T, h *SystemdHost, hostPID string, n int, variant st
 	}
 	res.p50Text, _ = benchSvcWrk(t, hostPID, scrapeSecs)
 	return res
+}
+
+// benchSvcStart starts the daemon inside the host as the transient service unit and
+// waits until /metrics has every container and (service layer on) every unit. It
+// returns the daemon's PID inside the host, its cgroup's cpu.stat and what stops it.
+func benchSvcStart(t *testing.T, h *SystemdHost, unit, bin string, flags []string, containers, units int) (pid, cpuStat string, stop func()) {
+	t.Helper()
+	args := []string{"systemd-run", "--unit=" + unit, "--property=StandardOutput=append:/e2e/" + unit + ".log",
+		"--property=StandardError=append:/e2e/" + unit + ".log",
+		bin, "--podman.socket=unix:///run/podman/podman.sock", "--state.directory=/var/lib/" + unit}
+	if out, err := h.Exec(append(args, flags...)...); err != nil {
+		t.Fatalf("start %s: %v\n%s", unit, err, out)
+	}
+	stop = func() {
+		if out, err := h.Exec("systemctl", "stop", unit); err != nil {
+			t.Errorf("stop %s: %v\n%s", unit, err, out)
+		}
+	}
+	pid = strings.TrimSpace(benchSvcSh(t, h, "systemctl show -p MainPID --value "+unit))
+	cpuStat = "/sys/fs/cgroup" + strings.TrimSpace(benchSvcSh(t, h, "systemctl show -p ControlGroup --value "+unit)) + "/cpu.stat"
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		body, _ := h.Exec("curl", "-s", "-m", "10", "http://127.0.0.1:9883/metrics")
+		ok := strings.Count(body, "\npodman_container_state{") >= containers
+		if flags == nil {
+			ok = ok && strings.Count(body, "\npodman_quadlet_unit_info{") >= units
+		}
+		if ok {
+			return pid, cpuStat, stop
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(h.Dir + "/" + unit + ".log")
+			stop()
+			t.Fatalf("%s: not every container and unit in /metrics after 3 minutes\n%s", unit, log)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// benchSvcPerf profiles one more daemon with the service layer on (built with its
+// symbols) over an idle window with perf on the VM, and writes perf.data and the
+// report to dir. Not part of the table: sampling costs CPU.
+func benchSvcPerf(t *testing.T, h *SystemdHost, hostPID, dir string, containers, units, idle int) {
+	t.Helper()
+	testenv.RequireTool(t, "perf")
+	h.CopyIn(testenv.BuildDaemon(t, t.TempDir()), "podexporter-symbols")
+	pid, _, stop := benchSvcStart(t, h, "bench-pe-perf", "/e2e/podexporter-symbols", nil, containers, units)
+	defer stop()
+	time.Sleep(20 * time.Second)
+	// The daemon's PID on the VM: in the host's PID namespace, with pid as its last
+	// NSpid.
+	hostNS, err := os.Readlink("/proc/" + hostPID + "/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmPID := ""
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err != nil || ns != hostNS {
+			continue
+		}
+		status, _ := os.ReadFile("/proc/" + e.Name() + "/status")
+		if m := regexp.MustCompile(`(?m)^NSpid:.*\s(\d+)$`).FindSubmatch(status); m != nil && string(m[1]) == pid {
+			vmPID = e.Name()
+		}
+	}
+	if vmPID == "" {
+		t.Fatalf("no process of the host's PID namespace has NSpid %s", pid)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "perf.data")
+	if out, err := exec.Command("perf", "record", "-g", "-F", "999", "-p", vmPID, "-o", data, "--", "sleep", strconv.Itoa(idle)).CombinedOutput(); err != nil {
+		t.Fatalf("perf record: %v\n%s", err, out)
+	}
+	for _, r := range []struct{ file, children string }{{"perf-self.txt", "--no-children"}, {"perf-children.txt", "--children"}} {
+		out, err := exec.Command("perf", "report", "--stdio", "-i", data, r.children, "--sort", "symbol", "-g", "none", "--percent-limit", "0.5").CombinedOutput()
+		if err != nil {
+			t.Errorf("perf report: %v\n%s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(dir, r.file), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Printf("bench-service: perf profile of the daemon with the service layer on, idle %d s: %s\n", idle, dir)
 }
 
 // benchSvcWitness starts TestBenchServiceSignalWitness inside the host and returns
@@ -418,6 +494,8 @@ func benchSvcTable(all []benchSvcRun, a, b string) string {
 		{"scrape p50 ms (OpenMetrics, gzip)", "%.2f", func(r benchSvcRun) float64 { return r.p50Gzip }},
 		{"scrape p50 ms (text, no gzip)", "%.2f", func(r benchSvcRun) float64 { return r.p50Text }},
 		{"CPU ms per scrape (gzip)", "%.2f", func(r benchSvcRun) float64 { return r.cpuPerScrapeMs }},
+		{"scrape ms after a new snapshot (gzip, median)", "%.2f", func(r benchSvcRun) float64 { return r.cadenceMs }},
+		{"CPU ms per scrape after a new snapshot", "%.1f", func(r benchSvcRun) float64 { return r.cadenceCPUMs }},
 		{"series per scrape", "%.0f", func(r benchSvcRun) float64 { return float64(r.series) }},
 		{"systemd signals in idle window (Quadlet units')", "%.0f", func(r benchSvcRun) float64 { return float64(r.signals) }},
 		{"resyncs in idle window", "%.0f", func(r benchSvcRun) float64 { return r.resyncs }},

@@ -5,15 +5,17 @@
 # --no-collector.systemd --no-collector.hardening) against on (B: the defaults), a fresh
 # daemon per run, interleaved A B A B A B. Prints every run and the medians with B/A:
 # idle CPU over 60 s with no scrape, RSS and anonymous memory after it, scrape p50 (one
-# scraper back to back for 10 s, as Prometheus asks and as curl asks), series per
+# scraper back to back for 10 s, as Prometheus asks and as curl asks), scrapes after a
+# new Podman snapshot (11 s apart, as Prometheus's interval meets them), series per
 # scrape, and systemd's signals and the source's resyncs during the idle window.
 # Settings (environment): BENCH_SERVICE_UNITS, BENCH_SERVICE_PLAIN, BENCH_SERVICE_RUNS,
-# BENCH_SERVICE_IDLE_SECONDS, BENCH_SERVICE_SCRAPE_SECONDS, BENCH_SERVICE_HEALTH (a
-# HealthInterval= for the units, e.g. 1m), BENCH_SERVICE_MAX_LOAD (wait before each A/B
-# pair, at most 15 minutes, until the 1-minute load average is below it); the test,
-# deploy/bench_service_test.go, describes them.
+# BENCH_SERVICE_IDLE_SECONDS, BENCH_SERVICE_SCRAPE_SECONDS, BENCH_SERVICE_CADENCE_SCRAPES,
+# BENCH_SERVICE_HEALTH (a HealthInterval= for the units, e.g. 1m), BENCH_SERVICE_MAX_LOAD
+# (wait before each A/B pair, at most 15 minutes, until the 1-minute load average is
+# below it), BENCH_SERVICE_PERF (a directory for a perf profile of one more daemon,
+# service layer on); the test, deploy/bench_service_test.go, describes them.
 # About 20 minutes on a 2-vCPU VM. Shares the CPU with whatever else runs: look at
-# `uptime` first.
+# `uptime` first, or set BENCH_SERVICE_MAX_LOAD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tags='remote exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp systemd_e2e'
