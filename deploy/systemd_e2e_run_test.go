@@ -20,6 +20,7 @@ var checks = []column{
 	{"ready", "active only after READY=1"},
 	{"metrics", "/metrics shows the containers"},
 	{"logs", "logs reach the collector exactly once"},
+	{"cgroup", "cgroup2 without controllers: limits as the files"},
 	{"health", "podman healthcheck run"},
 	{"kill", "kill -9: Restart= and the cursor resume"},
 	{"stop", "systemctl stop within TimeoutStopSec"},
@@ -147,6 +148,9 @@ func (e *e2e) run(v variant) row {
 		missing, dups = missing+m, dups+d
 	}
 	set("logs", missing == 0 && dups == 0, "%d of %d lines, %d duplicates", 2*linesEach-missing, 2*linesEach, dups)
+
+	cgOK, cgDetail := e.cgroupCheck(v, loggers[0], since)
+	set("cgroup", cgOK, "%s", cgDetail)
 
 	if v.quadlet {
 		out, err := e.as(v, "podman healthcheck run podexporter")
