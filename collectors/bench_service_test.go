@@ -80,7 +80,7 @@ func serviceLayerHandler(b *testing.B, on bool, src Snapshots, units UnitSnapsho
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}), set)
 	// As the daemon: the per-scrape collectors gathered, the snapshot part encoded.
-	h, err := web.NewHandler(web.Options{TelemetryPath: "/metrics", Gatherer: reg, Encoded: set.Encoded,
+	h, err := web.NewHandler(web.Options{TelemetryPath: "/metrics", Gatherer: reg, Encoded: set.EncodedParts,
 		Pending: func() []string { return nil }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)

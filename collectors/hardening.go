@@ -2,12 +2,14 @@ package collectors
 
 import (
 	"context"
+	"hash/fnv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podexporter/podexporter/internal/catalog"
 	"github.com/podexporter/podexporter/podman"
+	"github.com/podexporter/podexporter/systemd"
 )
 
 func init() {
@@ -126,3 +128,27 @@ func hasSecurityOpt(opts []string, key, value string) bool {
 // restarts says whether a restart policy (Podman's or systemd's Restart=) restarts
 // the container at all.
 func restarts(policy string) bool { return policy != "" && policy != "no" }
+
+// fingerprint sums everything the series depend on (each shown container's labels and
+// verdicts), so that the snapshot cache encodes them again only when one of those
+// changes, not after every stats round: the verdicts come from inspect data, which
+// changes when a container is created or replaced.
+func (c *hardeningCollector) fingerprint(snaps []*podman.Snapshot, _ []*systemd.Snapshot) uint64 {
+	h := fnv.New64a()
+	var verdicts [hardeningChecksNumber]byte
+	for _, s := range snaps {
+		for i := range s.Containers {
+			k := &s.Containers[i]
+			for _, v := range c.labels.values(s, k) {
+				h.Write([]byte(v))
+				h.Write([]byte{0})
+			}
+			for j, chk := range hardeningChecks(s, k, unitRestart(c.units, s.Service, k.SystemdUnit)) {
+				verdicts[j] = byte(boolValue(chk.pass)) + 1
+			}
+			h.Write(verdicts[:])
+		}
+		h.Write([]byte{0xff}) // the snapshots' boundaries are part of the order
+	}
+	return h.Sum64()
+}

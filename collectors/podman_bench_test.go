@@ -63,7 +63,7 @@ func scrapeHandler(b *testing.B, src Snapshots) http.Handler {
 			b.Fatal(err)
 		}
 		reg.MustRegister(set)
-		h, err := web.NewHandler(web.Options{TelemetryPath: "/metrics", Gatherer: reg, Encoded: set.Encoded,
+		h, err := web.NewHandler(web.Options{TelemetryPath: "/metrics", Gatherer: reg, Encoded: set.EncodedParts,
 			Pending: func() []string { return nil }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			b.Fatal(err)

@@ -62,7 +62,7 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	handler, err := web.NewHandler(web.Options{
 		TelemetryPath: cfg.Web.TelemetryPath,
 		Gatherer:      reg,
-		Encoded:       set.Encoded,
+		Encoded:       set.EncodedParts,
 		Registerer:    handlerMetrics,
 		MaxRequests:   cfg.Web.MaxRequests,
 		Pending:       ready.Pending,

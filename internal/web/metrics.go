@@ -14,10 +14,11 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
-// Encoded returns series already encoded in an exposition format and, when compression
-// is not empty, compressed into one member by compress; they are appended after the
-// gathered families (collectors.Set.Encoded).
-type Encoded func(f expfmt.Format, compression string, compress func([]byte) ([]byte, error)) ([]byte, error)
+// Encoded returns series already encoded in an exposition format, in parts that each
+// hold whole families and, when compression is not empty, are each compressed into
+// one member by compress; they are written after the gathered families
+// (collectors.Set.EncodedParts).
+type Encoded func(f expfmt.Format, compression string, compress func([]byte) ([]byte, error)) ([][]byte, error)
 
 // metricsHandler serves gathered families followed by pre-encoded ones. It does what
 // promhttp does elsewhere (format and compression negotiation, in-flight limit) so that
@@ -79,9 +80,10 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.errLog.Println("encoding snapshot metrics:", err)
 	}
 
-	parts := [][]byte{head.Bytes(), cached, tail.Bytes()}
+	parts := make([][]byte, 0, len(cached)+2)
+	parts = append(append(append(parts, head.Bytes()), cached...), tail.Bytes())
 	if compress != nil {
-		for _, i := range []int{0, 2} {
+		for _, i := range []int{0, len(parts) - 1} {
 			if len(parts[i]) == 0 {
 				continue
 			}

@@ -20,18 +20,25 @@ import (
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
-// cachedPart plays collectors.Set.Encoded: one family, encoded in whatever format is asked.
-func cachedPart(f expfmt.Format, compression string, compress func([]byte) ([]byte, error)) ([]byte, error) {
-	var text string
-	if f.FormatType() == expfmt.TypeOpenMetrics {
-		text = "# HELP cached_value A cached family.\n# TYPE cached_value gauge\ncached_value{id=\"a\"} 1.0\n"
-	} else {
-		text = "# HELP cached_value A cached family.\n# TYPE cached_value gauge\ncached_value{id=\"a\"} 1\n"
+// cachedPart plays collectors.Set.EncodedParts: two parts of one family each,
+// encoded in whatever format is asked and compressed one member each.
+func cachedPart(f expfmt.Format, compression string, compress func([]byte) ([]byte, error)) ([][]byte, error) {
+	var out [][]byte
+	for _, name := range []string{"cached_value", "cached_other"} {
+		text := "# HELP " + name + " A cached family.\n# TYPE " + name + " gauge\n" + name + "{id=\"a\"} 1\n"
+		if f.FormatType() == expfmt.TypeOpenMetrics {
+			text = strings.Replace(text, "} 1\n", "} 1.0\n", 1)
+		}
+		b := []byte(text)
+		if compression != "" {
+			var err error
+			if b, err = compress(b); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, b)
 	}
-	if compression == "" {
-		return []byte(text), nil
-	}
-	return compress([]byte(text))
+	return out, nil
 }
 
 func TestMetricsHandlerJoinsParts(t *testing.T) {
@@ -104,7 +111,8 @@ func TestMetricsHandlerJoinsParts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v\n%s", err, body)
 			}
-			if fams["dynamic_value"].GetMetric()[0].GetGauge().GetValue() != 2 || fams["cached_value"].GetMetric()[0].GetGauge().GetValue() != 1 {
+			if fams["dynamic_value"].GetMetric()[0].GetGauge().GetValue() != 2 || fams["cached_value"].GetMetric()[0].GetGauge().GetValue() != 1 ||
+				fams["cached_other"].GetMetric()[0].GetGauge().GetValue() != 1 {
 				t.Fatalf("parts missing or wrong:\n%s", body)
 			}
 		})
