@@ -58,7 +58,7 @@ func (c *ebpfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 	for _, s := range c.pods.Snapshots() {
 		for i := range s.Containers {
 			k := &s.Containers[i]
-			if k.State != "running" {
+			if k.State != "running" || k.Excluded {
 				continue
 			}
 			retrans, drops, ok := c.src.ContainerExtras(k.ID)

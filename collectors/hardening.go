@@ -51,6 +51,9 @@ func (*hardeningCollector) Update(context.Context, chan<- prometheus.Metric) err
 func (c *hardeningCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
 	for i := range s.Containers {
 		k := &s.Containers[i]
+		if k.Excluded {
+			continue
+		}
 		for _, chk := range hardeningChecks(s, k, unitRestart(c.units, s.Service, k.SystemdUnit)) {
 			send(ch, c.desc, prometheus.GaugeValue, boolValue(chk.pass), c.labels.values(s, k, chk.name)...)
 		}
@@ -139,6 +142,9 @@ func (c *hardeningCollector) fingerprint(snaps []*podman.Snapshot, _ []*systemd.
 	for _, s := range snaps {
 		for i := range s.Containers {
 			k := &s.Containers[i]
+			if k.Excluded {
+				continue
+			}
 			for _, v := range c.labels.values(s, k) {
 				h.Write([]byte(v))
 				h.Write([]byte{0})

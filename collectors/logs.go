@@ -7,6 +7,7 @@ import (
 
 	"github.com/podexporter/podexporter/internal/catalog"
 	"github.com/podexporter/podexporter/journald/journalstat"
+	"github.com/podexporter/podexporter/podman"
 )
 
 // LogStats is what the logs collector reads: the journal reader's counters.
@@ -20,10 +21,24 @@ func init() {
 
 type logsCollector struct {
 	src LogStats
+	// pods is the Podman source, nil without it: a container its selection leaves
+	// out of the metrics loses its log counters with its other series.
+	pods Snapshots
 }
 
 func newLogsCollector(d Deps) (Collector, error) {
-	return &logsCollector{src: d.Logs}, nil
+	return &logsCollector{src: d.Logs, pods: d.Podman}, nil
+}
+
+// excluded says the Podman source's container selection leaves container id out
+// of the metrics.
+func excluded(snaps []*podman.Snapshot, id string) bool {
+	for _, s := range snaps {
+		if k, ok := s.Find(id); ok {
+			return k.Excluded
+		}
+	}
+	return false
 }
 
 var logCounters = []struct {
@@ -86,11 +101,21 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		unreadable = 1
 	}
 	send(ch, logUnreadableDesc, prometheus.GaugeValue, unreadable)
+	var snaps []*podman.Snapshot
+	if c.pods != nil {
+		snaps = c.pods.Snapshots()
+	}
 	for _, cs := range s.Containers {
+		if excluded(snaps, cs.ID) {
+			continue
+		}
 		send(ch, logLinesDesc, prometheus.CounterValue, float64(cs.Lines), cs.ID, cs.Name, cs.Stream)
 		send(ch, logBytesDesc, prometheus.CounterValue, float64(cs.Bytes), cs.ID, cs.Name, cs.Stream)
 	}
 	for _, ss := range s.Severities {
+		if excluded(snaps, ss.ID) {
+			continue
+		}
 		send(ch, logSevDesc, prometheus.CounterValue, float64(ss.Records), ss.ID, ss.Name, ss.Severity)
 	}
 	for _, f := range s.Formats {

@@ -106,6 +106,7 @@ func (c *podmanSourceCollector) Update(_ context.Context, ch chan<- prometheus.M
 		e.emit(catalog.PodmanReconnects, float64(s.Reconnects), s.Service)
 		e.emit(catalog.PodmanForeignEvents, float64(s.ForeignEvents), s.Service)
 		e.emit(catalog.PodmanContainersDropped, float64(s.ContainersDropped), s.Service)
+		e.emit(catalog.PodmanContainersExcluded, float64(s.ContainersExcluded), s.Service)
 		for ep, n := range s.APIRequests {
 			e.emit(catalog.PodmanAPIRequests, float64(n), s.Service, ep)
 		}
@@ -176,6 +177,9 @@ func (c *containerCollector) Update(_ context.Context, ch chan<- prometheus.Metr
 	for _, s := range c.src.Snapshots() {
 		for i := range s.Containers {
 			k := &s.Containers[i]
+			if k.Excluded {
+				continue
+			}
 			if k.State == "running" && !k.Started.IsZero() {
 				send(ch, c.vdesc(catalog.ContainerUptime), prometheus.GaugeValue, now.Sub(k.Started).Seconds(), c.baseLabels(s, k)...)
 			}
@@ -220,7 +224,9 @@ func healthStale(now time.Time, k *podman.Container) (stale, applies bool) {
 
 func (c *containerCollector) collectSnapshot(s *podman.Snapshot, ch chan<- prometheus.Metric) {
 	for i := range s.Containers {
-		c.container(s, &s.Containers[i], ch)
+		if !s.Containers[i].Excluded {
+			c.container(s, &s.Containers[i], ch)
+		}
 	}
 	// Pods' and images' cut values are counted here, with the containers', in the
 	// one counter of values cut.

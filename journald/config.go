@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/selector"
 	"github.com/podexporter/podexporter/journald/journalconf"
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/journald/multiline"
@@ -34,6 +35,13 @@ type Config struct {
 
 	// Units are systemd units whose every message is read, besides container lines.
 	Units []string
+	// Identifiers, Kernel and Matches select more of the host's own entries, as Units
+	// does (hostlogs.go): SYSLOG_IDENTIFIER values, _TRANSPORT=kernel, and match
+	// terms, each a list of FIELD=value in which values of one field are
+	// alternatives and different fields all apply (journalconf.ParseMatch).
+	Identifiers []string
+	Kernel      bool
+	Matches     [][]string
 	// Container filters, by CONTAINER_NAME; nil lets everything through.
 	IncludeContainer *regexp.Regexp
 	ExcludeContainer *regexp.Regexp
@@ -41,6 +49,9 @@ type Config struct {
 	// container's Quadlet unit from the Enricher.
 	IncludeUnit *regexp.Regexp
 	ExcludeUnit *regexp.Regexp
+	// Select chooses containers by label and image and leaves out those with the
+	// opt-out label, from what the Enricher knows (select.go); nil chooses all.
+	Select *selector.Selector
 	// MaxPriority drops entries whose PRIORITY is above it or missing; nil keeps
 	// all.
 	MaxPriority *int
@@ -102,6 +113,8 @@ func FromSettings(s journalconf.Settings) (Config, error) {
 		Directory:      s.Directory,
 		Namespace:      s.Namespace,
 		Units:          s.Units,
+		Identifiers:    s.Identifiers,
+		Kernel:         s.Kernel,
 		MaxLineBytes:   s.MaxLineBytes,
 		PartialTimeout: s.PartialTimeout,
 		BatchSize:      s.BatchSize,
@@ -118,11 +131,21 @@ func FromSettings(s journalconf.Settings) (Config, error) {
 		}
 		c.Format = f
 	}
+	for _, m := range s.Matches {
+		terms, err := journalconf.ParseMatch(m)
+		if err != nil {
+			return Config{}, fmt.Errorf("journal match: %w", err)
+		}
+		c.Matches = append(c.Matches, terms...)
+	}
 	rule, err := multiline.Parse(s.Multiline)
 	if err != nil {
 		return Config{}, fmt.Errorf("journal multiline rule: %w", err)
 	}
 	c.Multiline = rule
+	if c.Select, err = s.Selector(); err != nil {
+		return Config{}, fmt.Errorf("journal container selection: %w", err)
+	}
 	for _, f := range []struct {
 		setting, expr string
 		dst           **regexp.Regexp

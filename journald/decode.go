@@ -77,12 +77,15 @@ func (t *tail) handle(now time.Time) {
 		id = f[fContainerID]
 	}
 	if id == nil {
-		// conmon's own messages have no container; only selected units' are wanted.
-		if f[fUnit] == nil || !t.unitSelected(f[fUnit]) {
+		// Not a container line: wanted when a host selection chose it (conmon's own
+		// messages, read through conmon's term, are not). Its line is sent as it
+		// came: the log format and multiline flags are the containers'.
+		if !t.hostSelected() {
 			return
 		}
-		rec, h := t.record(now, prio)
-		t.emit(rec, h, prevCursor, f[fMessage])
+		rec, _ := t.record(now, prio)
+		rec.Host = t.hostEntry()
+		t.emit(rec, hints{}, prevCursor, f[fMessage])
 		return
 	}
 	// stdout and stderr pieces interleave: conmon reads the two pipes apart.
@@ -114,17 +117,9 @@ func (t *tail) handle(now time.Time) {
 	}
 }
 
-func (t *tail) unitSelected(unit []byte) bool {
-	for _, u := range t.cfg.Units {
-		if u == string(unit) {
-			return true
-		}
-	}
-	return false
-}
-
 // wanted applies the container and unit filters, remembering name decisions
-// since regular expressions are the costliest thing per entry.
+// since regular expressions are the costliest thing per entry, and the label and
+// image selection (select.go).
 func (t *tail) wanted(rec *logrecord.Record) bool {
 	if t.cfg.IncludeContainer != nil || t.cfg.ExcludeContainer != nil {
 		ok, seen := t.nameOK[rec.ContainerName]
@@ -151,7 +146,7 @@ func (t *tail) wanted(rec *logrecord.Record) bool {
 			return false
 		}
 	}
-	return true
+	return t.cfg.Select == nil || t.containerSelected(rec)
 }
 
 // record builds a record from the current entry, without its body, and says how
@@ -191,7 +186,7 @@ func (t *tail) record(now time.Time, prio int) (logrecord.Record, hints) {
 		}
 	}
 	for i, name := range t.cfg.ExtraFields {
-		if v := f[nFixed+i]; v != nil {
+		if v := t.e.field(t.r.fields.extra[i]); v != nil {
 			if rec.Extra == nil {
 				rec.Extra = map[string]string{}
 			}
@@ -204,11 +199,13 @@ func (t *tail) record(now time.Time, prio int) (logrecord.Record, hints) {
 		if id == "" {
 			id = rec.ContainerID
 		}
-		if info, ok := t.cfg.Enricher.Container(id); ok {
+		info, ok, answered := t.enrich(id)
+		if ok {
 			rec.Image, rec.PodID, rec.PodName, rec.QuadletUnit = info.Image, info.PodID, info.PodName, info.QuadletUnit
 			rec.Labels = info.ExportedLabels
 			h = t.hintsFor(info.Labels)
 		}
+		t.noteSelected(rec.ContainerID, info, ok, answered)
 	}
 	return rec, h
 }

@@ -442,6 +442,15 @@ type rawEntry struct {
 	realtime uint64
 	cursor   string
 	fields   [][]byte
+	// more holds the earlier values of fields the entry carries more than once
+	// (fields has the last); journal matches select an entry by any of them.
+	more []fieldValue
+}
+
+// fieldValue is a value of the at-th wanted field.
+type fieldValue struct {
+	at    int
+	value []byte
 }
 
 // read advances (when advance is set) and reads the entry into e. It returns false
@@ -476,10 +485,14 @@ func (j *journal) read(advance bool, e *rawEntry) (bool, error) {
 		}
 		e.fields = e.fields[:j.nwanted]
 		clear(e.fields)
+		e.more = e.more[:0]
 		b := j.buf[:used]
 		for len(b) >= 6 {
 			idx := binary.NativeEndian.Uint16(b)
 			n := int(binary.NativeEndian.Uint32(b[2:]))
+			if prev := e.fields[idx]; prev != nil {
+				e.more = append(e.more, fieldValue{int(idx), prev})
+			}
 			e.fields[idx] = b[6 : 6+n : 6+n]
 			b = b[6+n:]
 		}

@@ -91,10 +91,10 @@ func newNames(have map[string]bool, all []string, inc, exc *regexp.Regexp) []str
 }
 
 // matchTerms are the journal matches: conmon's entries (of the named containers when
-// names is not nil) or, as a second term, the whole of the selected units, each at a
-// priority the cap lets through. Within a term, values of one field OR and fields AND;
-// terms OR (sd_journal_add_match(3)).
-func matchTerms(names []string, matchNames bool, units []string, maxPriority *int) [][]string {
+// names is not nil) or, as further terms, the host selections' entries (hostTerms),
+// each at a priority the cap lets through. Within a term, values of one field OR and
+// fields AND; terms OR (sd_journal_add_match(3)).
+func matchTerms(names []string, matchNames bool, host [][]string, maxPriority *int) [][]string {
 	var prio []string
 	if maxPriority != nil {
 		for p := 0; p <= *maxPriority; p++ {
@@ -113,12 +113,10 @@ func matchTerms(names []string, matchNames bool, units []string, maxPriority *in
 		}
 	}
 	terms := [][]string{append(conmon, prio...)}
-	if len(units) > 0 {
-		var u []string
-		for _, unit := range units {
-			u = append(u, "_SYSTEMD_UNIT="+unit)
+	for _, term := range host {
+		if term, ok := withPriority(term, prio); ok {
+			terms = append(terms, term)
 		}
-		terms = append(terms, append(u, prio...))
 	}
 	return terms
 }
@@ -130,7 +128,7 @@ func (t *tail) addMatches(j *journal) error {
 	if matchNames {
 		names = slices.Sorted(maps.Keys(t.nm.names))
 	}
-	for i, term := range matchTerms(names, matchNames, t.cfg.Units, t.cfg.MaxPriority) {
+	for i, term := range matchTerms(names, matchNames, t.r.hostMatches, t.cfg.MaxPriority) {
 		if i > 0 {
 			if err := j.addDisjunction(); err != nil {
 				return err
@@ -342,7 +340,8 @@ func (t *tail) rereadSkip() bool {
 		return false
 	}
 	f := e.fields
-	if f[fUnit] != nil && t.unitSelected(f[fUnit]) {
+	// The host terms were matched before as now.
+	if t.hostSelected() {
 		return true
 	}
 	return f[fContainerName] != nil && nm.old[string(f[fContainerName])]

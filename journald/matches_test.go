@@ -50,23 +50,32 @@ func TestNewNames(t *testing.T) {
 
 func TestMatchTerms(t *testing.T) {
 	three := 3
+	units := [][]string{{"_SYSTEMD_UNIT=a.service", "_SYSTEMD_UNIT=b.service"}}
 	for _, tc := range []struct {
 		name       string
 		names      []string
 		matchNames bool
-		units      []string
+		host       [][]string
 		prio       *int
 		want       string
 	}{
 		{"no filters: conmon's entries, as before", nil, false, nil, nil, "_COMM=conmon"},
-		{"units", nil, false, []string{"a.service", "b.service"}, nil, "_COMM=conmon | _SYSTEMD_UNIT=a.service _SYSTEMD_UNIT=b.service"},
+		{"units", nil, false, units, nil, "_COMM=conmon | _SYSTEMD_UNIT=a.service _SYSTEMD_UNIT=b.service"},
 		{"names", []string{"a", "b"}, true, nil, nil, "_COMM=conmon CONTAINER_NAME=a CONTAINER_NAME=b"},
 		{"no name passes yet", nil, true, nil, nil, "_COMM=conmon CONTAINER_NAME="},
-		{"priority in every term", []string{"a"}, true, []string{"u.service"}, &three,
+		{"priority in every term", []string{"a"}, true, [][]string{{"_SYSTEMD_UNIT=u.service"}}, &three,
 			"_COMM=conmon CONTAINER_NAME=a PRIORITY=0 PRIORITY=1 PRIORITY=2 PRIORITY=3 | _SYSTEMD_UNIT=u.service PRIORITY=0 PRIORITY=1 PRIORITY=2 PRIORITY=3"},
+		{"host terms stay apart", []string{"a"}, true, [][]string{{"SYSLOG_IDENTIFIER=sudo"}, {"_TRANSPORT=kernel"}, {"_UID=0", "_COMM=sshd"}}, nil,
+			"_COMM=conmon CONTAINER_NAME=a | SYSLOG_IDENTIFIER=sudo | _TRANSPORT=kernel | _UID=0 _COMM=sshd"},
+		{"a term's own priorities narrowed by the cap", nil, false, [][]string{{"PRIORITY=2", "_COMM=x", "PRIORITY=5"}}, &three,
+			"_COMM=conmon PRIORITY=0 PRIORITY=1 PRIORITY=2 PRIORITY=3 | _COMM=x PRIORITY=2"},
+		{"a term the cap leaves nothing of is dropped", nil, false, [][]string{{"PRIORITY=6", "_COMM=x"}, {"_COMM=y"}}, &three,
+			"_COMM=conmon PRIORITY=0 PRIORITY=1 PRIORITY=2 PRIORITY=3 | _COMM=y PRIORITY=0 PRIORITY=1 PRIORITY=2 PRIORITY=3"},
+		{"a term's own priorities without a cap", nil, false, [][]string{{"PRIORITY=6", "_COMM=x"}}, nil,
+			"_COMM=conmon | PRIORITY=6 _COMM=x"},
 	} {
 		var terms []string
-		for _, term := range matchTerms(tc.names, tc.matchNames, tc.units, tc.prio) {
+		for _, term := range matchTerms(tc.names, tc.matchNames, tc.host, tc.prio) {
 			terms = append(terms, strings.Join(term, " "))
 		}
 		if got := strings.Join(terms, " | "); got != tc.want {

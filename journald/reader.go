@@ -23,6 +23,12 @@ import (
 type Reader struct {
 	cfg Config
 	log *slog.Logger
+	// fields are the fields read of each entry; hostMatches the host selections'
+	// journal match terms and host the same as the per-entry check applies them
+	// (hostlogs.go).
+	fields      *fieldTable
+	hostMatches [][]string
+	host        []hostTerm
 
 	entriesRead   atomic.Uint64
 	commits       atomic.Uint64
@@ -110,11 +116,22 @@ func NewReader(cfg Config) (*Reader, error) {
 	if len(cfg.ExtraFields) > 1<<15 {
 		return nil, errors.New("journal reader: too many extra fields")
 	}
+	terms := hostTerms(&cfg)
+	fields := newFieldTable(&cfg, terms)
+	host, err := compileTerms(terms, fields)
+	if err != nil {
+		return nil, err
+	}
+	// pe_read numbers the fields in 16 bits.
+	if len(fields.names) > 1<<16-1 {
+		return nil, errors.New("journal reader: too many fields to read")
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{cfg: cfg, log: log.With("component", "journal"), lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096}, nil
+	return &Reader{cfg: cfg, log: log.With("component", "journal"), fields: fields, hostMatches: terms, host: host,
+		lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096}, nil
 }
 
 // Stats returns the counters; safe to call from any goroutine.

@@ -21,6 +21,9 @@ func TestFromSettings(t *testing.T) {
 	if c.IncludeContainer == nil || !c.IncludeContainer.MatchString("web-1") || c.ExcludeContainer != nil || c.ExcludeUnit == nil || c.IncludeUnit != nil {
 		t.Errorf("filters = %v %v %v %v", c.IncludeContainer, c.ExcludeContainer, c.IncludeUnit, c.ExcludeUnit)
 	}
+	if c.Select == nil || c.Select.OptOut != journalconf.OptOutLabel || c.Select.IncludeName != nil {
+		t.Errorf("selection = %+v, want the opt-out label and no name filter (the reader's own)", c.Select)
+	}
 	s.Start, s.MaxPriority = "head", 4
 	if c, _ = FromSettings(s); c.Start != StartHead || c.MaxPriority == nil || *c.MaxPriority != 4 {
 		t.Errorf("head, priority 4: start %v, priority %v", c.Start, c.MaxPriority)

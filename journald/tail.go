@@ -37,7 +37,9 @@ type tail struct {
 	parseWarned map[string]bool
 	interned    map[string]string
 	nameOK      map[string]bool
-	errors      int
+	// selected holds Config.Select's decision per container id (select.go).
+	selected map[string]choice
+	errors   int
 
 	// del reports deleted journal files; vanishing says one was deleted that
 	// libsystemd may not have noticed yet, so every jump must be looked at.
@@ -86,7 +88,7 @@ func (t *tail) open() error {
 		j.close()
 		return err
 	}
-	j.setFields(append(fixedFields[:], t.cfg.ExtraFields...))
+	j.setFields(t.r.fields.names)
 	t.j = j
 	t.checkReadable()
 	t.watchDeletions()

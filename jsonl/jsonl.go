@@ -97,6 +97,13 @@ type line struct {
 	TraceFlags    int               `json:"trace_flags,omitempty"`
 	Labels        map[string]string `json:"labels,omitempty"`
 	Fields        map[string]string `json:"fields,omitempty"`
+
+	// The host's own records: the process that logged, the facility and how the
+	// journal received it (logrecord.HostEntry).
+	PID       int    `json:"process.pid,omitempty"`
+	Exe       string `json:"process.executable.path,omitempty"`
+	Facility  *int   `json:"syslog.facility,omitempty"`
+	Transport string `json:"transport,omitempty"`
 }
 
 // Deliver writes the batch with one write call, so a crash leaves whole lines, and
@@ -144,6 +151,13 @@ func (s *Sink) encode(recs []logrecord.Record) error {
 		if r.Priority >= 0 {
 			p := r.Priority
 			l.Priority = &p
+		}
+		if h := r.Host; h != nil {
+			l.PID, l.Exe, l.Transport = h.PID, h.Exe, h.Transport
+			if h.Facility >= 0 {
+				f := h.Facility
+				l.Facility = &f
+			}
 		}
 		if r.Pieces > 1 {
 			l.Pieces = r.Pieces

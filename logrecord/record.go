@@ -12,7 +12,7 @@ import (
 )
 
 // Record is one log line as read from the journal: a container line (its pieces
-// joined) or, for units selected whole, one unit message. It holds plain values so
+// joined) or one of the host's own entries that a host selection chose (Host set). It holds plain values so
 // that any sink can map it without knowing the journal.
 type Record struct {
 	// Time is when the line was written at its source: _SOURCE_REALTIME_TIMESTAMP,
@@ -68,6 +68,24 @@ type Record struct {
 	// QuadletUnit is the container's PODMAN_SYSTEMD_UNIT label.
 	QuadletUnit string
 	Labels      map[string]string
+
+	// Host is set on the host's own records (entries the host selections chose:
+	// units, identifiers, matches, kernel), nil on container lines.
+	Host *HostEntry
+}
+
+// HostEntry is where a host record came from, as the journal says: the trusted
+// fields journald adds about the process that logged it, and how it arrived.
+type HostEntry struct {
+	// PID is _PID, 0 when absent (kernel messages have none).
+	PID int
+	// Exe is _EXE, the executable's path; Comm is _COMM, the process's name.
+	Exe  string
+	Comm string
+	// Transport is _TRANSPORT: journal, syslog, stdout, kernel, driver or audit.
+	Transport string
+	// Facility is SYSLOG_FACILITY, -1 when absent.
+	Facility int
 }
 
 // Severity is the OpenTelemetry severity number.
@@ -158,4 +176,15 @@ type ContainerInfo struct {
 // 12-character one). The daemon wires one over the Podman snapshots; the reader works without.
 type Enricher interface {
 	Container(id string) (ContainerInfo, bool)
+}
+
+// AnsweringEnricher is an Enricher that also tells a container none of its sources
+// has from one it could not ask about in time (a source busy or down): the reader
+// selects containers by labels and images, and must not judge a container whose
+// labels it could not see as one that has none.
+type AnsweringEnricher interface {
+	Enricher
+	// ContainerAnswered is Container with answered false when found is false only
+	// because a source did not answer in time.
+	ContainerAnswered(id string) (info ContainerInfo, found, answered bool)
 }

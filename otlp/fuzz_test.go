@@ -36,6 +36,10 @@ func FuzzLogRecord(f *testing.F) {
 			{Time: time.Unix(1, 0), Body: body, ContainerID: "0123456789ab", ContainerIDFull: name + "-id", ContainerName: name, ContainerTag: tag,
 				Stream: "stdout", QuadletUnit: unit, Cursor: "s=" + extra, Labels: map[string]string{"team": label, label: extra}, Extra: map[string]string{extra: label}},
 			{Time: time.Unix(2, 0), Body: line, Unit: unit},
+			// A host record: its identifier, unit and process fields are any local
+			// user's to write.
+			{Time: time.Unix(3, 0), Body: body, Identifier: tag, Unit: unit, BootID: extra,
+				Host: &logrecord.HostEntry{PID: 1, Exe: "/x/" + label, Comm: name, Transport: extra, Facility: 3}},
 		}
 		if err == nil {
 			recs[1].Parsed = &parsed
@@ -46,8 +50,8 @@ func FuzzLogRecord(f *testing.F) {
 		}
 		got := s.capture.take()
 		s.mu.Unlock()
-		if len(got) != 2 {
-			t.Fatalf("%d records captured, want 2", len(got))
+		if len(got) != len(recs) {
+			t.Fatalf("%d records captured, want %d", len(got), len(recs))
 		}
 		for i, r := range got {
 			checkValue(t, "body", r.Body())

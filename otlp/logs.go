@@ -45,9 +45,11 @@ type LogSink struct {
 	attrs []attribute.KeyValue
 }
 
-// providerKey names a resource: a container by id, a unit by name, or the host.
+// providerKey names a resource: a container by id, a unit by name, a host record's
+// service and unit, or the host.
 type providerKey struct {
-	// kind is 'c' for a container, 'u' a unit, 'h' the host, 'e' a container's
+	// kind is 'c' for a container, 'u' a unit, 's' a host record's service (name is
+	// the service, NUL, the unit; hostlogs.go), 'h' the host, 'e' a container's
 	// lifecycle events, whose resource also names the Podman service.
 	kind byte
 	name string
@@ -105,6 +107,8 @@ func (s *LogSink) loggerFor(key providerKey, r *logrecord.Record) log.Logger {
 		return s.newLogger(key, &Container{ID: key.name, Name: r.ContainerName, Image: r.Image, PodID: r.PodID, PodName: r.PodName, Labels: r.Labels})
 	case 'u':
 		return s.newLogger(key, nil, attribute.String("systemd.unit", text(key.name)))
+	case 's':
+		return s.newLogger(key, nil, hostResource(key.name)...)
 	}
 	return s.newLogger(key, nil)
 }
@@ -165,6 +169,8 @@ func (s *LogSink) emit(ctx context.Context, r *logrecord.Record) {
 		key = providerKey{'c', r.ContainerIDFull}
 	case r.ContainerID != "":
 		key = providerKey{'c', r.ContainerID}
+	case r.Host != nil:
+		key = hostKey(r)
 	case r.Unit != "":
 		key = providerKey{'u', r.Unit}
 	}
@@ -206,6 +212,9 @@ func (s *LogSink) emit(ctx context.Context, r *logrecord.Record) {
 	}
 	if r.Lines > 1 {
 		attrs = append(attrs, attribute.Int("log.lines", r.Lines))
+	}
+	if r.Host != nil {
+		attrs = hostAttributes(attrs, r)
 	}
 	for k, v := range r.Extra {
 		if utf8.ValidString(v) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podexporter/podexporter/internal/cgroupfs"
+	"github.com/podexporter/podexporter/internal/selector"
 	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
@@ -52,6 +53,10 @@ type Options struct {
 	PodLabelKeys   []string
 	ImageLabelKeys []string
 	LabelValueMax  int
+	// Select says which containers the metrics show; the others stay in the
+	// snapshot, marked Excluded, and cost no stats, cgroup or /proc reads. nil
+	// selects every container.
+	Select *selector.Selector
 }
 
 // OptionsFrom is the engines' configuration for settings that passed
@@ -60,6 +65,7 @@ type Options struct {
 // the caller adds.
 func OptionsFrom(s podmanconf.Settings) Options {
 	containers, pods, images, _ := s.Allowlists() // validated: no error
+	sel, _ := s.Selector()
 	return Options{
 		StatsInterval:  s.StatsInterval,
 		SlowInterval:   s.SlowInterval,
@@ -70,6 +76,7 @@ func OptionsFrom(s podmanconf.Settings) Options {
 		PodLabelKeys:   pods.ExportKeys(),
 		ImageLabelKeys: images.ExportKeys(),
 		LabelValueMax:  s.LabelValueMaxLength,
+		Select:         sel,
 	}
 }
 

@@ -35,6 +35,8 @@ type fakeAPI struct {
 	store   *define.StoreInfo
 	sizes   map[string][2]int64
 	volumes []*types.VolumeListReport
+	// asked counts, per container id, the stats calls that named it.
+	asked map[string]int
 }
 
 func newFakeAPI() *fakeAPI {
@@ -44,6 +46,7 @@ func newFakeAPI() *fakeAPI {
 		feed:       make(chan types.Event, 64),
 		calls:      map[string]int{},
 		stalls:     map[string]chan struct{}{},
+		asked:      map[string]int{},
 	}
 }
 
@@ -201,6 +204,9 @@ func (f *fakeAPI) Stats(ids []string) (chan types.ContainerStatsReport, error) {
 	f.count("stats")
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, id := range ids {
+		f.asked[id]++
+	}
 	ch := make(chan types.ContainerStatsReport, 1)
 	for _, id := range ids {
 		if f.statsFail[id] {

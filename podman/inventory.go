@@ -9,6 +9,7 @@ import (
 
 	"github.com/containers/podman/v5/libpod/define"
 
+	"github.com/podexporter/podexporter/internal/selector"
 	"github.com/podexporter/podexporter/podman/podmanconf"
 )
 
@@ -55,6 +56,7 @@ func (e *Engine) applyInspect(id string, data *define.InspectContainerData, err 
 		OOMKilled:    data.State.OOMKilled,
 		Pid:          data.State.Pid,
 		CgroupPath:   data.State.CgroupPath,
+		Infra:        data.IsInfra,
 		RWSize:       -1,
 		RootFSSize:   -1,
 	}
@@ -63,6 +65,8 @@ func (e *Engine) applyInspect(id string, data *define.InspectContainerData, err 
 		c.SystemdUnit = data.Config.Labels["PODMAN_SYSTEMD_UNIT"]
 		c.ExportedLabels, c.LabelsCut = exportLabels(c.Labels, e.opts.LabelKeys, e.opts.LabelValueMax)
 	}
+	// Decided at every inspect, not once: a rename changes the name it is judged by.
+	c.Excluded = !e.opts.Select.Selects(selector.Container{Name: c.Name, Image: c.Image, Labels: c.Labels, Infra: c.Infra})
 	if data.HostConfig != nil {
 		c.NetworkMode = data.HostConfig.NetworkMode
 		c.Ports = formatPorts(data.HostConfig.PortBindings)
@@ -100,7 +104,7 @@ func (e *Engine) applyInspect(id string, data *define.InspectContainerData, err 
 		}
 	}
 	old, known := e.containers[c.ID]
-	if known && c.State == "running" {
+	if known && c.State == "running" && !c.Excluded {
 		c.Stats = old.Stats // keep counters until the next poll
 	}
 	e.detectOOM(c)

@@ -35,9 +35,17 @@ func (e *Engine) publish(up bool) {
 	cs := make([]Container, 0, len(e.containers))
 	for _, c := range e.containers {
 		cs = append(cs, *c)
+		if c.Excluded {
+			s.ContainersExcluded++
+		}
 	}
-	// Newest first, so a cap keeps what operators are most likely looking at.
+	// Newest first, so a cap keeps what operators are most likely looking at; the
+	// containers the metrics show before those they leave out, so that excluding
+	// (a host's hundreds of infra containers, say) never costs a shown one its place.
 	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].Excluded != cs[j].Excluded {
+			return !cs[i].Excluded
+		}
 		if !cs[i].Created.Equal(cs[j].Created) {
 			return cs[i].Created.After(cs[j].Created)
 		}

@@ -33,6 +33,9 @@ type Snapshot struct {
 	Errors map[string]uint64
 	// ContainersDropped counts containers left out because of --podman.max-containers.
 	ContainersDropped uint64
+	// ContainersExcluded is how many of the service's containers the container
+	// selection leaves out of the metrics (Container.Excluded).
+	ContainersExcluded int
 
 	Containers []Container
 	Pods       []Pod
@@ -76,6 +79,13 @@ type Container struct {
 	OOMKilled    bool
 	Pid          int
 	CgroupPath   string
+	// Infra says it is a pod's infra container.
+	Infra bool
+	// Excluded says the container selection (Options.Select) leaves it out of the
+	// metrics: it is kept for what only needs its inventory entry (the journal
+	// reader's enrichment, unit lookups, lifecycle events), has no Stats, and no
+	// output shows a series of it.
+	Excluded bool
 
 	Health Health
 	// Security is how the container was confined when it was created.

@@ -69,15 +69,22 @@ func (s *Source) Run(ctx context.Context, started func()) error {
 // snapshot has it yet. Misses are remembered for a while, so ids that belong to no
 // service (another runtime's conmon) cost one round of inspects, not one per line.
 func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, bool) {
+	service, c, found, _ := s.LookupAnswered(ctx, id)
+	return service, c, found
+}
+
+// LookupAnswered is Lookup that also says whether a miss is definite: answered is
+// false when a service could not be asked in time (down, still listing, or busy).
+func (s *Source) LookupAnswered(ctx context.Context, id string) (service string, c *Container, found, answered bool) {
 	for _, e := range s.engines {
 		if c, ok := e.Snapshot().Find(id); ok {
-			return e.service, c, true
+			return e.service, c, true, true
 		}
 	}
 	s.missMu.Lock()
 	if t, ok := s.misses[id]; ok && time.Since(t) < 5*time.Minute {
 		s.missMu.Unlock()
-		return "", nil, false
+		return "", nil, false, true
 	}
 	s.missMu.Unlock()
 	definite := true
@@ -85,12 +92,12 @@ func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, boo
 		// A busy engine (a burst of events being inspected) may take a moment.
 		c, found, answered := e.Lookup(ctx, id, 2*time.Second)
 		if found {
-			return e.service, c, true
+			return e.service, c, true, true
 		}
 		definite = definite && answered
 	}
 	if !definite {
-		return "", nil, false // a service could not answer: ask again next time
+		return "", nil, false, false // a service could not answer: ask again next time
 	}
 	s.missMu.Lock()
 	if len(s.misses) > 10000 {
@@ -98,5 +105,5 @@ func (s *Source) Lookup(ctx context.Context, id string) (string, *Container, boo
 	}
 	s.misses[id] = time.Now()
 	s.missMu.Unlock()
-	return "", nil, false
+	return "", nil, false, true
 }

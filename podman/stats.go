@@ -16,12 +16,14 @@ import (
 func (e *Engine) refreshStats(api API) error {
 	var ids []string
 	for id, c := range e.containers {
-		if c.State == "running" && e.statsBroken[id] == nil {
+		// A container the metrics leave out is never asked for: that is all it
+		// saves, since Podman reads each asked container's cgroup for the answer.
+		if c.State == "running" && !c.Excluded && e.statsBroken[id] == nil {
 			ids = append(ids, id)
 		}
 	}
 	for id := range e.statsBroken {
-		if c, ok := e.containers[id]; !ok || c.State != "running" {
+		if c, ok := e.containers[id]; !ok || c.State != "running" || c.Excluded {
 			delete(e.statsBroken, id)
 		}
 	}
@@ -114,7 +116,9 @@ func (e *Engine) applyStats(report []define.ContainerStats) {
 	now := time.Now()
 	for _, st := range report {
 		c, ok := e.containers[st.ContainerID]
-		if !ok {
+		if !ok || c.Excluded {
+			// Podman answers what was asked; this keeps the cgroup and /proc
+			// reads off an excluded container whatever it answers.
 			continue
 		}
 		s := &Stats{

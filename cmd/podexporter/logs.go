@@ -29,6 +29,11 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 	rc.Logger = logger
 	if src, ok := deps.Podman.(*podman.Source); ok {
 		rc.Enricher = snapshotEnricher{src}
+	} else if flag := selectionFlag(j); flag != "" {
+		// Labels and images are known only through the Podman source: without it an
+		// include would pass no line and an exclude would leave none out, silently.
+		return nil, &config.Error{Setting: flag, Problem: "containers' labels and images are known only through the Podman source, and no Podman collector is enabled",
+			Fix: "enable a Podman collector (--collector.container is on by default), or select by name with --journal.include-container and --journal.exclude-container"}
 	}
 
 	closeSink := func() {}
@@ -61,10 +66,29 @@ func logsSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps, 
 	}
 	logger.Info("container log lines are read from the journal", "sink", j.Sink, "to", to, "format", j.LogFormat, "multiline", j.Multiline,
 		"labels", journald.LabelFormat+", "+journald.LabelMultiline)
+	if j.HostLogs() {
+		logger.Info("the host's own journal entries are read too", "units", j.Units, "identifiers", j.Identifiers, "matches", j.Matches, "kernel", j.Kernel)
+	}
 	deps.Logs = r
 	run := func(ctx context.Context, started func()) error {
 		defer closeSink()
 		return r.Run(ctx, started)
 	}
 	return []component{{name: "journal", run: run}}, nil
+}
+
+// selectionFlag names a label or image selection of the logs that is set, "" when
+// none is.
+func selectionFlag(j journalconf.Settings) string {
+	switch {
+	case len(j.IncludeLabels) > 0:
+		return "--journal.include-label"
+	case len(j.ExcludeLabels) > 0:
+		return "--journal.exclude-label"
+	case j.IncludeImage != "":
+		return "--journal.include-image"
+	case j.ExcludeImage != "":
+		return "--journal.exclude-image"
+	}
+	return ""
 }

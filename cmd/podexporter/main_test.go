@@ -152,8 +152,15 @@ func TestExitCodes(t *testing.T) {
 		{"version", []string{"version"}, 0, ""},
 		{"bad flag", []string{"--log.level=loud"}, 2, "invalid --log.level"},
 		{"bad duration", []string{"--podman.stats-interval=often"}, 2, "invalid --podman.stats-interval"},
+		{"selection that does not compile", []string{"--podman.exclude-container=web-("}, 2, "invalid --podman.exclude-container"},
+		{"label selection without a key", []string{"--journal.include-label==shop"}, 2, "invalid --journal.include-label"},
+		{"log label selection without the Podman source", []string{"--journal.sink=jsonl", "--journal.exclude-image=pause", "--state.directory=" + t.TempDir(),
+			"--web.listen-address=" + testenv.FreeAddr(t), "--no-collector.podman", "--no-collector.container", "--no-collector.pod", "--no-collector.image",
+			"--no-collector.volume", "--no-collector.network", "--no-collector.system", "--no-collector.hardening", "--no-collector.storage"}, 2, "invalid --journal.exclude-image"},
 		{"port in use", []string{"--web.listen-address=" + busy, "--state.directory=" + t.TempDir()}, 2, "invalid --web.listen-address"},
 		{"state directory under a file", []string{"--state.directory=" + binary + "/state"}, 2, "invalid --state.directory"},
+		{"host log match without =", []string{"--journal.match=sshd.service"}, 2, "invalid --journal.match"},
+		{"host log unit without its type", []string{"--journal.units=sshd"}, 2, "invalid --journal.units"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

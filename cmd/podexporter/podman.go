@@ -40,9 +40,16 @@ func podmanSource(cfg *config.Config, logger *slog.Logger, deps *collectors.Deps
 type snapshotEnricher struct{ src *podman.Source }
 
 func (e snapshotEnricher) Container(id string) (logrecord.ContainerInfo, bool) {
-	_, c, ok := e.src.Lookup(context.Background(), id)
-	if !ok {
-		return logrecord.ContainerInfo{}, false
+	info, found, _ := e.ContainerAnswered(id)
+	return info, found
+}
+
+// ContainerAnswered makes it a logrecord.AnsweringEnricher: the reader then tells a
+// container of no watched service from one whose service was busy.
+func (e snapshotEnricher) ContainerAnswered(id string) (logrecord.ContainerInfo, bool, bool) {
+	_, c, found, answered := e.src.LookupAnswered(context.Background(), id)
+	if !found {
+		return logrecord.ContainerInfo{}, false, answered
 	}
 	return logrecord.ContainerInfo{
 		Image:          c.Image,
@@ -52,5 +59,5 @@ func (e snapshotEnricher) Container(id string) (logrecord.ContainerInfo, bool) {
 		Labels:         c.Labels,
 		ExportedLabels: c.ExportedLabels,
 		Exited:         c.State != "running" && c.State != "paused" && c.State != "created" && c.State != "initialized",
-	}, true
+	}, true, true
 }

@@ -183,6 +183,8 @@ var (
 		Labels: []string{"podman_service", "call"}, Help: "Podman API calls that failed, by call."})
 	PodmanContainersDropped = register(Metric{Name: "podexporter_podman_containers_dropped_total", Kind: Counter, Unit: "{container}", Group: "podman source", Labels: serviceLabels,
 		Help: "Container snapshots left out because --podman.max-containers was reached."})
+	PodmanContainersExcluded = register(Metric{Name: "podexporter_podman_containers_excluded", Kind: Gauge, Unit: "{container}", Group: "podman source", Labels: serviceLabels,
+		Help: "Containers of the service that the container selection (--podman.include-*, --podman.exclude-*, the io.podexporter.metrics=false label) leaves out of the metrics; each costs its inventory entry, no stats."})
 	PodmanLabelValuesCut = register(Metric{Name: "podexporter_podman_label_values_truncated_total", Kind: Counter, Unit: "{value}", Group: "podman source",
 		Help: "Allowlisted container, pod and image label values cut to --podman.label-value-max-length, each counted once per object and label."})
 )

@@ -41,6 +41,12 @@ type Settings struct {
 	Start string
 	// Units are systemd units whose own messages are read too.
 	Units []string
+	// Identifiers, Matches and Kernel select more of the host's own entries, as Units
+	// does: SYSLOG_IDENTIFIER values, journalctl-style match expressions (ParseMatch)
+	// and the kernel's messages (_TRANSPORT=kernel).
+	Identifiers []string
+	Matches     []string
+	Kernel      bool
 	// Container and unit filters, regular expressions; empty means no filter.
 	IncludeContainer string
 	ExcludeContainer string
@@ -52,6 +58,12 @@ type Settings struct {
 	BatchSize        int
 	BatchAge         time.Duration
 	ExtraFields      []string
+
+	// Label and image selection of containers (Selector), as for the metrics.
+	IncludeLabels []string
+	ExcludeLabels []string
+	IncludeImage  string
+	ExcludeImage  string
 
 	// LogFormat is how lines are read when their container has no
 	// io.podexporter.log.format label: raw, text, json, logfmt or auto.
@@ -126,6 +138,9 @@ func (s *Settings) Validate() error {
 			return &setting.Error{Setting: r.flag, Problem: err.Error(), Fix: "write a Go regular expression, such as ^web-"}
 		}
 	}
+	if _, err := s.Selector(); err != nil {
+		return err
+	}
 	if s.MaxPriority < 0 || s.MaxPriority > 7 {
 		return &setting.Error{Setting: "--journal.max-priority", Problem: fmt.Sprintf("%d is not a syslog priority", s.MaxPriority), Fix: "use 0 (emerg) to 7 (debug); 7 keeps everything"}
 	}
@@ -161,7 +176,7 @@ func (s *Settings) Validate() error {
 			return &setting.Error{Setting: "--journal.extra-fields", Problem: fmt.Sprintf("%q is not a journal field name", f), Fix: "use upper-case field names such as _SYSTEMD_UNIT or CODE_FILE"}
 		}
 	}
-	return nil
+	return s.validateHostLogs()
 }
 
 // Defaults of the settings that the reader also falls back to when a Config leaves
@@ -184,11 +199,19 @@ func (s *Settings) Declare(set *setting.Set) {
 	set.String(&s.Sink, "journal.sink", "Where container log lines go: otlp (to --otlp.endpoint), jsonl (JSON lines to --journal.output), none (logs are not read), or auto: otlp when an OTLP endpoint is set, else none.", SinkAuto)
 	set.String(&s.Output, "journal.output", "File the jsonl sink appends to (an absolute path), or - for standard output.", "-")
 	set.String(&s.Start, "journal.start", "Where reading starts when no cursor was saved: head, tail, or a duration ago such as 1h.", "tail")
-	set.Strings(&s.Units, "journal.units", "Systemd unit whose own messages are read too, such as a Quadlet service; repeat for several.")
+	set.Strings(&s.Units, "journal.units", "Systemd unit whose own messages are read too, such as a Quadlet service; repeat for several.").
+		WithDoc("the full name (`sshd.service`), as `_SYSTEMD_UNIT` holds it; see [Host logs](#host-logs)")
+	set.Strings(&s.Identifiers, "journal.identifiers", "Syslog identifier (SYSLOG_IDENTIFIER, as journalctl -t takes it) whose messages are read too, such as sudo; repeat for several.").
+		WithDoc("see [Host logs](#host-logs)")
+	set.Strings(&s.Matches, "journal.match", "Journal match whose entries are read too, written as journalctl takes it: FIELD=value words, values of one field alternatives, different fields all applying, such as 'SYSLOG_IDENTIFIER=sudo _UID=0'; repeat for alternatives.").
+		WithKey("journal.matches").WithDoc("a value cannot hold spaces; `+` between groups makes them alternatives, as in journalctl; see [Host logs](#host-logs)")
+	set.Bool(&s.Kernel, "journal.kernel", "Read the kernel's messages too (_TRANSPORT=kernel, what journalctl -k shows).", false).
+		WithDoc("of every boot the journal holds, not only the current one as `journalctl -k`; see [Host logs](#host-logs)")
 	set.String(&s.IncludeContainer, "journal.include-container", "Read only containers whose name matches this regular expression.", "")
 	set.String(&s.ExcludeContainer, "journal.exclude-container", "Skip containers whose name matches this regular expression.", "")
 	set.String(&s.IncludeUnit, "journal.include-unit", "Read only containers whose systemd unit matches this regular expression.", "")
 	set.String(&s.ExcludeUnit, "journal.exclude-unit", "Skip containers whose systemd unit matches this regular expression.", "")
+	s.declareSelection(set)
 	set.Int(&s.MaxPriority, "journal.max-priority", "Skip entries with a syslog priority above this (0 emerg .. 7 debug).", 7).
 		WithDoc("like `journalctl -p`, entries without a priority are skipped too when below 7")
 	set.Int(&s.MaxLineBytes, "journal.max-line-bytes", "Longest line kept, in bytes; longer lines are cut at a character boundary and counted.", DefaultMaxLineBytes).

@@ -35,6 +35,10 @@ func TestValidate(t *testing.T) {
 		{"--journal.log-body", func(s *Settings) { s.LogBody = "object" }},
 		{"--journal.multiline", func(s *Settings) { s.Multiline = "^(unclosed" }},
 		{"--journal.multiline-timeout", func(s *Settings) { s.MultilineTimeout = 0 }},
+		{"--journal.include-image", func(s *Settings) { s.IncludeImage = "(" }},
+		{"--journal.exclude-image", func(s *Settings) { s.ExcludeImage = "a{2,1}" }},
+		{"--journal.include-label", func(s *Settings) { s.IncludeLabels = []string{""} }},
+		{"--journal.exclude-label", func(s *Settings) { s.ExcludeLabels = []string{"app", "bad\tkey=x"} }},
 	} {
 		s := valid()
 		tc.change(&s)

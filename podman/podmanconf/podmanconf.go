@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/podexporter/podexporter/internal/catalog"
+	"github.com/podexporter/podexporter/internal/selector"
 	"github.com/podexporter/podexporter/internal/setting"
 )
 
@@ -43,7 +45,22 @@ type Settings struct {
 	ImageNameLabel bool
 	// ProcRoot is the host's /proc, for network namespace counters.
 	ProcRoot string
+
+	// The containers the metrics show (Selector): regular expressions on the name
+	// and on the image as Podman shows it, label conditions (key or key=value), and
+	// pods' infra containers; empty selects every container.
+	IncludeContainer string
+	ExcludeContainer string
+	IncludeLabels    []string
+	ExcludeLabels    []string
+	IncludeImage     string
+	ExcludeImage     string
+	ExcludeInfra     bool
 }
+
+// OptOutLabel is the label with which a container leaves itself out of the metrics
+// (io.podexporter.metrics=false), whatever the selection flags say.
+const OptOutLabel = "io.podexporter.metrics"
 
 // DefaultLabelValueMaxLength is --podman.label-value-max-length's default, also what
 // the source cuts at when its Options leave it zero (tests).
@@ -94,6 +111,9 @@ func (s *Settings) Validate() error {
 	if _, _, _, err := s.Allowlists(); err != nil {
 		return err
 	}
+	if _, err := s.Selector(); err != nil {
+		return err
+	}
 	if fi, err := os.Stat(s.ProcRoot + "/self"); err != nil || !fi.IsDir() {
 		return &setting.Error{Setting: "--podman.proc-root", Problem: fmt.Sprintf("%q is not a proc filesystem", s.ProcRoot), Fix: "use /proc, or mount the host's /proc (e.g. at /host/proc) and point here"}
 	}
@@ -111,6 +131,33 @@ func (s *Settings) Allowlists() (containers, pods, images Allowlist, err error) 
 	}
 	images, err = NewAllowlist("--podman.image-label", s.ImageLabels, catalog.ImageInfo.Labels)
 	return
+}
+
+// Selector is the container selection of the metrics, checked; a problem is a
+// *setting.Error naming the flag.
+func (s *Settings) Selector() (*selector.Selector, error) {
+	sel := &selector.Selector{ExcludeInfra: s.ExcludeInfra, OptOut: OptOutLabel}
+	var err error
+	for _, r := range []struct {
+		flag, expr string
+		dst        **regexp.Regexp
+	}{
+		{"--podman.include-container", s.IncludeContainer, &sel.IncludeName},
+		{"--podman.exclude-container", s.ExcludeContainer, &sel.ExcludeName},
+		{"--podman.include-image", s.IncludeImage, &sel.IncludeImage},
+		{"--podman.exclude-image", s.ExcludeImage, &sel.ExcludeImage},
+	} {
+		if *r.dst, err = selector.Regexp(r.flag, r.expr); err != nil {
+			return nil, err
+		}
+	}
+	if sel.IncludeLabels, err = selector.Labels("--podman.include-label", s.IncludeLabels); err != nil {
+		return nil, err
+	}
+	if sel.ExcludeLabels, err = selector.Labels("--podman.exclude-label", s.ExcludeLabels); err != nil {
+		return nil, err
+	}
+	return sel, nil
 }
 
 // checkSocketURI reports a Podman service URI the bindings could not dial, as a
@@ -154,6 +201,21 @@ func (s *Settings) Declare(set *setting.Set) {
 		WithDoc("at least 1m, or 0; a round that takes Podman long is followed by a pause of 19 times its length, so it spends at most 5% of its time on it")
 	set.Int(&s.MaxContainers, "podman.max-containers", "Most containers per Podman service in the metrics (newest kept); 0 means no cap.", 1000).
 		WithDoc(fmt.Sprintf("the rest are counted in `podexporter_podman_containers_dropped_total`; at most %d", MaxContainersLimit))
+	const selDoc = "exclusions win; the label `io.podexporter.metrics=false` always leaves a container out; see [Choosing containers](#choosing-containers)"
+	set.String(&s.IncludeContainer, "podman.include-container", "Show in the metrics only containers whose name matches this regular expression.", "").
+		WithDoc(selDoc)
+	set.String(&s.ExcludeContainer, "podman.exclude-container", "Leave out of the metrics containers whose name matches this regular expression.", "").
+		WithDoc(selDoc)
+	set.Strings(&s.IncludeLabels, "podman.include-label", "Show in the metrics only containers with this label: key (present, any value) or key=value (exactly); repeat for several, any one suffices.").
+		WithKey("podman.include_labels").WithDoc(selDoc)
+	set.Strings(&s.ExcludeLabels, "podman.exclude-label", "Leave out of the metrics containers with this label: key or key=value; repeat for several.").
+		WithKey("podman.exclude_labels").WithDoc(selDoc)
+	set.String(&s.IncludeImage, "podman.include-image", "Show in the metrics only containers whose image, as podman ps shows it, matches this regular expression.", "").
+		WithDoc(selDoc)
+	set.String(&s.ExcludeImage, "podman.exclude-image", "Leave out of the metrics containers whose image, as podman ps shows it, matches this regular expression.", "").
+		WithDoc(selDoc)
+	set.Bool(&s.ExcludeInfra, "podman.exclude-infra", "Leave pods' infra containers out of the metrics.", false).
+		WithDoc("off by default, as in prometheus-podman-exporter; see [Choosing containers](#choosing-containers)")
 	set.Strings(&s.ContainerLabels, "podman.container-label", "Container label to copy onto podman_container_info, OTLP resources and log records (sanitised); repeat for several; * takes every label.").
 		WithKey("podman.container_labels").WithDoc("`com.example/team` becomes the label `com_example_team`; a key that would shadow a fixed label gets a `label_` prefix; two keys that would become the same name (`a.b` and `a_b`, `name` and `label_name`) are refused at start; with `*` each container's series carries its own labels (as prometheus-podman-exporter's `--collector.store_labels`), and of two keys of one container that become the same name the first in sorted order is kept")
 	set.Strings(&s.PodLabels, "podman.pod-label", "Pod label to copy onto podman_pod_info (sanitised as container labels); repeat for several; * takes every label.").

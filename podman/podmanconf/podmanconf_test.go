@@ -37,6 +37,12 @@ func TestValidate(t *testing.T) {
 		{"--podman.pod-label", func(s *Settings) { s.PodLabels = []string{"a.b", "a-b"} }},
 		{"--podman.image-label", func(s *Settings) { s.ImageLabels = []string{"*", "x/y", "x.y"} }},
 		{"--podman.proc-root", func(s *Settings) { s.ProcRoot = t.TempDir() }},
+		{"--podman.include-container", func(s *Settings) { s.IncludeContainer = "web-(" }},
+		{"--podman.exclude-container", func(s *Settings) { s.ExcludeContainer = "[" }},
+		{"--podman.include-image", func(s *Settings) { s.IncludeImage = "nginx:(1" }},
+		{"--podman.exclude-image", func(s *Settings) { s.ExcludeImage = "*pause" }},
+		{"--podman.include-label", func(s *Settings) { s.IncludeLabels = []string{"app", "=shop"} }},
+		{"--podman.exclude-label", func(s *Settings) { s.ExcludeLabels = []string{"my label"} }},
 	} {
 		s := valid()
 		tc.change(&s)

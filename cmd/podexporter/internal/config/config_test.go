@@ -106,6 +106,17 @@ func TestBadInput(t *testing.T) {
 		{"journal log body in file", nil, "journal:\n  log_body: object\n", "--journal.log-body", "map"},
 		{"journal multiline", []string{"--journal.multiline=^(x"}, "", "--journal.multiline", "java, python, go"},
 		{"journal multiline timeout in file", nil, "journal:\n  multiline_timeout: soon\n", "journal.multiline_timeout in", "10s"},
+		{"host log unit without its type", []string{"--journal.units=sshd"}, "", "--journal.units", "sshd.service"},
+		{"host log identifier empty", []string{"--journal.identifiers="}, "", "--journal.identifiers", "journalctl -t"},
+		{"host log match field", []string{"--journal.match=_systemd_unit=sshd.service"}, "", "--journal.match", "FIELD=value"},
+		{"host log match in file", nil, "journal:\n  matches: ['SYSLOG_IDENTIFIER=sudo _UID=']\n", "--journal.match", "FIELD=value"},
+		{"host log kernel in file", nil, "journal:\n  kernel: sometimes\n", "journal.kernel in", "true"},
+		{"podman container selection regex", []string{"--podman.exclude-container=web-("}, "", "--podman.exclude-container", "regular expression"},
+		{"podman image selection in file", nil, "podman:\n  include_image: 'nginx:(1'\n", "--podman.include-image", "regular expression"},
+		{"podman empty label key", []string{"--podman.include-label=app", "--podman.include-label==shop"}, "", "--podman.include-label", "key=value"},
+		{"podman label key in file", nil, "podman:\n  exclude_labels: ['my team=a']\n", "--podman.exclude-label", "key=value"},
+		{"journal label key", []string{"--journal.exclude-label="}, "", "--journal.exclude-label", "key=value"},
+		{"journal image in file", nil, "journal:\n  include_image: '['\n", "--journal.include-image", "regular expression"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
