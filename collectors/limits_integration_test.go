@@ -242,7 +242,9 @@ func TestPodmanMemoryLimitAndOOMKill(t *testing.T) {
 				"podman_container_memory_oom_kill_events_total": cg.key(dir+"/memory.events", "oom_kill"),
 			}
 		}
-		if file["podman_container_memory_max_bytes"] != 32<<20 || file["podman_container_memory_swap_max_bytes"] != 64<<20 || file["podman_container_memory_oom_kill_events_total"] != 1 {
+		// At least one kill: on a loaded host the kernel may kill the hog's shell too;
+		// the metrics must then say as many as the file.
+		if file["podman_container_memory_max_bytes"] != 32<<20 || file["podman_container_memory_swap_max_bytes"] != 64<<20 || file["podman_container_memory_oom_kill_events_total"] < 1 {
 			t.Fatalf("the cgroup does not show the run's settings and the kill: %v", file)
 		}
 		families := make([]string, 0, len(file))
