@@ -125,11 +125,15 @@ hostile: testhost
 soak: testhost
 	DURATION=$(or $(DURATION),5m) scripts/soak.sh
 
-# systemd-e2e installs every unit in deploy/ as the README says under a real systemd
-# (a privileged container booted from a Debian bookworm root file system) with Podman 5
-# and its Quadlet generator, and prints a variant x check table (scripts/systemd-e2e.sh);
-# SYSTEMD_E2E_REPORT=1 writes docs/platforms.md. The root file system and Podman 5 are
-# built once and cached under /var/cache/podexporter.
+# systemd-e2e installs every unit in deploy/ as the README says under a real systemd (a
+# privileged container booted from a Debian root file system), on each kind of host one
+# after another: Debian 12 with Podman 5 built, Debian 13 and Debian testing with their
+# own Podman, Podman 6 built on Debian testing; it compares what podexporter reports of
+# each host's Podman with that Podman's inspect, events and logs, and prints tables per
+# host and a host x check summary (scripts/systemd-e2e.sh). SYSTEMD_E2E_HOSTS picks hosts
+# (comma separated), SYSTEMD_E2E_SERVICE_HOSTS the hosts of the service layer's rows,
+# SYSTEMD_E2E_REPORT=1 writes docs/platforms.md. The root file systems and the Podman
+# builds are made once and cached under /var/cache/podexporter.
 .PHONY: systemd-e2e
 systemd-e2e: testhost
 	scripts/systemd-e2e.sh

@@ -96,7 +96,7 @@ func TestBenchService(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	h := StartSystemdHost(t)
+	h := StartSystemdHost(t, DefaultSystemdHost)
 	fmt.Printf("bench-service: host container %s\n", h.Name)
 	h.LoadImage(testenv.Image)
 	h.CopyIn(bin, "podexporter")

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,76 +45,174 @@ type variant struct {
 	remove  func(e *e2e)
 }
 
-// e2e is one run: the booted host, the collector inside it, the built binary.
+// e2e is one host's run: the booted host, the collector inside it, the built binary.
 type e2e struct {
 	t   *testing.T
 	h   *SystemdHost
 	col *otelcoltest.Collector
 	bin string
+	hr  *hostRun
 }
 
-// TestSystemdE2E installs each unit as the README tells a user to, under a real
-// systemd with Podman 5 and its Quadlet generator, and checks what the units promise.
-// It prints a table (variant x check); SYSTEMD_E2E_REPORT=1 writes docs/platforms.md.
+// fatalf ends the host's run, its reason kept for the hosts table.
+func (e *e2e) fatalf(format string, args ...any) {
+	e.t.Helper()
+	if e.hr != nil && e.hr.failed == "" {
+		e.hr.failed = shorten(fmt.Sprintf(format, args...), 600)
+	}
+	e.t.Fatalf(format, args...)
+}
+
+// hostRun is one host's outcome: what it runs, its rows, and what kept it from
+// running them.
+type hostRun struct {
+	kind    string
+	facts   hostFacts
+	rows    []row // the deployment variants, with the Podman columns
+	service []row // the service layer's rows, where they ran
+	// serviceWhy says why the service layer did not run on this host.
+	serviceWhy string
+	// failed says what kept the host from booting, being prepared or finishing.
+	failed string
+	took   time.Duration
+	// built: the host runs a Podman built from its module, not Debian's.
+	built bool
+	// signed are the signed release path's rows (deploy/systemd_e2e_signed_test.go);
+	// signedWhy says why they did not run on this host.
+	signed    []row
+	signedWhy string
+}
+
+// TestSystemdE2E boots each kind of host scripts/systemd-host.sh prepared
+// (SYSTEMD_E2E_HOSTS), one after another, installs each unit there as the README
+// tells a user to, and checks what the units promise and what podexporter reports of
+// that host's own Podman. It prints a table per host and a host x check summary;
+// SYSTEMD_E2E_REPORT=1 writes docs/platforms.md. A host that cannot boot or be
+// prepared is a failure (never a skip): it is in the summary with what went wrong.
 func TestSystemdE2E(t *testing.T) {
 	start := time.Now()
-	e := &e2e{t: t, bin: podexporter(t)}
-	e.h = StartSystemdHost(t)
+	kinds := HostKinds(t)
+	bin := podexporter(t)
+	var runs []*hostRun
+	for _, kind := range kinds {
+		hr := &hostRun{kind: kind}
+		runs = append(runs, hr)
+		t.Run(kind, func(t *testing.T) {
+			t0 := time.Now()
+			defer func() {
+				hr.took = time.Since(t0)
+				if t.Failed() && hr.failed == "" && hr.rows == nil {
+					hr.failed = "the host's preparation failed: see the test log"
+				}
+			}()
+			runHost(t, hr, bin)
+		})
+	}
+	for _, hr := range runs {
+		fmt.Print(formatHostTables(hr))
+	}
+	summary := formatHostSummary(runs)
+	fmt.Println(summary)
+	if os.Getenv("SYSTEMD_E2E_REPORT") == "1" {
+		if err := writePlatformReport(runs, time.Since(start)); err != nil {
+			t.Errorf("write docs/platforms.md: %v", err)
+		}
+	}
+	t.Logf("make systemd-e2e test time: %s", time.Since(start).Round(time.Second))
+}
+
+// runHost boots one host, prepares it, runs the selected variants and, where
+// SYSTEMD_E2E_SERVICE_HOSTS lets it, the service layer's rows.
+func runHost(t *testing.T, hr *hostRun, bin string) {
+	start := time.Now()
+	k, err := hostKind(hr.kind)
+	if err != nil {
+		hr.failed = err.Error()
+		testenv.Missing(t, err.Error(), fixSystemdHost)
+		return
+	}
+	h, err := BootSystemdHost(t, k)
+	if err != nil {
+		hr.failed = shorten(err.Error(), 600)
+		t.Fatal(err)
+	}
+	hr.facts, hr.built = h.Facts, k.PodmanDir != ""
+	e := &e2e{t: t, h: h, bin: bin, hr: hr}
 	booted := time.Since(start)
 
 	// `make image` inside the booted host: the offline image script with this build.
 	e.h.CopyIn(e.bin, "podexporter")
 	e.h.CopyIn("../scripts/image-offline.sh", "image-offline.sh")
 	if out, err := e.h.Sh("cd /e2e && BIN=/e2e/podexporter ./image-offline.sh localhost/podexporter:latest"); err != nil {
-		t.Fatalf("make image inside: %v\n%s", err, out)
+		e.fatalf("make image inside: %v\n%s", err, out)
 	}
 	if out, err := e.h.Sh(fmt.Sprintf("useradd -m -u %d -s /bin/sh %s && loginctl enable-linger %s && podman save -o /e2e/podexporter.tar localhost/podexporter:latest && chmod 644 /e2e/podexporter.tar",
 		e2eUID, e2eUser, e2eUser)); err != nil {
-		t.Fatalf("prepare the rootless user: %v\n%s", err, out)
+		e.fatalf("prepare the rootless user: %v\n%s", err, out)
 	}
-	e.eventually(30*time.Second, "the lingering user's systemd manager", func() bool {
+	if !e.eventually(30*time.Second, "the lingering user's systemd manager", func() bool {
 		_, err := e.h.UserSh(e2eUser, e2eUID, "systemctl --user is-system-running")
 		return err == nil
-	})
+	}) {
+		out, _ := e.h.UserSh(e2eUser, e2eUID, "systemctl --user is-system-running; systemctl --user --failed --no-pager")
+		e.fatalf("the lingering user's systemd manager is not running: %s", out)
+	}
 	if out, err := e.h.UserSh(e2eUser, e2eUID, "podman load -q -i /e2e/podexporter.tar"); err != nil {
-		t.Fatalf("load the image as %s: %v\n%s", e2eUser, err, out)
+		e.fatalf("load the image as %s: %v\n%s", e2eUser, err, out)
 	}
 	e.h.LoadImage(testenv.Image, e2eUser)
 	e.col = e.h.StartCollector()
-	t.Logf("systemd host ready in %s (booted in %s)", time.Since(start).Round(time.Second), booted.Round(time.Second))
+	t.Logf("%s host ready in %s (booted in %s)", hr.kind, time.Since(start).Round(time.Second), booted.Round(time.Second))
 
-	var rows []row
 	for _, v := range variants() {
 		if !selected(v.name) {
 			continue
 		}
-		rows = append(rows, e.run(v))
+		hr.rows = append(hr.rows, e.run(v))
 	}
-	serviceRows := e.serviceLayer()
-	table := formatPlatformTable("variant", checks, rows)
-	serviceTable := formatPlatformTable("manager, watched by", serviceChecks, serviceRows)
-	fmt.Println(table)
-	fmt.Println(serviceTable)
-	if os.Getenv("SYSTEMD_E2E_REPORT") == "1" {
-		if err := writePlatformReport(table, serviceTable); err != nil {
-			t.Errorf("write docs/platforms.md: %v", err)
-		}
+	if why := serviceLayerHere(hr.kind); why != "" {
+		hr.serviceWhy = why
+	} else {
+		hr.service = e.serviceLayer()
 	}
-	for _, r := range rows {
-		for _, c := range checks {
+	if why := signedHere(hr.kind); why != "" {
+		hr.signedWhy = why
+	} else if selected("signed release") {
+		hr.signed = e.signedRelease()
+	}
+	for _, r := range hr.rows {
+		for _, c := range append(slices.Clone(checks), podmanChecks...) {
 			if res, ok := r.cells[c.key]; ok && !res.ok {
-				t.Errorf("%s: %s: %s", r.variant, c.title, res.detail)
+				t.Errorf("%s: %s: %s: %s", hr.kind, r.variant, c.title, res.detail)
 			}
 		}
 	}
-	for _, r := range serviceRows {
+	for _, r := range hr.service {
 		for _, c := range serviceChecks {
 			if res, ok := r.cells[c.key]; ok && !res.ok {
-				t.Errorf("service layer, %s: %s: %s", r.variant, c.title, res.detail)
+				t.Errorf("%s: service layer, %s: %s: %s", hr.kind, r.variant, c.title, res.detail)
 			}
 		}
 	}
-	t.Logf("make systemd-e2e test time: %s", time.Since(start).Round(time.Second))
+	for _, r := range hr.signed {
+		for _, c := range signedChecks {
+			if res, ok := r.cells[c.key]; ok && !res.ok {
+				t.Errorf("%s: signed release, %s: %s: %s", hr.kind, r.variant, c.title, res.detail)
+			}
+		}
+	}
+	t.Logf("%s host: %s", hr.kind, time.Since(start).Round(time.Second))
+}
+
+// serviceLayerHere says why the service layer's rows do not run on a host, or ""
+// when they do: SYSTEMD_E2E_SERVICE_HOSTS (comma separated; empty: every host) names
+// the hosts that run them.
+func serviceLayerHere(kind string) string {
+	only := os.Getenv("SYSTEMD_E2E_SERVICE_HOSTS")
+	if only == "" || slices.Contains(strings.Split(only, ","), kind) {
+		return ""
+	}
+	return "not run on this host: SYSTEMD_E2E_SERVICE_HOSTS=" + only
 }
 
 // selected says whether SYSTEMD_E2E_ONLY (a regular expression; empty: all) picks the
@@ -225,7 +324,7 @@ func (e *e2e) sh(script string) string {
 	e.t.Helper()
 	out, err := e.h.Sh(script)
 	if err != nil {
-		e.t.Fatalf("%v\n%s", err, out)
+		e.fatalf("%v\n%s", err, out)
 	}
 	return out
 }
@@ -234,7 +333,7 @@ func (e *e2e) userSh(script string) string {
 	e.t.Helper()
 	out, err := e.h.UserSh(e2eUser, e2eUID, script)
 	if err != nil {
-		e.t.Fatalf("as %s: %v\n%s", e2eUser, err, out)
+		e.fatalf("as %s: %v\n%s", e2eUser, err, out)
 	}
 	return out
 }

@@ -19,11 +19,11 @@ import (
 	"github.com/podexporter/podexporter/internal/testenv"
 )
 
-// SystemdHost is a privileged container booted with systemd as PID 1 from the Debian
-// bookworm image scripts/systemd-host.sh prepares, with Podman 5 and its Quadlet
-// generator installed as a user of Podman 5 would have them: the closest this VM (no
-// systemd of its own) gets to a real Podman host. It has its own network namespace, so
-// podexporter's default port inside never meets another test's on the VM.
+// SystemdHost is a privileged container booted with systemd as PID 1 from one of the
+// Debian images scripts/systemd-host.sh prepares (HostKind), with the kind's Podman and
+// Quadlet generator installed as a user of that Podman would have them: the closest
+// this VM (no systemd of its own) gets to a real Podman host. It has its own network
+// namespace, so podexporter's default port inside never meets another test's on the VM.
 //
 // Mounts, and why:
 //   - a private cgroup namespace and a cgroup2 file system mounted from inside it (the
@@ -32,8 +32,10 @@ import (
 //     the VM's hierarchies bind-mounted, systemd remounts that tmpfs read-only for the
 //     whole VM), and rootless Podman gets the cgroup v2 delegation a user's systemd
 //     gives it (on cgroup v1 it cannot create its own cgroups: --cgroups=split fails);
+//     Podman 6 runs on cgroup v2 only;
 //   - /var/lib/containers and /home on the VM's disk (a scratch directory): Podman's
-//     overlay storage cannot sit on the container's own overlay root;
+//     overlay storage cannot sit on the container's own overlay root; fresh per host,
+//     so no Podman meets another's database (Podman 6 refuses an old BoltDB);
 //   - /e2e: a scratch directory both sides see, for binaries going in and the test
 //     collector's output coming out.
 type SystemdHost struct {
@@ -41,82 +43,48 @@ type SystemdHost struct {
 	Name string
 	// Dir is the VM side of /e2e.
 	Dir string
-	t   testing.TB
-	id  string
+	// Kind is what was booted; Facts what the booted host says it runs.
+	Kind  HostKind
+	Facts hostFacts
+	t     testing.TB
+	id    string
 }
 
-// SystemdHostEnv names the environment variables scripts/systemd-host.sh prints:
-// the booted image and the directory with the podman and quadlet binaries.
-const (
-	SystemdImageEnv = "SYSTEMD_E2E_IMAGE"
-	Podman5DirEnv   = "PODMAN5_DIR"
-)
-
-const fixSystemdHost = "run 'make systemd-e2e' (scripts/systemd-host.sh prepares the image and Podman 5)"
-
-// podman5Setup turns Debian's Podman 4.3 installation in the image into Podman 5:
-// Podman 5's binary and Quadlet generator, Debian's units and conmon kept. The engine
-// settings are this VM's (runc, since the kernel's hierarchies are hybrid; the open file
-// limit below the VM's hard limit); pids_limit=0 because the VM's cgroup2 hierarchy has
-// no controllers. Debian's seccomp.json is from containers-common 0.50 and refuses bpf(2)
-// to CAP_BPF alone; without the file Podman 5 uses the profile built into it, which is
-// what a Podman 5 host's containers-common ships.
-const podman5Setup = `set -eu
-install -m 0755 /e2e/podman /usr/bin/podman
-install -D -m 0755 /e2e/quadlet /usr/libexec/podman/quadlet
-ln -sf /usr/libexec/podman/quadlet /usr/lib/systemd/system-generators/podman-system-generator
-mkdir -p /usr/lib/systemd/user-generators
-ln -sf /usr/libexec/podman/quadlet /usr/lib/systemd/user-generators/podman-user-generator
-rm -f /usr/share/containers/seccomp.json
-cat > /etc/containers/containers.conf <<'EOF'
-[containers]
-default_ulimits = ["nofile=1024:1024","nproc=1024:1024"]
-log_driver = "journald"
-pids_limit = 0
-[engine]
-runtime = "runc"
-events_logger = "journald"
-network_backend = "cni"
-database_backend = "sqlite"
-EOF
-mkdir -p /etc/systemd/system.conf.d /etc/systemd/user.conf.d
-printf '[Manager]\nDefaultEnvironment=PODMAN_IGNORE_CGROUPSV1_WARNING=1\n' > /etc/systemd/system.conf.d/podman5.conf
-cp /etc/systemd/system.conf.d/podman5.conf /etc/systemd/user.conf.d/podman5.conf
-systemctl daemon-reexec
-# Something asks the socket during boot, so Debian's 4.3 may already serve the API:
-# the next connection must start Podman 5 with this configuration.
-systemctl stop podman.service podman.socket
-systemctl start podman.socket
-podman --version
-`
-
-// StartSystemdHost boots the container, waits for systemd to reach running, installs
-// Podman 5 and removes everything when the test ends, then checks that the VM is left
-// as it was: the container gone, its cgroup gone, /sys/fs/cgroup writable.
-func StartSystemdHost(t testing.TB) *SystemdHost {
+// StartSystemdHost boots a host of the kind named (DefaultSystemdHost, or one of
+// HostKinds), waits for systemd to reach running, installs and configures its Podman
+// and removes everything when the test ends, then checks that the VM is left as it
+// was: the container gone, its cgroup gone, /sys/fs/cgroup writable. A kind that is not
+// prepared is a missing component (a failure under CI=true); one that does not boot is
+// a failure.
+func StartSystemdHost(t testing.TB, kind string) *SystemdHost {
 	t.Helper()
 	testenv.SkipShort(t, "a booted systemd host")
 	testenv.RequireRoot(t)
-	image, p5 := os.Getenv(SystemdImageEnv), os.Getenv(Podman5DirEnv)
-	if image == "" || p5 == "" {
-		testenv.Missing(t, SystemdImageEnv+" and "+Podman5DirEnv+" are not set", fixSystemdHost)
+	k, err := hostKind(kind)
+	if err != nil {
+		testenv.Missing(t, err.Error(), fixSystemdHost)
 		return nil
 	}
-	if err := exec.Command("podman", "image", "exists", image).Run(); err != nil {
-		testenv.Missing(t, "the systemd image "+image+" is missing", fixSystemdHost)
-		return nil
+	h, err := BootSystemdHost(t, k)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, b := range []string{"podman", "quadlet"} {
-		if _, err := os.Stat(filepath.Join(p5, b)); err != nil {
-			testenv.Missing(t, "no Podman 5 "+b+" in "+p5, fixSystemdHost)
-			return nil
-		}
-	}
+	return h
+}
+
+// BootSystemdHost is StartSystemdHost for a kind already read, returning what kept
+// the host from booting or its Podman from being set up, so that a table can say so.
+func BootSystemdHost(t testing.TB, k HostKind) (*SystemdHost, error) {
+	t.Helper()
 	scratch := t.TempDir()
-	h := &SystemdHost{Name: testenv.UniqueName("systemd"), Dir: filepath.Join(scratch, "e2e"), t: t}
+	prefix := "systemd"
+	if run := os.Getenv(SystemdHostRunEnv); run != "" {
+		prefix += "-" + run
+	}
+	h := &SystemdHost{Name: testenv.UniqueName(prefix), Dir: filepath.Join(scratch, "e2e"), Kind: k, t: t}
 	for _, d := range []string{"storage", "home", "e2e"} {
 		if err := os.MkdirAll(filepath.Join(scratch, d), 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	entry := "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec /lib/systemd/systemd"
@@ -125,9 +93,9 @@ func StartSystemdHost(t testing.TB) *SystemdHost {
 		"-v", filepath.Join(scratch, "storage")+":/var/lib/containers",
 		"-v", filepath.Join(scratch, "home")+":/home",
 		"-v", h.Dir+":/e2e",
-		image, "sh", "-c", entry).CombinedOutput()
+		k.Image, "sh", "-c", entry).CombinedOutput()
 	if err != nil {
-		t.Fatalf("boot the systemd container: %v: %s", err, out)
+		return nil, fmt.Errorf("boot the %s systemd container: %v: %s", k.Name, err, out)
 	}
 	h.id = strings.TrimSpace(lastLines(out, 1))
 	t.Cleanup(h.remove)
@@ -144,15 +112,22 @@ func StartSystemdHost(t testing.TB) *SystemdHost {
 	}
 	if state != "running" && state != "degraded" {
 		failed, _ := h.Exec("systemctl", "--failed", "--no-pager")
-		t.Fatalf("systemd in %s did not boot within 90 s (state %q):\n%s", h.Name, state, failed)
+		return nil, fmt.Errorf("systemd in %s (%s) did not boot within 90 s (state %q):\n%s", h.Name, k.Name, state, failed)
 	}
-	for _, b := range []string{"podman", "quadlet"} {
-		h.CopyIn(filepath.Join(p5, b), b)
+	if k.PodmanDir != "" {
+		for _, b := range []string{"podman", "quadlet"} {
+			if err := h.copyIn(filepath.Join(k.PodmanDir, b), b); err != nil {
+				return nil, err
+			}
+		}
 	}
-	if out, err := h.Sh(podman5Setup); err != nil {
-		t.Fatalf("install Podman 5 in the systemd container: %v\n%s", err, out)
+	if out, err := h.Sh(setupScript(k)); err != nil {
+		return nil, fmt.Errorf("set up Podman on the %s host: %v\n%s", k.Name, err, out)
 	}
-	return h
+	h.Facts = h.facts()
+	t.Logf("%s host %s: %s, systemd %s, Podman %s, %s, %s, %s, %s", k.Name, h.Name, h.Facts.OS, h.Facts.Systemd,
+		h.Facts.Podman, h.Facts.Runtime, h.Facts.Network, h.Facts.Conmon, h.Facts.Database)
+	return h, nil
 }
 
 // lastLines returns the last n lines of b.
@@ -267,27 +242,31 @@ func (h *SystemdHost) execIn(opts []string, stdin io.Reader, args ...string) (st
 // CopyIn puts a file of the VM into /e2e/name in the container, readable by every user.
 func (h *SystemdHost) CopyIn(src, name string) string {
 	h.t.Helper()
+	if err := h.copyIn(src, name); err != nil {
+		h.t.Fatal(err)
+	}
+	return "/e2e/" + name
+}
+
+func (h *SystemdHost) copyIn(src, name string) error {
 	in, err := os.Open(src)
 	if err != nil {
-		h.t.Fatal(err)
+		return err
 	}
 	defer in.Close()
 	st, err := in.Stat()
 	if err != nil {
-		h.t.Fatal(err)
+		return err
 	}
 	out, err := os.OpenFile(filepath.Join(h.Dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, st.Mode().Perm()|0o444)
 	if err != nil {
-		h.t.Fatal(err)
+		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		h.t.Fatal(err)
+		return err
 	}
-	if err := out.Close(); err != nil {
-		h.t.Fatal(err)
-	}
-	return "/e2e/" + name
+	return out.Close()
 }
 
 // WriteFile writes data to /e2e/name and returns the path inside the container.

@@ -40,6 +40,21 @@ ldd "$bin" | awk '/=>/ && $3 ~ /^\// {print $3} /^\t\// {print $1}' | sort -u | 
 	cp -L "$lib" "$root$lib"
 done
 
+# libsystemd from systemd 256 on (Debian 13 and later) loads its compression libraries
+# with dlopen when it first meets a compressed journal entry, so ldd does not list them;
+# without them every read of a compressed entry fails with EOPNOTSUPP ("operation not
+# supported"), and journald compresses with zstd by default. Those the host has, with
+# what they link.
+for so in libzstd.so.1 liblz4.so.1 liblzma.so.5; do
+	lib=$(ldconfig -p | awk -v so="$so" '$1 == so && $NF ~ /^\// {print $NF; exit}')
+	[ -n "$lib" ] || continue
+	for dep in "$lib" $(ldd "$lib" | awk '/=>/ && $3 ~ /^\// {print $3}'); do
+		[ -e "$root$dep" ] && continue
+		mkdir -p "$root$(dirname "$dep")"
+		cp -L "$dep" "$root$dep"
+	done
+done
+
 # CA certificates for OTLP over TLS, when the host has them.
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 	mkdir -p "$root/etc/ssl/certs"
