@@ -309,8 +309,12 @@ func TestPodmanLimitsSetAndUnset(t *testing.T) {
 				t.Errorf("%s = %v for a container without that limit; want it absent", f, v)
 			}
 		}
-		if v := h.value("podman_container_cpu_periods_total", id12(fid)); v != 0 && !math.IsNaN(v) {
-			t.Errorf("periods %v without a CPU limit", v)
+		// No limit, no enforcement periods: the throttling families are absent, not 0.
+		for _, f := range []string{"podman_container_cpu_periods_total", "podman_container_cpu_throttled_periods_total",
+			"podman_container_cpu_throttled_seconds_total"} {
+			if v := h.value(f, id12(fid)); !math.IsNaN(v) {
+				t.Errorf("%s = %v without a CPU limit; want it absent", f, v)
+			}
 		}
 	})
 }

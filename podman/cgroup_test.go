@@ -1,8 +1,10 @@
 package podman
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -88,5 +90,59 @@ func TestStatsRoundReadsCgroup(t *testing.T) {
 				t.Error("the round changed the published reading instead of making its own")
 			}
 		})
+	}
+}
+
+// The files a stats round reads every round stay open while the container is read,
+// and are closed at the first round that does not read it (stopped, removed, left
+// out). Its /proc/PID/net/dev is opened again at a new PID, and when its cgroup was
+// renewed (a restart: the old namespace stays readable through an open file).
+func TestStatsRoundKeepsFilesOpen(t *testing.T) {
+	root := copyCgroupFixture(t)
+	proc := t.TempDir()
+	netdev := func(pid, rx int) {
+		dir := filepath.Join(proc, strconv.Itoa(pid), "net")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf("Inter-| Receive | Transmit\n face |bytes packets|bytes packets\n  eth0: %d 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n", rx)
+		if err := os.WriteFile(filepath.Join(dir, "dev"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	netdev(100, 1000)
+	netdev(200, 2000)
+	e := New(Options{StatsInterval: 10 * time.Second, SlowInterval: time.Hour, Cgroups: &cgroupfs.Mounts{Unified: root}, ProcRoot: proc})
+	c := &Container{ID: id(1), State: "running", CgroupPath: fixtureCgroup, Pid: 100}
+	e.containers[c.ID] = c
+	round := []define.ContainerStats{{ContainerID: c.ID, MemUsage: 1}}
+	base := cgroupfs.KeptOpen()
+
+	e.applyStats(round)
+	o := e.open.byID[c.ID]
+	// memory.stat, the cgroup's directory (cgroup v2: one for every file), net/dev.
+	if o == nil || cgroupfs.KeptOpen()-base != 3 {
+		t.Fatalf("%d files kept open after the first round, want 3", cgroupfs.KeptOpen()-base)
+	}
+	if n := c.Stats.Network; n == nil || n.RxBytes != 1000 {
+		t.Fatalf("network %+v", n)
+	}
+	netdev(100, 1500)
+	e.applyStats(round)
+	if n := c.Stats.Network; n == nil || n.RxBytes != 1500 || cgroupfs.KeptOpen()-base != 3 {
+		t.Errorf("second round: network %+v, %d kept", n, cgroupfs.KeptOpen()-base)
+	}
+
+	// A restart: a new PID, read at its own path.
+	c.Pid = 200
+	e.applyStats(round)
+	if n := c.Stats.Network; n == nil || n.RxBytes != 2000 || cgroupfs.KeptOpen()-base != 3 {
+		t.Errorf("after a new PID: network %+v, %d kept", n, cgroupfs.KeptOpen()-base)
+	}
+
+	// The container is not read: its files are closed.
+	e.applyStats(nil)
+	if len(e.open.byID) != 0 || cgroupfs.KeptOpen() != base {
+		t.Errorf("after a round without it: %d containers, %d files kept", len(e.open.byID), cgroupfs.KeptOpen()-base)
 	}
 }

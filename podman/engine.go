@@ -130,6 +130,8 @@ type Engine struct {
 	// statsWarned says the missing stats were logged and their return not yet.
 	statsWarned bool
 	reconnects  uint64
+	// open are the files the stats rounds keep open between rounds (cgroup.go).
+	open openSet
 	// Events are taken only for containers this service has. Podman before 4.4 reads
 	// events from the one journal without matching its user, so a rootless service
 	// whose user may read the journal reports the rootful service's events as its

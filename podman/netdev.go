@@ -15,32 +15,35 @@ import (
 // 4.x does not put in its stats.
 func parseNetDev(data []byte) (*NetworkCounters, error) {
 	n := &NetworkCounters{Source: "netns"}
-	// Called for every container every stats round: bytes.Lines, not a Scanner and
-	// its 4 KB buffer per call.
+	// Called for every container every stats round: in place, without a string, a
+	// slice of fields or a Scanner's buffer per line.
 	line := 0
-	for text := range bytes.Lines(data) {
+	for len(data) > 0 {
+		text := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
 		line++
-		if line <= 2 { // two header lines
+		if line <= 2 || len(text) == 0 { // two header lines
 			continue
 		}
-		text = bytes.TrimRight(text, "\n")
-		if len(text) == 0 {
-			continue
-		}
-		iface, rest, ok := strings.Cut(string(text), ":")
+		iface, rest, ok := bytes.Cut(text, []byte{':'})
 		if !ok {
 			return nil, fmt.Errorf("net/dev line %d: no interface name", line)
 		}
-		if strings.TrimSpace(iface) == "lo" {
+		if string(bytes.TrimSpace(iface)) == "lo" {
 			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) < 16 {
-			return nil, fmt.Errorf("net/dev line %d: %d fields, want 16", line, len(f))
 		}
 		var v [16]uint64
 		for i := range v {
-			x, err := strconv.ParseUint(f[i], 10, 64)
+			var field []byte
+			field, rest = nextField(rest)
+			if field == nil {
+				return nil, fmt.Errorf("net/dev line %d: %d fields, want 16", line, i)
+			}
+			x, err := strconv.ParseUint(string(field), 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("net/dev line %d field %d: %w", line, i+1, err)
 			}
@@ -58,6 +61,25 @@ func parseNetDev(data []byte) (*NetworkCounters, error) {
 	}
 	return n, nil
 }
+
+// nextField splits the first field, separated by ASCII white space, off b; nil when
+// there is none.
+func nextField(b []byte) (field, rest []byte) {
+	start := 0
+	for start < len(b) && isSpace(b[start]) {
+		start++
+	}
+	if start == len(b) {
+		return nil, nil
+	}
+	end := start
+	for end < len(b) && !isSpace(b[end]) {
+		end++
+	}
+	return b[start:end], b[end:]
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
 
 // apiNetwork sums Podman 5's per-interface stats; nil when the service sent none.
 func apiNetwork(m map[string]define.ContainerNetworkStats) *NetworkCounters {

@@ -140,7 +140,7 @@ func (e *Engine) applyStats(report []define.ContainerStats) {
 		if !c.HostNetwork() {
 			s.Network = apiNetwork(st.Network)
 			if s.Network == nil && c.Pid > 0 {
-				if n, err := e.readNetDev(c.Pid); err == nil {
+				if n, err := e.readNetDev(c); err == nil {
 					s.Network = n
 				}
 			}
@@ -157,4 +157,5 @@ func (e *Engine) applyStats(report []define.ContainerStats) {
 		}
 		c.Stats = s
 	}
+	e.open.endRound() // closes the files of containers this round did not read
 }

@@ -9,14 +9,16 @@ const limitsGroup = "podman container limits"
 var _ = documentGroup(limitsGroup, "podman containers", "Read from each running container's cgroup files, no API call: on cgroup v2 "+
 	"from the container's cgroup directory; on cgroup v1, and on hybrid hosts whose controllers are v1's, "+
 	"from each controller's hierarchy, with pressure from the cgroup2 tree hybrid hosts also mount. "+
-	"A family is absent where its file says nothing: a limit set to none (`max`, `-1`), a file the kernel "+
-	"does not offer (v1 has no `memory.high` and no low, high or oom event counts; `memory.peak` needs "+
+	"A family is absent where its file says nothing: a limit set to none (`max`, `-1`), throttling without "+
+	"a CPU limit (the kernel counts no periods then), a file the kernel does not offer (v1 has no `memory.high` and no low, high or oom event counts; `memory.peak` needs "+
 	"Linux 5.19, the cpu `full` line 5.13; pressure needs cgroup2 and PSI on), or cgroup2 without "+
 	"controllers (a container with a private cgroup namespace on a hybrid host: pressure only). "+
 	"The counters and pressure are read every second stats round (every 20 s at the defaults), the limits "+
 	"every `--podman.slow-interval` (they change only with `podman update`, which Podman 4.3 has no event "+
-	"for): each file costs about 10 µs of system time, and reading every file every round would make the "+
-	"stats round a quarter more expensive.")
+	"for). `memory.stat` and `/proc/PID/net/dev`, read every round, stay open between rounds and are read "+
+	"again from the start, and the counter files are opened by name in the container's cgroup directories, "+
+	"which stay open too: at most 5 descriptors per running container, within a quarter of the open file "+
+	"limit (beyond it files are opened by their path each time).")
 
 // limit declares a family of the group, read from the files given for cgroup v2 and v1
 // ("" for none), which its help names too.
@@ -40,13 +42,13 @@ var (
 		Help: "How many CPUs the container may run on: its cpuset's effective CPUs (podman run --cpuset-cpus, else the parent's)."},
 		"`cpuset.cpus.effective`", "`cpuset.effective_cpus`")
 	ContainerCPUPeriods = limit(Metric{Name: "podman_container_cpu_periods_total", OTelName: "podman.container.cpu.periods", Unit: "{period}", Kind: Counter,
-		Help: "Enforcement periods of the CPU limit in which the container had tasks to run; the share throttled is throttled periods over these."},
+		Help: "Enforcement periods of the CPU limit in which the container had tasks to run; the share throttled is throttled periods over these. Absent without a CPU limit."},
 		"`cpu.stat` nr_periods", "`cpu.stat` nr_periods")
 	ContainerCPUThrottledPeriods = limit(Metric{Name: "podman_container_cpu_throttled_periods_total", OTelName: "podman.container.cpu.throttled_periods", Unit: "{period}", Kind: Counter,
-		Help: "Enforcement periods in which the container used up its CPU quota and was throttled."},
+		Help: "Enforcement periods in which the container used up its CPU quota and was throttled. Absent without a CPU limit."},
 		"`cpu.stat` nr_throttled", "`cpu.stat` nr_throttled")
 	ContainerCPUThrottled = limit(Metric{Name: "podman_container_cpu_throttled_seconds_total", OTelName: "podman.container.cpu.throttled_time", Unit: "s", Kind: Counter,
-		Help: "Time the container's tasks were held back by its CPU limit, summed over them."},
+		Help: "Time the container's tasks were held back by its CPU limit, summed over them. Absent without a CPU limit."},
 		"`cpu.stat` throttled_usec", "`cpu.stat` throttled_time")
 )
 

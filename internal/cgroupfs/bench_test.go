@@ -15,7 +15,8 @@ import (
 // kernel's cost of generating the files is most of it): before (memory.stat alone, as
 // read until limits were added), and after (memory.stat and the limits, counters and
 // pressure) at the daemon's defaults, a round every 10 s and the limits read again
-// every minute. Needs running containers; make bench has the memory benchmark's.
+// every minute, with the counter files kept open and without. Needs running
+// containers; make bench has the memory benchmark's.
 
 // containerCgroups finds the cgroup paths of the running containers Podman made.
 func containerCgroups(b *testing.B, m *Mounts) []string {
@@ -94,17 +95,28 @@ func processCPU() time.Duration {
 
 // benchRead reads every container's cgroup once a round, a round every interval of
 // simulated time, as the engine does with ages.
-func benchRead(b *testing.B, interval time.Duration, ages Ages) {
+// With keep, through Files, as the engine reads.
+func benchRead(b *testing.B, interval time.Duration, ages Ages, keep bool) {
 	m := hostMounts(b)
 	paths := containerCgroups(b, m)
 	prev := make([]*Limits, len(paths))
+	files := make([]Files, len(paths))
+	defer func() {
+		for i := range files {
+			files[i].Close()
+		}
+	}()
 	now := time.Now()
 	b.ReportAllocs()
 	cpu := processCPU()
 	for b.Loop() {
 		now = now.Add(interval)
 		for i, p := range paths {
-			r := m.Read(p, prev[i], ages, now)
+			var f *Files
+			if keep {
+				f = &files[i]
+			}
+			r := m.ReadWith(f, p, prev[i], ages, now)
 			prev[i] = &r.Limits
 		}
 	}
@@ -112,10 +124,15 @@ func benchRead(b *testing.B, interval time.Duration, ages Ages) {
 }
 
 // BenchmarkStatsRoundCgroups is the daemon's default: a round every 10 s, the counters
-// every second round, the limits every minute.
+// every second round, the limits every minute, the counter files kept open.
 func BenchmarkStatsRoundCgroups(b *testing.B) {
-	benchRead(b, 10*time.Second, AgesFor(10*time.Second, time.Minute))
+	benchRead(b, 10*time.Second, AgesFor(10*time.Second, time.Minute), true)
+}
+
+// BenchmarkStatsRoundCgroupsOpening is the same, opening and closing every file.
+func BenchmarkStatsRoundCgroupsOpening(b *testing.B) {
+	benchRead(b, 10*time.Second, AgesFor(10*time.Second, time.Minute), false)
 }
 
 // BenchmarkStatsRoundCgroupsEveryFile reads every file every round.
-func BenchmarkStatsRoundCgroupsEveryFile(b *testing.B) { benchRead(b, 10*time.Second, Ages{}) }
+func BenchmarkStatsRoundCgroupsEveryFile(b *testing.B) { benchRead(b, 10*time.Second, Ages{}, true) }

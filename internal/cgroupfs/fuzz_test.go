@@ -133,7 +133,7 @@ func FuzzParsePressure(f *testing.F) {
 }
 
 // FuzzRead: any content in every file of a cgroup, v1 or v2, is read without panic and
-// gives only values that make sense.
+// gives only values that make sense, the same with the counter files kept open.
 func FuzzRead(f *testing.F) {
 	f.Add([]byte("20000 100000\n"), true)
 	f.Add([]byte("some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"), false)
@@ -158,7 +158,14 @@ func FuzzRead(f *testing.F) {
 				}
 			}
 		}
-		l := m.Read("/c", nil, Ages{}, time.Now()).Limits
+		now := time.Now()
+		l := m.Read("/c", nil, Ages{}, now).Limits
+		// Through Files, which keeps the counter files open, the same values.
+		var files Files
+		if kept := m.ReadWith(&files, "/c", nil, Ages{}, now).Limits; kept != l {
+			t.Fatalf("through Files %+v, without %+v", kept, l)
+		}
+		files.Close()
 		if l.Has(HaveCPULimit) && (l.CPUPeriod <= 0 || l.CPUQuota < 0) {
 			t.Fatalf("CPU limit %v per %v", l.CPUQuota, l.CPUPeriod)
 		}

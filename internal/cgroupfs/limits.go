@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Have says which values of a Limits the kernel offered. A limit that is set to
@@ -87,10 +89,11 @@ type Limits struct {
 }
 
 // Ages says how old the parts of a previous reading may be before Read reads them
-// again. Each file costs about 10 µs of system time on a VM (open, read, close), and a
-// container has a dozen: read every stats round, they would add a quarter to the
-// round's CPU time (podman's BenchmarkStatsRound); read every second round, they cost
-// about what reading memory.stat and /proc/PID/net/dev without os.ReadFile saved.
+// again. The counters and pressure are six or seven files a container, each about 9 µs
+// of system time on a VM even opened by name in a directory kept open (Files), where
+// memory.stat and /proc/PID/net/dev, kept open, cost 10 µs together: read every round,
+// the counters would be most of the round's reading, so they are read every second
+// round, and the limits (four more files) once a slow interval.
 type Ages struct {
 	Limits, Counters time.Duration
 }
@@ -123,7 +126,95 @@ const (
 	fOOMControl              // v1 memory.oom_control
 	fPIDsMax                 // pids.max
 	fPressure                // cpu.pressure; memory.pressure and io.pressure follow
+	fMemoryStat  = fPressure + 3
 )
+
+// counterFiles are the files read every counters round: Files opens them relative to
+// the cgroup's directory, kept open, instead of walking their whole path.
+const counterFiles = 1<<fCPUStat | 1<<fMemoryPeak | 1<<fSwapCurrent | 1<<fEvents | 1<<fFailcnt | 1<<fOOMControl |
+	1<<fPressure | 1<<(fPressure+1) | 1<<(fPressure+2)
+
+// maxDirs bounds the hierarchies whose directory Files keeps: the counters are read
+// from memory's, cpu's and cgroup2 (pressure), one and the same on cgroup v2.
+const maxDirs = 3
+
+// Files keeps what Read opens again and again for one container, so that the stats
+// round does not walk each file's path (seven names below /sys) every time: memory.stat,
+// read every round, kept open and read again from its start (kept.read); and the
+// cgroup's directory in each hierarchy the counters are read from, opened O_PATH, from
+// which the counter files are opened by name. At most 4 descriptors: memory.stat and 3
+// directories on a hybrid host (cpu's only with a CPU limit), 2 on cgroup v2.
+//
+// Every counter file could be kept open too, for a third of the cost again, but each
+// open cgroup file holds a page of kernel memory for its seq_file buffer (about 4.5 KB
+// with its structures, charged to podexporter's memory cgroup), 40 KB per container for
+// all of them; a directory opened O_PATH holds about 0.3 KB.
+//
+// The zero Files has nothing open. Close it when the container stops or is removed:
+// what is kept of a removed cgroup only fails (ENODEV, ENOENT).
+type Files struct {
+	path string // the cgroup they are of
+	stat kept   // memory.stat
+	dirs [maxDirs]struct {
+		mount string // the hierarchy's mount point, "" for none
+		fd    kept
+	}
+	// reopened says the last Read found memory.stat or a directory kept open no longer
+	// readable: the cgroup was removed since (the container stopped or restarted).
+	reopened bool
+}
+
+// Close closes what is kept open; the Files may be used again.
+func (f *Files) Close() {
+	f.stat.close()
+	f.closeDirs()
+	f.path = ""
+}
+
+func (f *Files) closeDirs() {
+	for i := range f.dirs {
+		f.dirs[i].fd.close()
+		f.dirs[i].mount = ""
+	}
+}
+
+// Reopened says the last Read found what was kept open unreadable and read the path
+// afresh: the container's cgroup was removed since the read before (it stopped or
+// restarted), and so was what else was kept open for it, such as its process's
+// /proc/PID/net/dev.
+func (f *Files) Reopened() bool { return f.reopened }
+
+// dir returns the cgroup's directory in the hierarchy mounted at mount, opening it when
+// open is set and it is not yet; 0 when there is none.
+func (f *Files) dir(mount, rel string, open bool) kept {
+	free := -1
+	for i := range f.dirs {
+		switch d := &f.dirs[i]; {
+		case d.mount == mount:
+			return d.fd
+		case d.mount == "" && free < 0:
+			free = i
+		}
+	}
+	if !open || free < 0 {
+		return 0
+	}
+	d := &f.dirs[free]
+	if d.fd.open(mount+rel, unix.O_PATH|unix.O_DIRECTORY) {
+		d.mount = mount
+	}
+	return d.fd
+}
+
+// dropDir closes the directory kept for the hierarchy at mount.
+func (f *Files) dropDir(mount string) {
+	for i := range f.dirs {
+		if d := &f.dirs[i]; d.mount == mount {
+			d.fd.close()
+			d.mount = ""
+		}
+	}
+}
 
 // Reading is one look at a container's cgroup.
 type Reading struct {
@@ -142,8 +233,22 @@ type Reading struct {
 // missing are not tried again until the limits are read. A file that is not there
 // (cgroup2 without controllers, PSI off, an older kernel) is left out silently.
 func (m *Mounts) Read(path string, prev *Limits, ages Ages, now time.Time) Reading {
+	return m.ReadWith(nil, path, prev, ages, now)
+}
+
+// ReadWith is Read through files, which keeps the files read every round open from one
+// call to the next (nil opens and closes each). files must be used for one container
+// at a time; a path other than the last one's closes what it kept.
+func (m *Mounts) ReadWith(files *Files, path string, prev *Limits, ages Ages, now time.Time) Reading {
 	bp := buffers.Get().(*[]byte)
-	r := reader{m: m, rel: "/" + strings.TrimPrefix(path, "/"), buf: *bp}
+	r := reader{m: m, rel: "/" + strings.TrimPrefix(path, "/"), buf: *bp, files: files}
+	if files != nil {
+		if files.path != r.rel {
+			files.Close()
+			files.path = r.rel
+		}
+		files.reopened = false
+	}
 	var out Reading
 	lim := &out.Limits
 	r.lim = lim
@@ -191,6 +296,47 @@ type reader struct {
 	buf  []byte
 	lim  *Limits
 	gone []string // hierarchies in which the cgroup's directory is not there
+	// files keeps the files read every round open, or is nil.
+	files *Files
+}
+
+// file reads the cgroup's file name in the hierarchy at dir. With Files, memory.stat
+// through the file kept open, the counter files opened by name in the directory kept
+// open; anything that fails that way is read by its path, which tells a file that is
+// not there from a cgroup that is not.
+func (r *reader) file(dir, name string, f file) ([]byte, error) {
+	var data []byte
+	var err error
+	switch {
+	case r.files != nil && f == fMemoryStat:
+		var reopened bool
+		data, reopened, err = r.files.stat.read(func() string { return dir + r.rel + "/" + name }, r.buf)
+		if reopened {
+			// A new cgroup at the same path: the directories kept are the old one's.
+			r.files.reopened = true
+			r.files.closeDirs()
+		}
+	case r.files != nil:
+		d := r.files.dir(dir, r.rel, counterFiles&(1<<f) != 0)
+		if d != 0 {
+			if data, err = readAt(int(d-1), name, r.buf); err == nil {
+				break
+			}
+		}
+		// Not in the directory kept (ENOENT): not there, or the directory is a
+		// removed cgroup's. The path says which.
+		data, err = readFile(dir+r.rel+"/"+name, r.buf)
+		if d != 0 && err == nil {
+			r.files.dropDir(dir)
+			r.files.reopened = true
+		}
+	default:
+		data, err = readFile(dir+r.rel+"/"+name, r.buf)
+	}
+	if cap(data) > cap(r.buf) {
+		r.buf = data[:0]
+	}
+	return data, err
 }
 
 // read reads a file of the cgroup in the hierarchy at dir; ok is false when it is not
@@ -206,10 +352,7 @@ func (r *reader) read(dir, name string, f file) (data []byte, ok bool) {
 			return nil, false
 		}
 	}
-	data, err := readFile(dir+r.rel+"/"+name, r.buf)
-	if cap(data) > cap(r.buf) {
-		r.buf = data[:0]
-	}
+	data, err := r.file(dir, name, f)
 	if err == nil {
 		return data, true
 	}
@@ -250,10 +393,7 @@ func (r *reader) memory(refresh bool) (Memory, error) {
 	if dir == "" {
 		return Memory{}, errors.New("no memory cgroup hierarchy")
 	}
-	data, err := readFile(dir+r.rel+"/memory.stat", r.buf)
-	if cap(data) > cap(r.buf) {
-		r.buf = data[:0]
-	}
+	data, err := r.file(dir, "memory.stat", fMemoryStat)
 	if err != nil {
 		return Memory{}, err
 	}
@@ -362,6 +502,15 @@ func (r *reader) cpu(refresh bool) {
 				lim.CPUs, lim.Have = n, lim.Have|HaveCPUs
 			}
 		}
+	}
+	// Without a CPU limit of its own the cgroup has no enforcement periods: cpu.stat's
+	// throttling counters stay 0 (or where a lifted limit left them), so there is
+	// nothing to read and the families are absent, as the limit is.
+	if !lim.Has(HaveCPULimit) {
+		if memDir, _ := r.m.dir("memory"); r.files != nil && dir != memDir && dir != r.m.Unified {
+			r.files.dropDir(dir) // kept for cpu.stat alone
+		}
+		return
 	}
 	data, ok := r.read(dir, "cpu.stat", fCPUStat)
 	if !ok {
