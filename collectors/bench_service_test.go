@@ -78,7 +78,7 @@ func serviceLayerHandler(b *testing.B, on bool, src Snapshots, units UnitSnapsho
 		b.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}), set)
+	reg.MustRegister(promcollectors.NewGoCollector(), procCollector(b), set)
 	// As the daemon: the per-scrape collectors gathered, the snapshot part encoded.
 	h, err := web.NewHandler(web.Options{TelemetryPath: "/metrics", Gatherer: reg, Encoded: set.EncodedParts,
 		Pending: func() []string { return nil }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

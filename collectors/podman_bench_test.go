@@ -13,6 +13,7 @@ import (
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/podexporter/podexporter/internal/procself"
 	"github.com/podexporter/podexporter/internal/web"
 	"github.com/podexporter/podexporter/podman"
 )
@@ -52,7 +53,7 @@ func syntheticSnapshot(n int) *podman.Snapshot {
 func scrapeHandler(b *testing.B, src Snapshots) http.Handler {
 	b.Helper()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+	reg.MustRegister(promcollectors.NewGoCollector(), procCollector(b))
 	if src != nil {
 		enabled := map[string]bool{}
 		for _, n := range PodmanCollectorNames {
@@ -71,6 +72,16 @@ func scrapeHandler(b *testing.B, src Snapshots) http.Handler {
 		return h
 	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// procCollector is the daemon's process collector.
+func procCollector(b *testing.B) prometheus.Collector {
+	b.Helper()
+	c, err := procself.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }
 
 func benchScrape(b *testing.B, h http.Handler, parallel int, header ...string) {
