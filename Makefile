@@ -132,6 +132,7 @@ soak: testhost
 # each host's Podman with that Podman's inspect, events and logs, and prints tables per
 # host and a host x check summary (scripts/systemd-e2e.sh). SYSTEMD_E2E_HOSTS picks hosts
 # (comma separated), SYSTEMD_E2E_SERVICE_HOSTS the hosts of the service layer's rows,
+# SYSTEMD_E2E_SIGNED_HOSTS those of the signed release path's (default bookworm),
 # SYSTEMD_E2E_REPORT=1 writes docs/platforms.md. The root file systems and the Podman
 # builds are made once and cached under /var/cache/podexporter.
 .PHONY: systemd-e2e

@@ -12,8 +12,12 @@
 #   SYSTEMD_E2E_HOSTS          host kinds, comma separated (default: all of them:
 #                              bookworm,trixie,forky,podman6; scripts/systemd-host.sh)
 #   SYSTEMD_E2E_SERVICE_HOSTS  the kinds that run the service layer's rows (default: all)
+#   SYSTEMD_E2E_SIGNED_HOSTS   the kinds that run the signed release path's rows
+#                              (deploy/systemd_e2e_signed_test.go; default: bookworm;
+#                              "all" for every kind)
 #   SYSTEMD_E2E_ONLY           a regexp picking rows by name (the service layer's are
-#                              named "service layer: ...")
+#                              named "service layer: ..."; the signed release path's
+#                              table is "signed release")
 #   SYSTEMD_E2E_REPORT=1       writes docs/platforms.md
 #
 # Afterwards it checks, whatever happened to the test, that the VM is as it was: no
