@@ -46,8 +46,10 @@ run: build demo
 	@if [ -n "$(RUN_LOG_ARGS)" ]; then mkdir -p $(dir $(RUN_LOGS)); echo "make run: container log lines go to $(RUN_LOGS) (try: tail -f $(RUN_LOGS)); metrics on http://localhost:9883/metrics"; fi
 	./$(BIN) --log.level=info $(RUN_LOG_ARGS) $(RUN_ARGS)
 
+# The packages that run the daemon against the real services take 4-7 minutes each on a
+# quiet 2-core machine and went past go test's default 10-minute bound under load.
 test: testhost
-	$(GO) test -tags '$(GO_TAGS)' -count=1 ./...
+	$(GO) test -tags '$(GO_TAGS)' -count=1 -timeout 30m ./...
 
 # unit runs only what needs no real component: testenv skips, under -short, every
 # test that needs journald, a Podman service, a Collector, the daemon or a booted host.

@@ -18,9 +18,12 @@ func TestStatsRoundSplitsAroundBrokenContainers(t *testing.T) {
 		broken           []int
 		maxFirst, second int
 	}{
+		// The first round: the shared call, then two calls a level on each broken
+		// container's way down: 1 + 2k·ceil(log2 n). The second: the rest together,
+		// the broken ones together and split again.
 		{name: "none broken", running: 300, maxFirst: 1, second: 1},
-		{name: "one of 300", running: 300, broken: []int{262}, maxFirst: 2 * 9, second: 2},
-		{name: "three of 300", running: 300, broken: []int{1, 150, 299}, maxFirst: 3 * 2 * 9, second: 2 + 2*2},
+		{name: "one of 300", running: 300, broken: []int{262}, maxFirst: 1 + 2*9, second: 2},
+		{name: "three of 300", running: 300, broken: []int{1, 150, 299}, maxFirst: 1 + 3*2*9, second: 1 + 1 + 2*2},
 		{name: "all of 8", running: 8, broken: []int{0, 1, 2, 3, 4, 5, 6, 7}, maxFirst: 15, second: 15},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,7 +46,9 @@ done
 # supported"), and journald compresses with zstd by default. Those the host has, with
 # what they link.
 for so in libzstd.so.1 liblz4.so.1 liblzma.so.5; do
-	lib=$(ldconfig -p | awk -v so="$so" '$1 == so && $NF ~ /^\// {print $NF; exit}')
+	# awk reads to the end: exiting at the first match would leave ldconfig writing to
+	# a closed pipe, and SIGPIPE (exit 141) fails the script under pipefail.
+	lib=$(ldconfig -p | awk -v so="$so" '!found && $1 == so && $NF ~ /^\// {print $NF; found = 1}')
 	[ -n "$lib" ] || continue
 	for dep in "$lib" $(ldd "$lib" | awk '/=>/ && $3 ~ /^\// {print $3}'); do
 		[ -e "$root$dep" ] && continue
