@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -102,10 +103,22 @@ func (w *watch) down(err error) {
 		w.downLogged = true
 		if w.connected {
 			w.log.Warn("lost the connection to the systemd manager; reconnecting", "err", err)
+		} else if w.othersManager(err) {
+			// Expected, not a fault: only root and the user may open a user manager,
+			// so a podexporter run as another user (rootless, or a hardened native
+			// unit) cannot watch it. Said once, quietly; podexporter_systemd_up says 0.
+			w.log.Info("not watching another user's systemd manager: only root or that user may", "err", err, "fix", w.fix(err))
 		} else {
 			w.log.Warn("cannot watch the systemd manager's Quadlet units; podexporter_systemd_up is 0 until it can", "err", err, "fix", w.fix(err))
 		}
 	}
+}
+
+// othersManager says err is a user manager refusing a podexporter that runs as
+// neither root nor that user.
+func (w *watch) othersManager(err error) bool {
+	euid := os.Geteuid()
+	return errors.Is(err, errRefused) && w.uid >= 0 && euid != 0 && euid != w.uid
 }
 
 func (w *watch) fix(err error) string {
