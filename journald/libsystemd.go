@@ -170,6 +170,8 @@ import "C"
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -188,12 +190,20 @@ const (
 // goroutine owns it, which is also why it needs none of sdjournal's locking.
 type journal struct {
 	j *C.sd_journal
+	// poll is a duplicate of libsystemd's inotify descriptor in Go's poller, so that
+	// a wait parks the goroutine, not a thread, and ends with its context; nil
+	// before the first wait or where it cannot be polled (pollTried).
+	poll      *os.File
+	pollConn  syscall.RawConn
+	pollTried bool
 	// wanted, wlen: the field prefixes pe_read copies, in C memory so that the hot
 	// loop passes them without copying.
 	wanted  *C.char
 	wlen    *C.size_t
 	nwanted int
 	buf     []byte
+	// ubuf is unique's buffer, kept: the name lister lists at every batch seal.
+	ubuf []byte
 }
 
 // location says which journal files to open; at most one of its fields is set.
@@ -252,6 +262,18 @@ func openJournal(src location) (*journal, error) {
 	return &journal{j: j, buf: make([]byte, 64<<10)}, nil
 }
 
+// openFds opens a handle over files, through their descriptors' names in /proc:
+// libsystemd opens and closes its own descriptors then, while
+// sd_journal_open_files_fd's ownership of the ones it is given differs between
+// versions (252 closes them with the handle).
+func openFds(files []heldFile) (*journal, error) {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = "/proc/self/fd/" + strconv.Itoa(f.fd)
+	}
+	return openJournal(location{Files: paths})
+}
+
 func (s location) String() string {
 	switch {
 	case len(s.Files) > 0:
@@ -265,6 +287,10 @@ func (s location) String() string {
 }
 
 func (j *journal) close() {
+	if j.poll != nil {
+		j.poll.Close()
+		j.poll, j.pollConn = nil, nil
+	}
 	if j.j != nil {
 		C.sd_journal_close(j.j)
 		j.j = nil
@@ -315,7 +341,10 @@ func (j *journal) flushMatches() { C.sd_journal_flush_matches(j.j) }
 func (j *journal) unique(field string) ([]string, error) {
 	f := C.CString(field)
 	defer C.free(unsafe.Pointer(f))
-	buf := make([]byte, 16<<10)
+	if j.ubuf == nil {
+		j.ubuf = make([]byte, 16<<10)
+	}
+	buf := j.ubuf
 	for {
 		var used C.size_t
 		r := C.pe_unique(j.j, f, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &used)
@@ -324,6 +353,7 @@ func (j *journal) unique(field string) ([]string, error) {
 		}
 		if int(used) > len(buf) {
 			buf = make([]byte, int(used)+int(used)/4)
+			j.ubuf = buf
 			continue
 		}
 		var vals []string

@@ -148,14 +148,22 @@ func (t *tail) initNames(j *journal) {
 	if t.r.noMatches || !namesMatchable(t.cfg) {
 		return
 	}
-	all, err := j.unique("CONTAINER_NAME")
+	if t.names == nil {
+		t.names = newNameLister("CONTAINER_NAME", t.r.log)
+		// Given files may have any name, and the lister finds the reader's files by
+		// their journal file names: they are listed through the reader's handle.
+		t.names.fallback = len(t.cfg.Files) > 0
+	}
+	all, err := t.names.list(j)
 	if err != nil {
 		t.r.log.Info("cannot list the container names in the journal; filtering every entry by name instead", "err", err)
+		t.dropNames()
 		return
 	}
 	add := newNames(nil, all, t.cfg.IncludeContainer, t.cfg.ExcludeContainer)
 	if len(add) > maxMatchedNames {
 		t.r.log.Info("too many container names pass the filters to match them in the journal; filtering every entry by name instead", "names", len(add), "max", maxMatchedNames)
+		t.dropNames()
 		return
 	}
 	t.nm = &nameMatches{names: map[string]bool{}}
@@ -163,6 +171,12 @@ func (t *tail) initNames(j *journal) {
 		t.nm.names[n] = true
 	}
 	t.r.log.Debug("reading only the entries of the container names the filters let through", "names", len(add))
+}
+
+// dropNames closes the name lister once names are no longer matched.
+func (t *tail) dropNames() {
+	t.names.close()
+	t.names = nil
 }
 
 // started records the start position as the first verified one: at the cursor,
@@ -222,14 +236,15 @@ func (t *tail) verifiedCursor(c string, now time.Time) (string, error) {
 	return c, nil
 }
 
-// heldFor is how long the caught-up reader may wait for the journal: when the batch
-// it sealed last was held back for want of a listing, only until the next listing is
-// due, so that the cursor is saved then and a crash meanwhile repeats little.
-func (nm *nameMatches) heldFor(now time.Time, every time.Duration) time.Duration {
+// heldFor is how long, at most d, the caught-up reader may wait for the journal:
+// when the batch it sealed last was held back for want of a listing, only until the
+// next listing is due, so that the cursor is saved then and a crash meanwhile
+// repeats little.
+func (nm *nameMatches) heldFor(now time.Time, every, d time.Duration) time.Duration {
 	if nm == nil || nm.want == "" {
-		return waitTimeout
+		return d
 	}
-	return min(waitTimeout, max(0, every-now.Sub(nm.queried)))
+	return min(d, max(0, every-now.Sub(nm.queried)))
 }
 
 // finalCursor is, at a clean stop, the cursor the last sealed batch was held back
@@ -237,10 +252,10 @@ func (nm *nameMatches) heldFor(now time.Time, every time.Duration) time.Duration
 // stop soon after a batch would make the next start send that batch again.
 func (t *tail) finalCursor() string {
 	nm := t.nm
-	if nm == nil || nm.want == "" || nm.want == t.sealed {
+	if nm == nil || t.names == nil || nm.want == "" || nm.want == t.sealed {
 		return ""
 	}
-	all, err := t.j.unique("CONTAINER_NAME")
+	all, err := t.names.list(t.j)
 	if err != nil || len(newNames(nm.names, all, t.cfg.IncludeContainer, t.cfg.ExcludeContainer)) > 0 {
 		return ""
 	}
@@ -276,10 +291,11 @@ func (t *tail) sealNamesEvery() time.Duration {
 func (t *tail) listNames(now time.Time) (bool, error) {
 	nm := t.nm
 	nm.queried, nm.dirty = now, false
-	all, err := t.j.unique("CONTAINER_NAME")
+	all, err := t.names.list(t.j)
 	nm.took = time.Since(now)
 	if err != nil {
 		t.r.log.Warn("cannot list the container names in the journal; filtering every entry by name from here on", "err", err)
+		t.dropNames()
 		return true, t.rematch(nil)
 	}
 	add := newNames(nm.names, all, t.cfg.IncludeContainer, t.cfg.ExcludeContainer)
@@ -289,6 +305,7 @@ func (t *tail) listNames(now time.Time) (bool, error) {
 	}
 	if len(nm.names)+len(add) > maxMatchedNames {
 		t.r.log.Info("too many container names pass the filters to match them in the journal; filtering every entry by name from here on", "names", len(nm.names)+len(add), "max", maxMatchedNames)
+		t.dropNames()
 		return true, t.rematch(nil)
 	}
 	names := maps.Clone(nm.names)

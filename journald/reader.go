@@ -78,6 +78,13 @@ type Reader struct {
 	// checkEvery is how many entries the reader reads between looks at the lines it
 	// is joining (tests shorten it to cross many looks with a small journal).
 	checkEvery int
+	// linger is how long the caught-up reader lets new entries gather before reading
+	// them (DefaultLinger; tests and benchmarks may set 0).
+	linger time.Duration
+	// free holds delivered batches' slices, emptied, for the read loop to fill again:
+	// a batch of records is some 350 KB, which a live reader sealing a few batches a
+	// second would otherwise leave to the collector each time.
+	free chan []logrecord.Record
 }
 
 type lineKey struct{ id, name, stream string }
@@ -131,7 +138,7 @@ func NewReader(cfg Config) (*Reader, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Reader{cfg: cfg, log: log.With("component", "journal"), fields: fields, hostMatches: terms, host: host,
-		lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096}, nil
+		lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096, linger: DefaultLinger}, nil
 }
 
 // Stats returns the counters; safe to call from any goroutine.
@@ -199,7 +206,7 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 	if err := t.open(); err != nil {
 		return err
 	}
-	defer func() { t.j.close(); t.del.close() }()
+	defer func() { t.j.close(); t.del.close(); t.names.close() }()
 	advance, err := t.position()
 	if err != nil {
 		return err
@@ -209,6 +216,7 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 		text = t.sealed // resumed: keep what the checkpoint says to skip
 	}
 	t.nm.started(t.lastCursor, text)
+	r.free = make(chan []logrecord.Record, r.cfg.InFlight+1)
 	if started != nil {
 		started()
 	}
@@ -296,6 +304,7 @@ func (a *acker) ack(ctx context.Context, b batch, deliverErr error) error {
 	if len(b.records) > 0 {
 		r.delivered.Add(uint64(len(b.records)))
 		r.account(b.records)
+		r.recycle(b.records)
 	}
 	if b.cursor == "" || b.cursor == a.saved || r.cfg.Checkpoint == nil {
 		return nil
@@ -318,6 +327,16 @@ func (a *acker) ack(ctx context.Context, b batch, deliverErr error) error {
 	a.saved = b.cursor
 	r.commits.Add(1)
 	return nil
+}
+
+// recycle hands a delivered batch's slice back to the read loop, emptied so that it
+// holds on to none of the records' strings.
+func (r *Reader) recycle(recs []logrecord.Record) {
+	clear(recs)
+	select {
+	case r.free <- recs[:0]:
+	default:
+	}
 }
 
 // lineIdle is how long a container stream's counters stay after its last line, so

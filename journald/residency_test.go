@@ -85,3 +85,26 @@ func journalResident(t *testing.T) int64 {
 	}
 	return sum
 }
+
+func TestJournalMapping(t *testing.T) {
+	for _, tc := range []struct {
+		line       string
+		start, end uint64
+		ok         bool
+	}{
+		{"7f0a00000000-7f0a00800000 r--s 00000000 08:01 1234                       /var/log/journal/m/system.journal\n", 0x7f0a00000000, 0x7f0a00800000, true},
+		{"7f0a00000000-7f0a00800000 r--s 00800000 08:01 1234 /var/log/journal/m/system@0005-0006.journal~", 0x7f0a00000000, 0x7f0a00800000, true},
+		{"7f0a00000000-7f0a00800000 r--s 00000000 08:01 1234 /var/log/journal/m/system.journal (deleted)", 0, 0, false},
+		{"7f0a00000000-7f0a00800000 rw-s 00000000 08:01 1234 /var/log/journal/m/system.journal", 0, 0, false},
+		{"7f0a00000000-7f0a00800000 r--p 00000000 08:01 1234 /var/log/journal/m/system.journal", 0, 0, false},
+		{"7f0a00000000-7f0a00001000 rw-p 00000000 00:00 0 ", 0, 0, false},
+		{"7f0a00000000-7f0a00001000 r--s 00000000 08:01 1234 /srv/my journal dir/x.journal", 0x7f0a00000000, 0x7f0a00001000, true},
+		{"garbage", 0, 0, false},
+		{"zz-7f0a00001000 r--s 00000000 08:01 1234 /x.journal", 0, 0, false},
+	} {
+		start, end, ok := journalMapping([]byte(tc.line))
+		if start != tc.start || end != tc.end || ok != tc.ok {
+			t.Errorf("journalMapping(%q) = %x, %x, %v; want %x, %x, %v", tc.line, start, end, ok, tc.start, tc.end, tc.ok)
+		}
+	}
+}

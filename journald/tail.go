@@ -13,6 +13,18 @@ import (
 // in between, and nothing else may touch the handle.
 const waitTimeout = 200 * time.Millisecond
 
+// idleWait bounds a wait when nothing is due: the journal's descriptor wakes the
+// reader, and its context ends the wait, so this is only a safety net (where the
+// descriptor cannot be polled, waits stay within waitTimeout).
+const idleWait = 5 * time.Second
+
+// DefaultLinger is how long a caught-up reader waits, once the journal says it
+// changed, before reading on. journald appends entry by entry and wakes a reader
+// at each; reading at once cost a wake-up and a read of a line or two each time
+// on a live host. Waiting lets a burst gather, to be read and sent as one batch,
+// and holds a line at most this much longer.
+const DefaultLinger = 250 * time.Millisecond
+
 // tail is the read loop's state, owned by the goroutine in Run.
 type tail struct {
 	r   *Reader
@@ -59,13 +71,18 @@ type tail struct {
 	// for going back there.
 	nm    *nameMatches
 	since time.Time
+	// names lists the container names for nm from the files that can still gain
+	// entries (names.go); nil while nm is.
+	names *nameLister
 
 	// skip, after a restart from a checkpoint taken while lines were being joined,
 	// says which entries up to the last one read then were delivered (resume.go).
 	skip *skipUntil
 
-	// lastDrop is when the read journal pages were last unmapped (residency.go).
+	// lastDrop is when the read journal pages were last unmapped, mapsBuf the
+	// buffer their list is read into (residency.go).
 	lastDrop time.Time
+	mapsBuf  []byte
 }
 
 // location is where the journal is read.
@@ -90,6 +107,7 @@ func (t *tail) open() error {
 	}
 	j.setFields(t.r.fields.names)
 	t.j = j
+	t.names.filesChanged()
 	t.checkReadable()
 	t.watchDeletions()
 	return nil
@@ -116,14 +134,18 @@ func (t *tail) watchDeletions() {
 // wait waits for the journal to change. Deletions seen so far are libsystemd's
 // to notice in it (it then reports an invalidation and checkPosition looks back);
 // only those after this point still need looking at jumps.
-func (t *tail) wait(d time.Duration) (int, error) {
+func (t *tail) wait(ctx context.Context, d time.Duration) (int, error) {
 	if t.del != nil {
 		t.del.seen()
 		t.vanishing = false
 	}
-	res, err := t.j.wait(d)
-	if err == nil && res == waitInvalidate && t.del != nil {
-		t.watchDeletions()
+	res, err := t.j.waitCtx(ctx, d)
+	if err == nil && res == waitInvalidate {
+		// libsystemd added or dropped files.
+		t.names.filesChanged()
+		if t.del != nil {
+			t.watchDeletions()
+		}
 	}
 	return res, err
 }
@@ -162,9 +184,12 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 			if t.nm.rereading() {
 				continue // the name set grew: re-read before waiting
 			}
-			res, err := t.wait(t.nm.heldFor(now, t.namesEvery()))
+			res, err := t.wait(ctx, t.waitFor(now))
 			if err == nil && res != waitNop {
 				t.nm.changed()
+				if err := t.linger(ctx); err != nil {
+					return nil
+				}
 			}
 			if err == nil && res == waitInvalidate {
 				t.checkReadable()
@@ -206,6 +231,33 @@ func (t *tail) loop(ctx context.Context, batches chan<- batch, advance bool) err
 	return nil
 }
 
+// waitFor is how long the caught-up reader may wait for the journal: until a line
+// being joined may be due, or a held cursor's listing, else idleWait.
+func (t *tail) waitFor(now time.Time) time.Duration {
+	d := idleWait
+	if len(t.pending) > 0 || len(t.groups) > 0 {
+		d = waitTimeout
+	}
+	return t.nm.heldFor(now, t.namesEvery(), d)
+}
+
+// linger waits the reader's linger after the journal changed while caught up;
+// it returns ctx's error when ctx ended meanwhile.
+func (t *tail) linger(ctx context.Context) error {
+	d := t.r.linger
+	if d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
 // recover handles a failed read. EBADMSG after a vacuum, rotation or a journald
 // restart are expected: wait (which makes libsystemd drop vanished files and add
 // new ones), go back to the last entry read, and count what was lost. Repeated
@@ -240,7 +292,7 @@ func (t *tail) recover(ctx context.Context, cause error) (bool, error) {
 			_, err := t.startFresh()
 			return true, err
 		}
-	} else if _, err := t.wait(0); err != nil {
+	} else if _, err := t.wait(ctx, 0); err != nil {
 		return true, nil
 	}
 	advance, err := t.checkPosition()
@@ -270,7 +322,11 @@ func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
 		}
 		return ctx.Err()
 	}
-	t.batch = make([]logrecord.Record, 0, min(t.cfg.BatchSize, 1024))
+	select {
+	case t.batch = <-t.r.free:
+	default:
+		t.batch = make([]logrecord.Record, 0, min(t.cfg.BatchSize, 1024))
+	}
 	t.sealed = c
 	return nil
 }

@@ -134,7 +134,9 @@ var severityRanges = [6]string{"trace", "debug", "info", "warn", "error", "fatal
 // once the records are safe (written and synced, or accepted by the receiver).
 // The sink owns retries: Deliver keeps trying (with internal/backoff) until then,
 // and returns an error only when ctx ended; the reader calls it once per batch.
-// A sink may keep the slice: the reader never reuses it.
+// A sink must not keep the slice, or point into it, once Deliver returned: the
+// reader fills it again with later records (the records' values, strings
+// included, may be kept).
 type Sink interface {
 	Deliver(ctx context.Context, records []Record) error
 }

@@ -30,7 +30,13 @@ func (m *memExporter) Export(_ context.Context, recs []sdklog.Record) error {
 		m.fail--
 		return errors.New("receiver unavailable")
 	}
-	m.batches = append(m.batches, recs)
+	// Exporters must not retain the slice (sdklog.Exporter): the sink fills it
+	// again with its next batch.
+	kept := make([]sdklog.Record, len(recs))
+	for i := range recs {
+		kept[i] = recs[i].Clone()
+	}
+	m.batches = append(m.batches, kept)
 	return nil
 }
 func (m *memExporter) Shutdown(context.Context) error   { return nil }

@@ -59,7 +59,7 @@ type providerKey struct {
 // batches and lifecycle events share them); Close shuts them down.
 func NewLogSink(exp sdklog.Exporter, host Host, logger *slog.Logger, more ...sdklog.Exporter) *LogSink {
 	exps := append([]sdklog.Exporter{exp}, more...)
-	s := &LogSink{exps: exps, free: make(chan sdklog.Exporter, len(exps)), host: host, logger: logger, capture: &captureProcessor{}, providers: map[providerKey]log.Logger{}}
+	s := &LogSink{exps: exps, free: make(chan sdklog.Exporter, len(exps)), host: host, logger: logger, capture: &captureProcessor{free: make(chan []sdklog.Record, len(exps)+1)}, providers: map[providerKey]log.Logger{}}
 	for _, e := range exps {
 		s.free <- e
 	}
@@ -141,6 +141,8 @@ func (s *LogSink) Deliver(ctx context.Context, recs []logrecord.Record) error {
 	if attempts > 1 {
 		s.logRetries.Add(uint64(attempts - 1))
 	}
+	// The exporters turn the records into protobuf within Export and keep none.
+	s.capture.recycle(batch)
 	return err
 }
 
@@ -240,6 +242,21 @@ func (s *LogSink) emit(ctx context.Context, r *logrecord.Record) {
 // captureProcessor collects what the providers emit, for the next export.
 type captureProcessor struct {
 	records []sdklog.Record
+	// free holds exported batches' slices, emptied: an SDK record is some 600 bytes,
+	// so a batch's slice is hundreds of KB.
+	free chan []sdklog.Record
+}
+
+// recycle keeps an exported batch's slice for a later batch.
+func (c *captureProcessor) recycle(recs []sdklog.Record) {
+	if recs == nil {
+		return
+	}
+	clear(recs)
+	select {
+	case c.free <- recs[:0]:
+	default:
+	}
 }
 
 func (c *captureProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
@@ -248,7 +265,15 @@ func (c *captureProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
 }
 
 // grow makes room for n more records, which a batch's size tells in advance.
-func (c *captureProcessor) grow(n int) { c.records = slices.Grow(c.records, n) }
+func (c *captureProcessor) grow(n int) {
+	if c.records == nil {
+		select {
+		case c.records = <-c.free:
+		default:
+		}
+	}
+	c.records = slices.Grow(c.records, n)
+}
 
 func (c *captureProcessor) take() []sdklog.Record {
 	out := c.records

@@ -43,6 +43,11 @@
 #   scrape  scripts/bench-memory.sh at 100 containers on the VM's Podman: RSS and scrape
 #           p50 (BENCH_STEADY_SCRAPE=0 skips).
 #
+# BENCH_STEADY_BEFORE names a second daemon binary (the code before a change): it then
+# runs beside bin/podexporter in every live and head round, interleaved, as
+# "podexporter (before)", so a change is measured against its baseline in one run.
+# BENCH_STEADY_HEAD_OTEL=0 leaves the Collector out of the head rows (the slowest).
+#
 # Prints one markdown table (and the daemon's allocation and scrape figures) with the
 # VM's load average; everything else (unit logs, sink answers, profiles) stays in
 # BENCH_STEADY_OUT. The daemon is bin/podexporter from `make build` unless
@@ -110,6 +115,11 @@ else
 	bin=bin/podexporter
 fi
 cp "$bin" "$work/e2e/podexporter"
+daemons=(podexporter)
+if [ -n "${BENCH_STEADY_BEFORE:-}" ]; then
+	cp "$BENCH_STEADY_BEFORE" "$work/e2e/podexporter-before"
+	daemons=(podexporter-before podexporter)
+fi
 CGO_ENABLED=0 go build -trimpath -o "$work/e2e/steady" ./bench/steady
 
 # The Collector with the journald receiver, cached by the hash of its module.
@@ -335,7 +345,7 @@ chmod a+r "$work"/e2e/*.yaml
 start_shipper() {
 	local host=$1 u=$2 kind=$3 f=$4 start=$5 args=()
 	case $kind in
-	podexporter | podexporter-symbols)
+	podexporter | podexporter-symbols | podexporter-before)
 		# The daemon turns heap profiling off unless GODEBUG names a rate (cmd/podexporter/main.go).
 		[ "$kind" = podexporter-symbols ] && unit_env=(--setenv=GODEBUG=memprofilerate=65536)
 		args=(--podman.socket=unix:///run/podman/podman.sock "--state.directory=/var/lib/$u"
@@ -377,7 +387,7 @@ live() {
 		log "$u is not running: $(tail -5 "$work/e2e/$u.log" 2>/dev/null)"
 		return 1
 	}
-	[ "$kind" = podexporter ] && m0=$(metrics)
+	[ "${kind%-before}" = podexporter ] && m0=$(metrics)
 	ld=$(load)
 	# The sink is read right after each /proc snapshot, so that its count and the CPU
 	# cover the same stretch; its latency figures cover the window from the reset.
@@ -394,7 +404,7 @@ live() {
 	s1=$(snap "$cg")
 	st=$(sink stats)
 	[ "$kind" = journalctl ] && j1=$(written "$h" "$f")
-	[ "$kind" = podexporter ] && m1=$(metrics)
+	[ "${kind%-before}" = podexporter ] && m1=$(metrics)
 	stop_unit "$h" "$u"
 	echo "$st" >"$out/$u.stats.json"
 	read -r t0 c0 w0 u0 <<<"$s0"
@@ -409,9 +419,9 @@ live() {
 		"$(awk '{ print $1 }' "$rssf" | median)" "$(awk '{ print $2 }' "$rssf" | median)" \
 		"$(jq -r '.p50_ms' <<<"$st")" "$(jq -r '.p99_ms' <<<"$st")" "$(jq -r '.dups' <<<"$st")" "$ld" \
 		"" "$(awk -v a="$u0" -v b="$u1" 'BEGIN { print (b - a) / 1e6 }')" "$reqs"
-	if [ "$kind" = podexporter ]; then
+	if [ "${kind%-before}" = podexporter ]; then
 		local k
-		printf '%s\t%s\t%s' "$f" "$lines" "$secs" >>"$internals"
+		printf '%s\t%s\t%s\t%s' "$kind" "$f" "$lines" "$secs" >>"$internals"
 		for k in go_memstats_mallocs_total go_memstats_alloc_bytes_total go_gc_duration_seconds_count \
 			podexporter_journal_entries_read_total podexporter_journal_records_delivered_total \
 			podexporter_journal_cursor_commits_total podexporter_journal_name_rematches_total; do
@@ -426,7 +436,9 @@ log "live: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 live_load0=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 5 # the containers' first lines past
 for n in $(seq "$runs"); do
-	for v in "podexporter busy" "podexporter all" "otel busy" "otel all" "journalctl busy" "journalctl all"; do
+	vs=()
+	for d in "${daemons[@]}"; do vs+=("$d busy" "$d all"); done
+	for v in "${vs[@]}" "otel busy" "otel all" "journalctl busy" "journalctl all"; do
 		# shellcheck disable=SC2086 # two words: kind and filter
 		live $v "$n"
 	done
@@ -513,7 +525,9 @@ head_scenario() {
 	entries=$(hx "$hh" sh -c "journalctl -q -o json --output-fields=CONTAINER_NAME | wc -l")
 	usage=$(hx "$hh" journalctl --disk-usage | grep -o '[0-9.]*[KMGT]' | head -1)
 	log "head ($label): $entries journal entries, $usage"
-	for kind in podexporter otel; do
+	local kinds=("${daemons[@]}")
+	[ "${BENCH_STEADY_HEAD_OTEL:-1}" = 1 ] && kinds+=(otel)
+	for kind in "${kinds[@]}"; do
 		# Start-up alone: a start with nothing to read (tail), 8 s.
 		u=steady-$label-$kind-startup
 		start_shipper "$hh" "$u" "$kind" all tail
@@ -601,7 +615,7 @@ fi
 	echo "| scenario | shipper | filter | lines | lines/s | CPU µs/line | × baseline | CPU % of a core | RSS MiB | anon MiB | wake-ups/s | wake-ups/line | OTLP requests/s | latency p50 / p99 ms | dups | load (1 min) |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	awk -F'\t' '
-	function name(k) { return k == "podexporter" ? "podexporter" : k == "otel" ? "OTel journald receiver" : "journalctl -o export >/dev/null (baseline)" }
+	function name(k) { return k == "podexporter" ? "podexporter" : k == "podexporter-before" ? "podexporter (before)" : k == "otel" ? "OTel journald receiver" : "journalctl -o export >/dev/null (baseline)" }
 	function na(v) { return v == "" || v == "-" }
 	{
 		sc[NR] = $1; kind[NR] = $2; f[NR] = $3; lines[NR] = $4; secs[NR] = $5; cpu[NR] = $6; sw[NR] = $7
@@ -630,9 +644,9 @@ fi
 	echo
 	echo "podexporter inside, per line delivered in the live windows (its own /metrics):"
 	echo
-	echo "| filter | allocations/line | bytes allocated/line | GC cycles/s | entries read/line | cursor commits/s | name rematches |"
-	echo "|---|---|---|---|---|---|---|"
-	awk -F'\t' '{ printf "| %s | %.1f | %.0f | %.2f | %.2f | %.2f | %d |\n", $1 == "busy" ? "steady-busy only" : "every container", $4 / $2, $5 / $2, $6 / $3, $7 / $2, $9 / $3, $10 }' "$internals"
+	echo "| binary | filter | allocations/line | bytes allocated/line | GC cycles/s | entries read/line | cursor commits/s | name rematches |"
+	echo "|---|---|---|---|---|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %.1f | %.0f | %.2f | %.2f | %.2f | %d |\n", $1 == "podexporter" ? "podexporter" : "podexporter (before)", $2 == "busy" ? "steady-busy only" : "every container", $5 / $3, $6 / $3, $7 / $4, $8 / $3, $10 / $4, $11 }' "$internals"
 	if [ -n "$scrape_out" ]; then
 		echo
 		echo "Scrape at 100 containers (scripts/bench-memory.sh, the VM's Podman 4.3):"

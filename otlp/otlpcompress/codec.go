@@ -47,13 +47,42 @@ const (
 
 // gzipWriters holds writers between requests: a klauspost gzip writer keeps
 // hundreds of KiB of tables, which per-request allocation would make the GC's work.
-var gzipWriters = sync.Pool{New: func() any {
-	w, err := gzip.NewWriterLevel(io.Discard, gzipLevel)
-	if err != nil {
-		panic(fmt.Sprintf("gzip level %d: %v", gzipLevel, err))
+// A sync.Pool let them go at every collection, and with the daemon's small heap
+// that is several times a second: most requests built a writer anew. The free list
+// keeps as many as compress at once in the daemon (log exporters, metric pushes).
+var gzipWriters = freeList[*gzip.Writer]{
+	free: make(chan *gzip.Writer, 4),
+	new: func() *gzip.Writer {
+		w, err := gzip.NewWriterLevel(io.Discard, gzipLevel)
+		if err != nil {
+			panic(fmt.Sprintf("gzip level %d: %v", gzipLevel, err))
+		}
+		return w
+	},
+}
+
+// freeList is a bounded set of reusable values that, unlike a sync.Pool, survives
+// garbage collections; values put back past its size are dropped.
+type freeList[T any] struct {
+	free chan T
+	new  func() T
+}
+
+func (l *freeList[T]) Get() T {
+	select {
+	case v := <-l.free:
+		return v
+	default:
+		return l.new()
 	}
-	return w
-}}
+}
+
+func (l *freeList[T]) Put(v T) {
+	select {
+	case l.free <- v:
+	default:
+	}
+}
 
 // zstdEncoder is shared: EncodeAll may be called concurrently, each call taking one
 // of the encoder's zstdEncoders block encoders (further calls wait for one).
@@ -74,7 +103,7 @@ func Supported(encoding string) bool { return encoding == Gzip || encoding == Zs
 // appendGzip appends src, gzip-compressed as one member, to dst.
 func appendGzip(dst []byte, src io.Reader) ([]byte, error) {
 	buf := bytes.NewBuffer(dst)
-	w := gzipWriters.Get().(*gzip.Writer)
+	w := gzipWriters.Get()
 	defer gzipWriters.Put(w)
 	w.Reset(buf)
 	if _, err := io.Copy(w, src); err != nil {

@@ -27,7 +27,7 @@ type grpcGzip struct{}
 func (grpcGzip) Name() string { return Gzip }
 
 func (grpcGzip) Compress(w io.Writer) (io.WriteCloser, error) {
-	z := gzipWriters.Get().(*gzip.Writer)
+	z := gzipWriters.Get()
 	z.Reset(w)
 	return &pooledGzipWriter{Writer: z}, nil
 }
