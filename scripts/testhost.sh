@@ -277,20 +277,23 @@ podman5_stop() {
 	done
 }
 
-# remove_bench_leftovers removes the containers a benchmark left when it was killed
-# before its cleanup ran (by their labels: nothing else is touched). Hundreds of idle
-# containers slow every stats round the tests wait for; a CI machine taken from a
-# developer's once failed eight tests this way.
+# remove_bench_leftovers removes the containers a benchmark or a test left when it was
+# killed before its cleanup ran: benchmarks' by their labels, tests' by their names
+# (testenv.UniqueName) when over an hour old, older than any test run. Nothing else is
+# touched. Hundreds of idle containers slow every stats round the tests wait for (a CI
+# machine taken from a developer's once failed eight tests this way), and a test's
+# restart loop or OOM hog left running adds events and load to every later run.
 remove_bench_leftovers() {
 	local cli ids
 	for cli in podman "$podman5_cli"; do
 		# Label filters given together must all match: one call per label.
 		ids="$("$cli" ps -aq --filter label=podexporter-bench 2>/dev/null || true)"
 		ids+=" $("$cli" ps -aq --filter label=podexporter-bench-memory 2>/dev/null || true)"
+		ids+=" $("$cli" ps -aq --filter name=^podexporter-test- --filter until=1h 2>/dev/null || true)"
 		# shellcheck disable=SC2086
 		set -- $ids
 		if [ $# -gt 0 ]; then
-			log "removing $# containers a benchmark left ($cli)"
+			log "removing $# containers a benchmark or a killed test left ($cli)"
 			printf '%s\n' "$@" | sort -u | xargs -r "$cli" rm -f -t 0 >/dev/null 2>&1 || true
 		fi
 	done
