@@ -54,7 +54,7 @@ func daemon(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	} else {
 		reg.MustRegister(promcollectors.NewGoCollector())
 		// client_golang's process collector cost a quarter of a scrape at 100
-		// containers; procself gives the same families for a fifteenth of its cost.
+		// containers; procself gives the same families for a fifth to a fifteenth of its cost.
 		if proc, err := procself.New(); err == nil {
 			reg.MustRegister(proc)
 		} else {

@@ -198,7 +198,7 @@ func Markdown() string {
 	b.WriteString("Generated from `internal/catalog` by `make docs`; do not edit by hand.\n")
 	b.WriteString("A test fails when this file and the catalog disagree.\n\n")
 	b.WriteString("Besides these, `/metrics` serves client_golang's standard `go_*` families and its `process_*` families " +
-		"(from `internal/procself`, which reads them for a fifteenth of the cost), less `process_network_receive_bytes_total` " +
+		"(from `internal/procself`, which reads them for a fifth to a fifteenth of the cost), less `process_network_receive_bytes_total` " +
 		"and `process_network_transmit_bytes_total`: they count the whole network namespace, every byte of the host for a daemon " +
 		"on the host's network. `--web.disable-exporter-metrics` leaves both out.\n")
 	var groups []string

@@ -26,6 +26,8 @@ import (
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podexporter/podexporter/internal/cgroupfs"
 )
 
 // userHZ is the unit of the times in /proc/PID/stat: USER_HZ, 100 on every Linux
@@ -107,14 +109,16 @@ type procStat struct {
 	utime, stime, startTicks, vsize, rss uint64
 }
 
-// stat reads /proc/PID/stat into a buffer on the stack: the line is about 300 bytes.
+// stat reads /proc/PID/stat through cgroupfs's reader of small kernel files (a
+// pooled buffer, one open and read).
 func (c *Collector) stat() (procStat, error) {
-	var buf [1024]byte
-	data, err := readSmall(c.proc+"/stat", buf[:])
-	if err != nil {
-		return procStat{}, err
-	}
-	return parseStat(data)
+	var st procStat
+	err := cgroupfs.ReadFile(c.proc+"/stat", func(data []byte) error {
+		var err error
+		st, err = parseStat(data)
+		return err
+	})
+	return st, err
 }
 
 // parseStat parses a /proc/PID/stat line (proc(5)). The command name, in parentheses,
@@ -188,24 +192,6 @@ func bootTime(path string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s: no btime line", path)
-}
-
-// readSmall reads a small proc file into buf: one read fills it as far as the content
-// goes (seq_file), so a read shorter than buf is all of it.
-func readSmall(path string, buf []byte) ([]byte, error) {
-	fd, err := open(path, syscall.O_RDONLY)
-	if err != nil {
-		return nil, err
-	}
-	defer syscall.Close(fd)
-	n, err := syscall.Read(fd, buf)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	if n == len(buf) {
-		return nil, &os.PathError{Op: "read", Path: path, Err: errors.New("longer than expected")}
-	}
-	return buf[:n], nil
 }
 
 // countEntries counts a directory's entries other than . and .., from the raw

@@ -153,6 +153,31 @@ func anyLabel(conds []Label, labels map[string]string) bool {
 	return false
 }
 
+// Conditions are the image and label settings an output takes containers by, as
+// their flags give them.
+type Conditions struct {
+	IncludeImage, ExcludeImage   string
+	IncludeLabels, ExcludeLabels []string
+}
+
+// Compile fills s's image and label conditions from c, whose flags are prefix
+// followed by include-image, exclude-image, include-label and exclude-label; a bad
+// value is a *setting.Error naming its flag.
+func (s *Selector) Compile(prefix string, c Conditions) error {
+	var err error
+	if s.IncludeImage, err = Regexp(prefix+"include-image", c.IncludeImage); err != nil {
+		return err
+	}
+	if s.ExcludeImage, err = Regexp(prefix+"exclude-image", c.ExcludeImage); err != nil {
+		return err
+	}
+	if s.IncludeLabels, err = Labels(prefix+"include-label", c.IncludeLabels); err != nil {
+		return err
+	}
+	s.ExcludeLabels, err = Labels(prefix+"exclude-label", c.ExcludeLabels)
+	return err
+}
+
 // Regexp compiles the expression of the setting flag; "" is no filter (nil). One
 // that does not compile is a *setting.Error naming the flag and the fix.
 func Regexp(flag, expr string) (*regexp.Regexp, error) {

@@ -29,17 +29,8 @@ func (s *Settings) declareSelection(set *setting.Set) {
 // itself, while labels and images are known only through the Podman source.
 func (s *Settings) Selector() (*selector.Selector, error) {
 	sel := &selector.Selector{OptOut: OptOutLabel}
-	var err error
-	if sel.IncludeImage, err = selector.Regexp("--journal.include-image", s.IncludeImage); err != nil {
-		return nil, err
-	}
-	if sel.ExcludeImage, err = selector.Regexp("--journal.exclude-image", s.ExcludeImage); err != nil {
-		return nil, err
-	}
-	if sel.IncludeLabels, err = selector.Labels("--journal.include-label", s.IncludeLabels); err != nil {
-		return nil, err
-	}
-	if sel.ExcludeLabels, err = selector.Labels("--journal.exclude-label", s.ExcludeLabels); err != nil {
+	if err := sel.Compile("--journal.", selector.Conditions{IncludeImage: s.IncludeImage, ExcludeImage: s.ExcludeImage,
+		IncludeLabels: s.IncludeLabels, ExcludeLabels: s.ExcludeLabels}); err != nil {
 		return nil, err
 	}
 	return sel, nil

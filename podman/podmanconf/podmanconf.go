@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -138,23 +137,14 @@ func (s *Settings) Allowlists() (containers, pods, images Allowlist, err error) 
 func (s *Settings) Selector() (*selector.Selector, error) {
 	sel := &selector.Selector{ExcludeInfra: s.ExcludeInfra, OptOut: OptOutLabel}
 	var err error
-	for _, r := range []struct {
-		flag, expr string
-		dst        **regexp.Regexp
-	}{
-		{"--podman.include-container", s.IncludeContainer, &sel.IncludeName},
-		{"--podman.exclude-container", s.ExcludeContainer, &sel.ExcludeName},
-		{"--podman.include-image", s.IncludeImage, &sel.IncludeImage},
-		{"--podman.exclude-image", s.ExcludeImage, &sel.ExcludeImage},
-	} {
-		if *r.dst, err = selector.Regexp(r.flag, r.expr); err != nil {
-			return nil, err
-		}
-	}
-	if sel.IncludeLabels, err = selector.Labels("--podman.include-label", s.IncludeLabels); err != nil {
+	if sel.IncludeName, err = selector.Regexp("--podman.include-container", s.IncludeContainer); err != nil {
 		return nil, err
 	}
-	if sel.ExcludeLabels, err = selector.Labels("--podman.exclude-label", s.ExcludeLabels); err != nil {
+	if sel.ExcludeName, err = selector.Regexp("--podman.exclude-container", s.ExcludeContainer); err != nil {
+		return nil, err
+	}
+	if err := sel.Compile("--podman.", selector.Conditions{IncludeImage: s.IncludeImage, ExcludeImage: s.ExcludeImage,
+		IncludeLabels: s.IncludeLabels, ExcludeLabels: s.ExcludeLabels}); err != nil {
 		return nil, err
 	}
 	return sel, nil
