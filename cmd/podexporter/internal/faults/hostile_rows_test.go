@@ -5,11 +5,7 @@ package faults
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -222,7 +218,7 @@ func rowPodmanRefuses(h *hostile, r *hrow) {
 // of their choosing, and a program of theirs named conmon passes the reader's
 // _COMM=conmon match like Podman's own; these fields are not UTF-8.
 func rowForgedFields(h *hostile, r *hrow) {
-	r.Case = "journal entries any local user can write (as nobody, through a copy of logger named conmon): CONTAINER_NAME and CONTAINER_TAG that are not UTF-8; a 64 KiB name"
+	r.Case = "journal entries any local user can write (as nobody, from a process named conmon): CONTAINER_NAME and CONTAINER_TAG that are not UTF-8; a 64 KiB name"
 	r.Does = "delivers them with U+FFFD in place of each run of bad bytes, drops (and counts) the metric series whose name cannot be exposed, and the lines after them follow"
 	prefix := "hi-" + h.run + "-forged-"
 	d := h.start(r, runOpts{args: []string{"--podman.socket=" + h.p.Socket, "--otlp.endpoint=http://" + h.col.GRPCEndpoint, "--otlp.protocol=grpc",
@@ -265,38 +261,6 @@ func rowForgedFields(h *hostile, r *hrow) {
 		r.fail("podexporter exited: %v", d.err)
 	}
 	r.see("%v series dropped (counted), promtool passes", dropped)
-}
-
-// forge writes one journal entry as user nobody through a copy of logger named
-// conmon: MESSAGE is msg, the other fields come from fields (FIELD=value lines).
-func (h *hostile) forge(msg, fields string) error {
-	dir, err := os.MkdirTemp("", "podexporter-forge-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return err
-	}
-	logger, err := os.ReadFile("/usr/bin/logger")
-	if err != nil {
-		return err
-	}
-	bin := filepath.Join(dir, "conmon")
-	if err := os.WriteFile(bin, logger, 0o755); err != nil {
-		return err
-	}
-	file := filepath.Join(dir, "fields")
-	if err := os.WriteFile(file, []byte("MESSAGE="+msg+"\nPRIORITY=6\n"+fields), 0o644); err != nil {
-		return err
-	}
-	cmd := exec.Command(bin, "--journald="+file)
-	uid, gid := lookupUser(h.t, "nobody")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: %v: %s", bin, err, out)
-	}
-	return nil
 }
 
 // metricOr is the sum of a family's samples, -1 when it cannot be scraped or is not
