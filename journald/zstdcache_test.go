@@ -10,8 +10,8 @@ import (
 	"github.com/podexporter/podexporter/journald/journaltest"
 )
 
-// The kept zstd context must be what libsystemd decompresses with (or the saving is
-// gone without a sound), and reusing it must not change a byte: every entry's
+// The kept zstd context and results must be what libsystemd decompresses with (or
+// the saving is gone without a sound), and reusing them must not change a byte: every entry's
 // compressed _CMDLINE and its MESSAGE are compared with what journalctl, a separate
 // process with libzstd's own contexts, prints for the same files.
 func TestZstdContextKeptAndExact(t *testing.T) {
@@ -47,7 +47,7 @@ func TestZstdContextKeptAndExact(t *testing.T) {
 	if err := j.seekHead(); err != nil {
 		t.Fatal(err)
 	}
-	before := zstdContextsReused()
+	before, beforeResults := zstdContextsReused(), zstdResultsReused()
 	var e rawEntry
 	for i := 0; ; i++ {
 		ok, err := j.read(true, &e)
@@ -67,5 +67,11 @@ func TestZstdContextKeptAndExact(t *testing.T) {
 	// Each entry's _CMDLINE is a compressed field: all but the first reuse a context.
 	if got := zstdContextsReused() - before; got < entries-1 {
 		t.Fatalf("zstd context handed out again %d times for %d compressed fields; libsystemd is not calling the kept-context definitions", got, entries)
+	}
+	// Three containers, three _CMDLINE frames: each is decompressed by libzstd twice
+	// (seen, then kept), and every later entry takes the kept result. The bytes were
+	// compared with journalctl's above.
+	if got := zstdResultsReused() - beforeResults; got < entries*9/10 {
+		t.Fatalf("kept zstd results used %d times for %d entries of three containers; libsystemd is not calling the definition of ZSTD_decompressStream, or it keeps nothing", got, entries)
 	}
 }
