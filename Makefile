@@ -56,8 +56,11 @@ test: testhost
 unit:
 	$(GO) test -tags '$(GO_TAGS)' -count=1 -short ./...
 
+# bench runs every benchmark (scripts/bench.sh) and then the steady-state log scenario
+# (scripts/bench-steady.sh, below); BENCH_STEADY=0 leaves the scenario out.
 bench: testhost
 	scripts/bench.sh
+	if [ "$${BENCH_STEADY:-1}" != 0 ]; then scripts/bench-steady.sh; fi
 
 # bench-steady is the steady-state log scenario (issue 24, scripts/bench-steady.sh):
 # podexporter beside the OpenTelemetry Collector's journald receiver in a booted systemd
