@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/docker/docker/api/types/events"
 
@@ -375,6 +376,39 @@ func TestEngineOOMAtFirstSight(t *testing.T) {
 	time.Sleep(150 * time.Millisecond) // one flush: a second look must not repeat it
 	if got := strings.Join(r.eventsOf(id(3)), ","); got != "oom,start,died" {
 		t.Fatalf("events %s, want oom once, then start and died", got)
+	}
+}
+
+// A container whose first check ran before its first event reached the engine
+// (Podman 6 runs it at start) shows "healthy" at its first look: the change from
+// "starting" still gives one health_status event, and a later look at the same
+// status none.
+func TestEngineHealthAtFirstSight(t *testing.T) {
+	for _, tc := range []struct {
+		status, want string
+	}{
+		{"healthy", "health_status,start"},
+		{"unhealthy", "health_status,start"},
+		{"starting", "start"},
+		{"", "start"}, // no health check
+	} {
+		t.Run(tc.status, func(t *testing.T) {
+			f := newFakeAPI()
+			r := startEngine(t, f, procRoot(t, 0))
+			f.put(id(4), "checked", "running", 0, time.Time{})
+			if tc.status != "" {
+				f.mu.Lock()
+				f.containers[id(4)].State.Health = &define.HealthCheckResults{Status: tc.status}
+				f.mu.Unlock()
+			}
+			f.event("start", id(4), "checked", time.Now())
+			waitFor(t, "checked in the snapshot", func() bool { c, _ := r.e.Snapshot().Find(id(4)); return c != nil })
+			f.event("health_status", id(4), "checked", time.Now())
+			time.Sleep(150 * time.Millisecond) // one flush: the second look must not repeat it
+			if got := strings.Join(r.eventsOf(id(4)), ","); got != tc.want {
+				t.Fatalf("events %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
 

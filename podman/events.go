@@ -62,12 +62,16 @@ func (e *Engine) owns(api API, id string, look *firstLook) (owned, looked bool, 
 		return false, false, err
 	}
 	if c, ok := e.containers[id]; ok {
-		// New to this service through its events, and already dead of an OOM kill
-		// (a short-lived container, or one whose events came late): the kill
-		// happened since podexporter watches, so it is an event too.
-		if c.OOMKilled {
-			e.derive(&Container{Health: c.Health}, c)
+		// New to this service through its events, so it appeared since podexporter
+		// watches, and what its first look shows already happened since then: an
+		// OOM kill (a short-lived container, or one whose events came late), and a
+		// health status past "starting", where every health check begins (its
+		// first check ran before this look; Podman 6 runs it at once).
+		old := Container{Health: c.Health}
+		if c.Health.Status != "" && c.Health.Status != define.HealthCheckStarting {
+			old.Health.Status = define.HealthCheckStarting
 		}
+		e.derive(&old, c)
 		return true, true, nil
 	}
 	now := time.Now().UnixNano()
