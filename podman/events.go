@@ -66,7 +66,8 @@ func (e *Engine) owns(api API, id string, look *firstLook) (owned, looked bool, 
 		// watches, and what its first look shows already happened since then: an
 		// OOM kill (a short-lived container, or one whose events came late), and a
 		// health status past "starting", where every health check begins (its
-		// first check ran before this look; Podman 6 runs it at once).
+		// first check ran before this look: on the Podman 6 host of systemd-e2e,
+		// one that came right after the container started).
 		old := Container{Health: c.Health}
 		if c.Health.Status != "" && c.Health.Status != define.HealthCheckStarting {
 			old.Health.Status = define.HealthCheckStarting
