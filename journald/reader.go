@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podexporter/podexporter/internal/freelist"
 	"github.com/podexporter/podexporter/journald/journalstat"
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/logrecord"
@@ -84,7 +85,7 @@ type Reader struct {
 	// free holds delivered batches' slices, emptied, for the read loop to fill again:
 	// a batch of records is some 350 KB, which a live reader sealing a few batches a
 	// second would otherwise leave to the collector each time.
-	free chan []logrecord.Record
+	free *freelist.List[[]logrecord.Record]
 }
 
 type lineKey struct{ id, name, stream string }
@@ -137,8 +138,10 @@ func NewReader(cfg Config) (*Reader, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	batchCap := min(cfg.BatchSize, 1024)
 	return &Reader{cfg: cfg, log: log.With("component", "journal"), fields: fields, hostMatches: terms, host: host,
-		lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096, linger: DefaultLinger}, nil
+		lines: streamCounts[lineKey]{m: map[lineKey]*lineCount{}}, severities: streamCounts[severityKey]{m: map[severityKey]*lineCount{}}, checkEvery: 4096, linger: DefaultLinger,
+		free: freelist.New(cfg.InFlight+1, func() []logrecord.Record { return make([]logrecord.Record, 0, batchCap) })}, nil
 }
 
 // Stats returns the counters; safe to call from any goroutine.
@@ -216,7 +219,6 @@ func (r *Reader) Run(ctx context.Context, started func()) error {
 		text = t.sealed // resumed: keep what the checkpoint says to skip
 	}
 	t.nm.started(t.lastCursor, text)
-	r.free = make(chan []logrecord.Record, r.cfg.InFlight+1)
 	if started != nil {
 		started()
 	}
@@ -333,10 +335,7 @@ func (a *acker) ack(ctx context.Context, b batch, deliverErr error) error {
 // holds on to none of the records' strings.
 func (r *Reader) recycle(recs []logrecord.Record) {
 	clear(recs)
-	select {
-	case r.free <- recs[:0]:
-	default:
-	}
+	r.free.Put(recs[:0])
 }
 
 // lineIdle is how long a container stream's counters stay after its last line, so

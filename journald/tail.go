@@ -322,11 +322,7 @@ func (t *tail) seal(ctx context.Context, batches chan<- batch) error {
 		}
 		return ctx.Err()
 	}
-	select {
-	case t.batch = <-t.r.free:
-	default:
-		t.batch = make([]logrecord.Record, 0, min(t.cfg.BatchSize, 1024))
-	}
+	t.batch = t.r.free.Get()
 	t.sealed = c
 	return nil
 }

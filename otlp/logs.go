@@ -15,6 +15,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/podexporter/podexporter/internal/freelist"
 	"github.com/podexporter/podexporter/logrecord"
 )
 
@@ -59,7 +60,7 @@ type providerKey struct {
 // batches and lifecycle events share them); Close shuts them down.
 func NewLogSink(exp sdklog.Exporter, host Host, logger *slog.Logger, more ...sdklog.Exporter) *LogSink {
 	exps := append([]sdklog.Exporter{exp}, more...)
-	s := &LogSink{exps: exps, free: make(chan sdklog.Exporter, len(exps)), host: host, logger: logger, capture: &captureProcessor{free: make(chan []sdklog.Record, len(exps)+1)}, providers: map[providerKey]log.Logger{}}
+	s := &LogSink{exps: exps, free: make(chan sdklog.Exporter, len(exps)), host: host, logger: logger, capture: &captureProcessor{free: freelist.New(len(exps)+1, func() []sdklog.Record { return nil })}, providers: map[providerKey]log.Logger{}}
 	for _, e := range exps {
 		s.free <- e
 	}
@@ -244,7 +245,7 @@ type captureProcessor struct {
 	records []sdklog.Record
 	// free holds exported batches' slices, emptied: an SDK record is some 600 bytes,
 	// so a batch's slice is hundreds of KB.
-	free chan []sdklog.Record
+	free *freelist.List[[]sdklog.Record]
 }
 
 // recycle keeps an exported batch's slice for a later batch.
@@ -253,10 +254,7 @@ func (c *captureProcessor) recycle(recs []sdklog.Record) {
 		return
 	}
 	clear(recs)
-	select {
-	case c.free <- recs[:0]:
-	default:
-	}
+	c.free.Put(recs[:0])
 }
 
 func (c *captureProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
@@ -267,10 +265,7 @@ func (c *captureProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
 // grow makes room for n more records, which a batch's size tells in advance.
 func (c *captureProcessor) grow(n int) {
 	if c.records == nil {
-		select {
-		case c.records = <-c.free:
-		default:
-		}
+		c.records = c.free.Get()
 	}
 	c.records = slices.Grow(c.records, n)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/podexporter/podexporter/internal/freelist"
 )
 
 // Encodings, as named in --otlp.compression, Content-Encoding and grpc-encoding.
@@ -47,42 +49,15 @@ const (
 
 // gzipWriters holds writers between requests: a klauspost gzip writer keeps
 // hundreds of KiB of tables, which per-request allocation would make the GC's work.
-// A sync.Pool let them go at every collection, and with the daemon's small heap
-// that is several times a second: most requests built a writer anew. The free list
-// keeps as many as compress at once in the daemon (log exporters, metric pushes).
-var gzipWriters = freeList[*gzip.Writer]{
-	free: make(chan *gzip.Writer, 4),
-	new: func() *gzip.Writer {
-		w, err := gzip.NewWriterLevel(io.Discard, gzipLevel)
-		if err != nil {
-			panic(fmt.Sprintf("gzip level %d: %v", gzipLevel, err))
-		}
-		return w
-	},
-}
-
-// freeList is a bounded set of reusable values that, unlike a sync.Pool, survives
-// garbage collections; values put back past its size are dropped.
-type freeList[T any] struct {
-	free chan T
-	new  func() T
-}
-
-func (l *freeList[T]) Get() T {
-	select {
-	case v := <-l.free:
-		return v
-	default:
-		return l.new()
+// The list (not a sync.Pool, which lets them go at every collection) keeps as many
+// as compress at once in the daemon (log exporters, metric pushes).
+var gzipWriters = freelist.New(4, func() *gzip.Writer {
+	w, err := gzip.NewWriterLevel(io.Discard, gzipLevel)
+	if err != nil {
+		panic(fmt.Sprintf("gzip level %d: %v", gzipLevel, err))
 	}
-}
-
-func (l *freeList[T]) Put(v T) {
-	select {
-	case l.free <- v:
-	default:
-	}
-}
+	return w
+})
 
 // zstdEncoder is shared: EncodeAll may be called concurrently, each call taking one
 // of the encoder's zstdEncoders block encoders (further calls wait for one).
