@@ -3,12 +3,16 @@ package otlp
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/podexporter/podexporter/logrecord"
 )
@@ -16,61 +20,99 @@ import (
 // The conversion of records and events to OTLP, against an in-memory exporter:
 // milliseconds, beside the real-Collector tests in logs_test.go and metrics_test.go.
 
-// memExporter keeps what it is given; fail makes the next exports fail.
+// memExporter decodes what it is given with the protobuf package's generated types,
+// independently of the sink's own encoder; fail makes the next exports fail.
 type memExporter struct {
 	mu      sync.Mutex
-	batches [][]sdklog.Record
+	batches [][]sentRecord
 	fail    int
+	// partial is what each export answers.
+	partial Partial
 }
 
-func (m *memExporter) Export(_ context.Context, recs []sdklog.Record) error {
+// sentRecord is one record as a receiver decodes it, with its resource.
+type sentRecord struct {
+	Resource *resourcepb.Resource
+	Scope    *commonpb.InstrumentationScope
+	*logspb.LogRecord
+}
+
+func (m *memExporter) Export(_ context.Context, req []byte) (Partial, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail > 0 {
 		m.fail--
-		return errors.New("receiver unavailable")
+		return Partial{}, errors.New("receiver unavailable")
 	}
-	// Exporters must not retain the slice (sdklog.Exporter): the sink fills it
-	// again with its next batch.
-	kept := make([]sdklog.Record, len(recs))
-	for i := range recs {
-		kept[i] = recs[i].Clone()
+	recs, err := decodeRequest(req)
+	if err != nil {
+		return Partial{}, err
 	}
-	m.batches = append(m.batches, kept)
-	return nil
+	m.batches = append(m.batches, recs)
+	return m.partial, nil
 }
-func (m *memExporter) Shutdown(context.Context) error   { return nil }
-func (m *memExporter) ForceFlush(context.Context) error { return nil }
+func (m *memExporter) Shutdown(context.Context) error { return nil }
 
-func (m *memExporter) records() []sdklog.Record {
+func (m *memExporter) records() []sentRecord {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []sdklog.Record
+	var out []sentRecord
 	for _, b := range m.batches {
 		out = append(out, b...)
 	}
 	return out
 }
 
-func resourceAttr(r sdklog.Record, key string) string {
-	for _, kv := range r.Resource().Attributes() {
-		if string(kv.Key) == key {
-			return kv.Value.String()
+// decodeRequest decodes an ExportLogsServiceRequest, as receivers do, into its
+// records; a request protobuf refuses (a string that is not UTF-8, a bad length)
+// is an error.
+func decodeRequest(req []byte) ([]sentRecord, error) {
+	var r collogspb.ExportLogsServiceRequest
+	if err := proto.Unmarshal(req, &r); err != nil {
+		return nil, err
+	}
+	var out []sentRecord
+	for _, rl := range r.GetResourceLogs() {
+		for _, sl := range rl.GetScopeLogs() {
+			for _, lr := range sl.GetLogRecords() {
+				out = append(out, sentRecord{rl.GetResource(), sl.GetScope(), lr})
+			}
 		}
+	}
+	return out, nil
+}
+
+// valueText is how the SDK's attribute.Value.String showed a value, for comparing.
+func valueText(v *commonpb.AnyValue) string {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_IntValue:
+		return strconv.FormatInt(x.IntValue, 10)
+	case *commonpb.AnyValue_BoolValue:
+		return strconv.FormatBool(x.BoolValue)
+	case *commonpb.AnyValue_DoubleValue:
+		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+	case *commonpb.AnyValue_BytesValue:
+		return string(x.BytesValue)
 	}
 	return ""
 }
 
-func recordAttr(r sdklog.Record, key string) string {
-	v := ""
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		if string(kv.Key) == key {
-			v = kv.Value.String()
-			return false
-		}
-		return true
-	})
-	return v
+func attrMap(kvs []*commonpb.KeyValue) map[string]*commonpb.AnyValue {
+	m := map[string]*commonpb.AnyValue{}
+	for _, kv := range kvs {
+		m[kv.GetKey()] = kv.GetValue()
+	}
+	return m
+}
+
+func resourceAttr(r sentRecord, key string) string {
+	return valueText(attrMap(r.Resource.GetAttributes())[key])
+}
+
+func recordAttr(r sentRecord, key string) string {
+	return valueText(attrMap(r.GetAttributes())[key])
 }
 
 func TestLogSinkConvertsRecords(t *testing.T) {
@@ -91,7 +133,7 @@ func TestLogSinkConvertsRecords(t *testing.T) {
 	}
 	cases := []struct {
 		name                string
-		rec                 sdklog.Record
+		rec                 sentRecord
 		resourceKey, resVal string
 		attrKey, attrVal    string
 		bodyIsBytes         bool
@@ -108,13 +150,13 @@ func TestLogSinkConvertsRecords(t *testing.T) {
 			if v := recordAttr(c.rec, c.attrKey); v != c.attrVal {
 				t.Errorf("attribute %s = %q, want %q", c.attrKey, v, c.attrVal)
 			}
-			if isBytes := c.rec.Body().Type() == attribute.BYTESLICE; isBytes != c.bodyIsBytes {
-				t.Errorf("body type %v, want bytes %v", c.rec.Body().Type(), c.bodyIsBytes)
+			if isBytes := c.rec.Body.GetBytesValue() != nil; isBytes != c.bodyIsBytes {
+				t.Errorf("body %v, want bytes %v", c.rec.Body, c.bodyIsBytes)
 			}
 		})
 	}
 	if resourceAttr(got[0], "container.name") != "web" || resourceAttr(got[0], "container.label.app") != "shop" {
-		t.Errorf("container resource lacks name or label: %v", got[0].Resource().Attributes())
+		t.Errorf("container resource lacks name or label: %v", got[0].Resource)
 	}
 }
 

@@ -99,40 +99,44 @@ func (q *EventQueue) Run(ctx context.Context, started func()) error {
 func (q *EventQueue) export(ctx context.Context, batch []Event) error {
 	s := q.sink
 	s.mu.Lock()
-	for _, e := range batch {
-		c := e.Container
+	req := s.enc.encodeEvents(s.bufs.Get()[:0], batch, time.Now())
+	s.mu.Unlock()
+	_, err := s.export(ctx, "events", len(batch), req)
+	s.bufs.Put(req[:0])
+	return err
+}
+
+// encodeEvents appends the request for a batch of lifecycle events, observed now.
+func (e *logEncoder) encodeEvents(buf []byte, batch []Event, now time.Time) []byte {
+	return e.encode(buf, len(batch), func(i int) *encodedResource {
+		c := &batch[i].Container
 		// Its own cache key: an event's resource also names the Podman service, which
 		// journal records do not know, and the key must too, or one service's resource
 		// would be taken for another's.
-		key := providerKey{'e', c.Service + "/" + c.ID}
-		l, ok := s.providers[key]
-		if !ok {
-			var rc *Container
-			if c.ID != "" {
-				rc = &c
-			} // else a unit without a container: the host's resource
-			l = s.newLogger(key, rc)
-		}
-		var rec log.Record
-		rec.SetTimestamp(e.Time)
-		rec.SetObservedTimestamp(time.Now())
-		rec.SetEventName(e.Name)
-		sev := e.Severity
+		var rc *Container
+		if c.ID != "" {
+			rc = c
+		} // else a unit without a container: the host's resource
+		return e.resourceFor(providerKey{'e', c.Service + "/" + c.ID}, rc, nil)
+	}, func(w *wire, i int) {
+		ev := &batch[i]
+		w.time(lrTime, ev.Time)
+		w.time(lrObservedTime, now)
+		sev := ev.Severity
 		if sev == 0 {
 			sev = int(log.SeverityInfo)
 		}
-		rec.SetSeverity(log.Severity(sev))
-		rec.SetSeverityText(log.Severity(sev).String())
-		rec.SetBody(attribute.StringValue(e.Body))
-		attrs := []attribute.KeyValue{attribute.String("event.name", e.Name)}
-		for k, v := range e.Attributes {
-			attrs = append(attrs, attribute.String(k, v))
+		w.varint(lrSeverityNumber, uint64(sev))
+		w.str(lrSeverityText, log.Severity(sev).String())
+		body := w.begin(lrBody)
+		w.str(anyString, ev.Body)
+		w.end(body)
+		w.keyValue(lrAttributes, attribute.String("event.name", ev.Name))
+		for k, v := range ev.Attributes {
+			if k != "event.name" {
+				w.keyValue(lrAttributes, attribute.String(k, v))
+			}
 		}
-		rec.AddAttributes(attrs...)
-		l.Emit(ctx, rec)
-	}
-	records := s.capture.take()
-	s.mu.Unlock()
-	_, err := s.export(ctx, "events", records)
-	return err
+		w.str(lrEventName, ev.Name)
+	})
 }

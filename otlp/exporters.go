@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"net"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -20,67 +17,6 @@ import (
 
 // The exporters' own retries are off: we retry ourselves, forever, holding the batch,
 // where theirs give up after a minute and drop it.
-
-// NewLogExporter builds the OTLP log exporter for c.
-func NewLogExporter(ctx context.Context, c Config) (sdklog.Exporter, error) {
-	tlsCfg, err := c.TLSFiles.Client(c.Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	switch c.Protocol {
-	case ProtocolGRPC:
-		opts := []otlploggrpc.Option{
-			otlploggrpc.WithEndpoint(c.hostPort()),
-			otlploggrpc.WithHeaders(c.Headers),
-			otlploggrpc.WithTimeout(c.Timeout),
-			otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: false}),
-		}
-		if tlsCfg == nil {
-			opts = append(opts, otlploggrpc.WithInsecure())
-		} else {
-			opts = append(opts, otlploggrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
-		}
-		// Our dial options choose the compressor; "none" here keeps the exporter
-		// from adding one of its own from $OTEL_EXPORTER_OTLP_COMPRESSION.
-		opts = append(opts, otlploggrpc.WithCompressor("none"))
-		if d := c.grpcDialOptions(); len(d) > 0 {
-			opts = append(opts, otlploggrpc.WithDialOption(d...))
-		}
-		return otlploggrpc.New(ctx, opts...)
-	case ProtocolHTTP:
-		opts := []otlploghttp.Option{
-			otlploghttp.WithEndpointURL(c.signalURL(otlpconf.SignalLogs)),
-			otlploghttp.WithHeaders(c.Headers),
-			otlploghttp.WithTimeout(c.Timeout),
-			otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}),
-			// The client compresses (see httpClient) and carries TLS and the timeout.
-			otlploghttp.WithHTTPClient(c.httpClient(tlsCfg)),
-			otlploghttp.WithCompression(otlploghttp.NoCompression),
-		}
-		if tlsCfg == nil {
-			opts = append(opts, otlploghttp.WithInsecure())
-		}
-		return otlploghttp.New(ctx, opts...)
-	}
-	return nil, fmt.Errorf("otlp protocol %q is not grpc or http/protobuf", c.Protocol)
-}
-
-// NewLogExporters builds n log exporters for c, each with its own connection, for a
-// LogSink that exports several batches at once.
-func NewLogExporters(ctx context.Context, c Config, n int) ([]sdklog.Exporter, error) {
-	exps := make([]sdklog.Exporter, 0, n)
-	for range n {
-		exp, err := NewLogExporter(ctx, c)
-		if err != nil {
-			for _, e := range exps {
-				_ = e.Shutdown(ctx)
-			}
-			return nil, err
-		}
-		exps = append(exps, exp)
-	}
-	return exps, nil
-}
 
 // NewMetricExporter builds the OTLP metric exporter for c, cumulative temporality.
 func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error) {

@@ -1,11 +1,13 @@
 package otlp
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/logrecord"
@@ -38,61 +40,55 @@ func TestLogSinkParsedRecords(t *testing.T) {
 		t.Fatalf("%d records, want 2", len(got))
 	}
 	r := got[0]
-	if r.Body().AsString() != "disk almost full" || r.SeverityText() != "warning" || int(r.Severity()) != 13 {
-		t.Errorf("body %q severity %d %q", r.Body().AsString(), r.Severity(), r.SeverityText())
+	if r.Body.GetStringValue() != "disk almost full" || r.SeverityText != "warning" || r.SeverityNumber != 13 {
+		t.Errorf("body %v severity %d %q", r.Body, r.SeverityNumber, r.SeverityText)
 	}
-	attrs := map[string]attribute.Value{}
+	attrs := attrMap(r.Attributes)
 	uids := 0
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		attrs[string(kv.Key)] = kv.Value
+	for _, kv := range r.Attributes {
 		if kv.Key == "log.record.uid" {
 			uids++
 		}
-		return true
-	})
+	}
 	if uids != 1 {
 		t.Errorf("log.record.uid appears %d times, want once", uids)
 	}
+	isType := func(typ any) func(*commonpb.AnyValue) bool {
+		return func(v *commonpb.AnyValue) bool { return fmt.Sprintf("%T", v.GetValue()) == fmt.Sprintf("%T", typ) }
+	}
 	for _, c := range []struct {
 		key  string
-		typ  attribute.Type
+		is   func(*commonpb.AnyValue) bool
 		text string
 	}{
-		{"user", attribute.STRING, "ana"},
-		{"free_mb", attribute.INT64, "512"},
-		{"ratio", attribute.FLOAT64, "0.5"},
-		{"ok", attribute.BOOL, "false"},
-		{"gone", attribute.EMPTY, ""},
-		{"order", attribute.MAP, ""},
-		{"raw", attribute.BYTESLICE, ""},
-		{"log.record.uid", attribute.STRING, "s=x;i=1"}, // ours wins over the line's
+		{"user", isType(&commonpb.AnyValue_StringValue{}), "ana"},
+		{"free_mb", isType(&commonpb.AnyValue_IntValue{}), "512"},
+		{"ratio", isType(&commonpb.AnyValue_DoubleValue{}), "0.5"},
+		{"ok", isType(&commonpb.AnyValue_BoolValue{}), "false"},
+		{"gone", func(v *commonpb.AnyValue) bool { return v.GetValue() == nil }, ""},
+		{"order", isType(&commonpb.AnyValue_KvlistValue{}), ""},
+		{"raw", isType(&commonpb.AnyValue_BytesValue{}), "\xff"},
+		{"log.record.uid", isType(&commonpb.AnyValue_StringValue{}), "s=x;i=1"}, // ours wins over the line's
 	} {
 		v, ok := attrs[c.key]
-		if !ok || v.Type() != c.typ || (c.text != "" && v.String() != c.text) {
-			t.Errorf("attribute %s = %v (%v), want %v %q", c.key, v.String(), v.Type(), c.typ, c.text)
+		if !ok || !c.is(v) || valueText(v) != c.text {
+			t.Errorf("attribute %s = %v, want %q", c.key, v, c.text)
 		}
 	}
-	if m := attrs["order"].AsMap(); len(m) != 2 || m[1].Value.Type() != attribute.SLICE || len(m[1].Value.AsSlice()) != 3 {
-		t.Errorf("nested object = %v", attrs["order"].String())
+	if m := attrs["order"].GetKvlistValue().GetValues(); len(m) != 2 || len(m[1].GetValue().GetArrayValue().GetValues()) != 3 || m[0].GetValue().GetIntValue() != 42 {
+		t.Errorf("nested object = %v", attrs["order"])
 	}
-	if r.TraceID() != trace || r.SpanID()[7] != 1 || r.TraceFlags() != 1 {
-		t.Errorf("trace context %v %v %v", r.TraceID(), r.SpanID(), r.TraceFlags())
+	if !bytes.Equal(r.TraceId, trace[:]) || len(r.SpanId) != 8 || r.SpanId[7] != 1 || r.Flags != 1 {
+		t.Errorf("trace context %x %x %v", r.TraceId, r.SpanId, r.Flags)
 	}
 	r = got[1]
-	if r.Body().Type() != attribute.MAP || len(r.Body().AsMap()) != 2 || r.TraceID() != trace || r.SpanID().IsValid() {
-		t.Errorf("map body %v (%v), trace %v span %v", r.Body().String(), r.Body().Type(), r.TraceID(), r.SpanID())
+	if len(r.Body.GetKvlistValue().GetValues()) != 2 || !bytes.Equal(r.TraceId, trace[:]) || r.SpanId != nil {
+		t.Errorf("map body %v, trace %x span %x", r.Body, r.TraceId, r.SpanId)
 	}
-	if r.SeverityText() != "INFO" {
-		t.Errorf("severity text %q, want INFO from the number when the line gave none", r.SeverityText())
+	if r.SeverityText != "INFO" {
+		t.Errorf("severity text %q, want INFO from the number when the line gave none", r.SeverityText)
 	}
-	lines := ""
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		if kv.Key == "log.lines" {
-			lines = kv.Value.String()
-		}
-		return true
-	})
-	if lines != "3" {
+	if lines := recordAttr(r, "log.lines"); lines != "3" {
 		t.Errorf("log.lines = %q, want 3", lines)
 	}
 }

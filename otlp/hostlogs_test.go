@@ -5,19 +5,24 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 
 	"github.com/podexporter/podexporter/logrecord"
 )
 
-// attrsOf is a record's attributes by key, with their OTLP types.
-func attrsOf(r sdklog.Record) map[string]attribute.Value {
-	m := map[string]attribute.Value{}
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		m[string(kv.Key)] = kv.Value
-		return true
-	})
+// attrsOf is a record's attributes by key, as Go values of their OTLP types.
+func attrsOf(r sentRecord) map[string]any {
+	m := map[string]any{}
+	for k, v := range attrMap(r.Attributes) {
+		switch x := v.GetValue().(type) {
+		case *commonpb.AnyValue_StringValue:
+			m[k] = x.StringValue
+		case *commonpb.AnyValue_IntValue:
+			m[k] = x.IntValue
+		default:
+			m[k] = v
+		}
+	}
 	return m
 }
 
@@ -43,17 +48,27 @@ func TestHostRecordMapping(t *testing.T) {
 	}
 	second := recs[0]
 	second.Host = &logrecord.HostEntry{PID: 4243, Exe: "/usr/bin/sudo", Comm: "sudo", Transport: "syslog", Facility: 10}
+	second.Cursor = "s=x;i=f"
 	recs = append(recs, second)
 	if err := s.Deliver(context.Background(), recs); err != nil {
 		t.Fatal(err)
 	}
-	got := exp.records()
-	if len(got) != len(recs) {
-		t.Fatalf("%d records exported, want %d", len(got), len(recs))
+	sent := exp.records()
+	if len(sent) != len(recs) {
+		t.Fatalf("%d records exported, want %d", len(sent), len(recs))
+	}
+	// Records are sent grouped by resource; each is found by its cursor.
+	got := make([]sentRecord, len(recs))
+	for _, r := range sent {
+		for i := range recs {
+			if recordAttr(r, "log.record.uid") == recs[i].Cursor {
+				got[i] = r
+			}
+		}
 	}
 	for _, tc := range []struct {
 		name     string
-		rec      sdklog.Record
+		rec      sentRecord
 		resource map[string]string // "" for absent
 		attrs    map[string]any    // nil for absent
 	}{
@@ -81,20 +96,20 @@ func TestHostRecordMapping(t *testing.T) {
 				v, ok := attrs[k]
 				switch {
 				case want == nil && ok:
-					t.Errorf("attribute %s = %v, want none", k, v.AsInterface())
-				case want != nil && (!ok || v.AsInterface() != want):
-					t.Errorf("attribute %s = %#v, want %#v", k, v.AsInterface(), want)
+					t.Errorf("attribute %s = %v, want none", k, v)
+				case want != nil && (!ok || v != want):
+					t.Errorf("attribute %s = %#v, want %#v", k, v, want)
 				}
 			}
 		})
 	}
 	// One resource per service and unit, not per process: the two sudo records share
-	// their provider.
-	if len(s.providers) != 5 {
-		t.Errorf("%d providers for sudo (twice), sshd, the kernel, myapp and the host; want 5", len(s.providers))
+	// theirs.
+	if n := len(s.enc.resources); n != 5 {
+		t.Errorf("%d resources for sudo (twice), sshd, the kernel, myapp and the host; want 5", n)
 	}
-	if got[0].Resource() != got[5].Resource() {
-		t.Errorf("two records of one service on two resources")
+	if got[0].Resource != got[5].Resource || len(exp.batches) != 1 {
+		t.Errorf("two records of one service on two resources (or %d requests)", len(exp.batches))
 	}
 }
 

@@ -127,7 +127,6 @@ func permanent(err error) bool {
 // The Go exporters report partial success to the global error handler, not to the
 // caller; this one turns the report into the Rejected counters.
 var (
-	partialLogs    = regexp.MustCompile(`(\d+) log records? rejected`)
 	partialMetrics = regexp.MustCompile(`(\d+) (?:metric )?data points? rejected`)
 
 	partialMu      sync.Mutex
