@@ -95,8 +95,11 @@ type grpcLogExporter struct {
 const exportLogsMethod = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
 func (e *grpcLogExporter) Export(ctx context.Context, request []byte) (Partial, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.c.Timeout)
-	defer cancel()
+	if e.c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.c.Timeout)
+		defer cancel()
+	}
 	if len(e.headers) > 0 {
 		ctx = metadata.NewOutgoingContext(ctx, e.headers)
 	}
