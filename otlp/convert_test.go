@@ -3,38 +3,27 @@ package otlp
 import (
 	"context"
 	"errors"
-	"strconv"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
-	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
-	"google.golang.org/protobuf/proto"
-
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/logrecord"
 )
 
 // The conversion of records and events to OTLP, against an in-memory exporter:
 // milliseconds, beside the real-Collector tests in logs_test.go and metrics_test.go.
 
-// memExporter decodes what it is given with the protobuf package's generated types,
-// independently of the sink's own encoder; fail makes the next exports fail.
+// memExporter decodes what it is given as a receiver does
+// (otelcoltest.DecodeLogsRequest, the protobuf package's generated types), not with
+// the sink's own encoder; fail makes the next exports fail.
 type memExporter struct {
 	mu      sync.Mutex
-	batches [][]sentRecord
+	batches [][]otelcoltest.LogRecord
 	fail    int
 	// partial is what each export answers.
 	partial Partial
-}
-
-// sentRecord is one record as a receiver decodes it, with its resource.
-type sentRecord struct {
-	Resource *resourcepb.Resource
-	Scope    *commonpb.InstrumentationScope
-	*logspb.LogRecord
 }
 
 func (m *memExporter) Export(_ context.Context, req []byte) (Partial, error) {
@@ -44,7 +33,7 @@ func (m *memExporter) Export(_ context.Context, req []byte) (Partial, error) {
 		m.fail--
 		return Partial{}, errors.New("receiver unavailable")
 	}
-	recs, err := decodeRequest(req)
+	recs, err := otelcoltest.DecodeLogsRequest(req)
 	if err != nil {
 		return Partial{}, err
 	}
@@ -53,66 +42,20 @@ func (m *memExporter) Export(_ context.Context, req []byte) (Partial, error) {
 }
 func (m *memExporter) Shutdown(context.Context) error { return nil }
 
-func (m *memExporter) records() []sentRecord {
+func (m *memExporter) records() []otelcoltest.LogRecord {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []sentRecord
+	var out []otelcoltest.LogRecord
 	for _, b := range m.batches {
 		out = append(out, b...)
 	}
 	return out
 }
 
-// decodeRequest decodes an ExportLogsServiceRequest, as receivers do, into its
-// records; a request protobuf refuses (a string that is not UTF-8, a bad length)
-// is an error.
-func decodeRequest(req []byte) ([]sentRecord, error) {
-	var r collogspb.ExportLogsServiceRequest
-	if err := proto.Unmarshal(req, &r); err != nil {
-		return nil, err
-	}
-	var out []sentRecord
-	for _, rl := range r.GetResourceLogs() {
-		for _, sl := range rl.GetScopeLogs() {
-			for _, lr := range sl.GetLogRecords() {
-				out = append(out, sentRecord{rl.GetResource(), sl.GetScope(), lr})
-			}
-		}
-	}
-	return out, nil
-}
-
-// valueText is how the SDK's attribute.Value.String showed a value, for comparing.
-func valueText(v *commonpb.AnyValue) string {
-	switch x := v.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		return x.StringValue
-	case *commonpb.AnyValue_IntValue:
-		return strconv.FormatInt(x.IntValue, 10)
-	case *commonpb.AnyValue_BoolValue:
-		return strconv.FormatBool(x.BoolValue)
-	case *commonpb.AnyValue_DoubleValue:
-		return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
-	case *commonpb.AnyValue_BytesValue:
-		return string(x.BytesValue)
-	}
-	return ""
-}
-
-func attrMap(kvs []*commonpb.KeyValue) map[string]*commonpb.AnyValue {
-	m := map[string]*commonpb.AnyValue{}
-	for _, kv := range kvs {
-		m[kv.GetKey()] = kv.GetValue()
-	}
-	return m
-}
-
-func resourceAttr(r sentRecord, key string) string {
-	return valueText(attrMap(r.Resource.GetAttributes())[key])
-}
-
-func recordAttr(r sentRecord, key string) string {
-	return valueText(attrMap(r.GetAttributes())[key])
+// sameResource says two records came in one ResourceLogs, whose attributes the
+// decoder shares between its records.
+func sameResource(a, b otelcoltest.LogRecord) bool {
+	return reflect.ValueOf(a.Resource).UnsafePointer() == reflect.ValueOf(b.Resource).UnsafePointer()
 }
 
 func TestLogSinkConvertsRecords(t *testing.T) {
@@ -133,29 +76,30 @@ func TestLogSinkConvertsRecords(t *testing.T) {
 	}
 	cases := []struct {
 		name                string
-		rec                 sentRecord
+		rec                 otelcoltest.LogRecord
 		resourceKey, resVal string
-		attrKey, attrVal    string
+		attrKey             string
+		attrVal             any
 		bodyIsBytes         bool
 	}{
 		{"container line", got[0], "container.id", full, "log.iostream", "stderr", false},
 		{"unit line", got[1], "systemd.unit", "podexporter.service", "log.record.uid", "s=x;i=2", false},
-		{"invalid UTF-8, cut", got[2], "container.id", full[:12], "log.truncated", "true", true},
+		{"invalid UTF-8, cut", got[2], "container.id", full[:12], "log.truncated", true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if v := resourceAttr(c.rec, c.resourceKey); v != c.resVal {
-				t.Errorf("resource %s = %q, want %q", c.resourceKey, v, c.resVal)
+			if v := c.rec.Resource[c.resourceKey]; v != c.resVal {
+				t.Errorf("resource %s = %v, want %v", c.resourceKey, v, c.resVal)
 			}
-			if v := recordAttr(c.rec, c.attrKey); v != c.attrVal {
-				t.Errorf("attribute %s = %q, want %q", c.attrKey, v, c.attrVal)
+			if v := c.rec.Attributes[c.attrKey]; v != c.attrVal {
+				t.Errorf("attribute %s = %#v, want %#v", c.attrKey, v, c.attrVal)
 			}
-			if isBytes := c.rec.Body.GetBytesValue() != nil; isBytes != c.bodyIsBytes {
-				t.Errorf("body %v, want bytes %v", c.rec.Body, c.bodyIsBytes)
+			if _, isBytes := c.rec.BodyValue.([]byte); isBytes != c.bodyIsBytes {
+				t.Errorf("body %#v, want bytes %v", c.rec.BodyValue, c.bodyIsBytes)
 			}
 		})
 	}
-	if resourceAttr(got[0], "container.name") != "web" || resourceAttr(got[0], "container.label.app") != "shop" {
+	if got[0].Resource["container.name"] != "web" || got[0].Resource["container.label.app"] != "shop" {
 		t.Errorf("container resource lacks name or label: %v", got[0].Resource)
 	}
 }
@@ -189,9 +133,9 @@ func TestEventQueueResourcePerService(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d records exported, want 2", len(got))
 	}
-	services := map[string]bool{}
+	services := map[any]bool{}
 	for _, r := range got {
-		services[resourceAttr(r, "podman.service")] = true
+		services[r.Resource["podman.service"]] = true
 	}
 	if !services["rootful"] || !services["rootless-1001"] {
 		t.Fatalf("services on the resources: %v, want rootful and rootless-1001", services)

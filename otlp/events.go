@@ -113,11 +113,14 @@ func (e *logEncoder) encodeEvents(buf []byte, batch []Event, now time.Time) []by
 		// Its own cache key: an event's resource also names the Podman service, which
 		// journal records do not know, and the key must too, or one service's resource
 		// would be taken for another's.
-		var rc *Container
-		if c.ID != "" {
-			rc = c
-		} // else a unit without a container: the host's resource
-		return e.resourceFor(providerKey{'e', c.Service + "/" + c.ID}, rc, nil)
+		key := providerKey{'e', c.Service + "/" + c.ID}
+		if res, ok := e.resources[key]; ok {
+			return res
+		}
+		if c.ID == "" {
+			return e.newResource(key, nil) // a unit without a container: the host's resource
+		}
+		return e.newResource(key, c)
 	}, func(w *wire, i int) {
 		ev := &batch[i]
 		w.time(lrTime, ev.Time)

@@ -1,13 +1,11 @@
 package otlp
 
 import (
-	"bytes"
 	"context"
-	"fmt"
+	"encoding/hex"
+	"reflect"
 	"testing"
 	"time"
-
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/logrecord"
@@ -40,55 +38,40 @@ func TestLogSinkParsedRecords(t *testing.T) {
 		t.Fatalf("%d records, want 2", len(got))
 	}
 	r := got[0]
-	if r.Body.GetStringValue() != "disk almost full" || r.SeverityText != "warning" || r.SeverityNumber != 13 {
-		t.Errorf("body %v severity %d %q", r.Body, r.SeverityNumber, r.SeverityText)
+	if r.BodyValue != "disk almost full" || r.SeverityText != "warning" || r.SeverityNumber != 13 {
+		t.Errorf("body %#v severity %d %q", r.BodyValue, r.SeverityNumber, r.SeverityText)
 	}
-	attrs := attrMap(r.Attributes)
-	uids := 0
-	for _, kv := range r.Attributes {
-		if kv.Key == "log.record.uid" {
-			uids++
-		}
+	if r.AttributeCount != len(r.Attributes) {
+		t.Errorf("%d attributes sent for %d keys: a key repeats (log.record.uid = %v)", r.AttributeCount, len(r.Attributes), r.Attributes["log.record.uid"])
 	}
-	if uids != 1 {
-		t.Errorf("log.record.uid appears %d times, want once", uids)
-	}
-	isType := func(typ any) func(*commonpb.AnyValue) bool {
-		return func(v *commonpb.AnyValue) bool { return fmt.Sprintf("%T", v.GetValue()) == fmt.Sprintf("%T", typ) }
-	}
-	for _, c := range []struct {
-		key  string
-		is   func(*commonpb.AnyValue) bool
-		text string
-	}{
-		{"user", isType(&commonpb.AnyValue_StringValue{}), "ana"},
-		{"free_mb", isType(&commonpb.AnyValue_IntValue{}), "512"},
-		{"ratio", isType(&commonpb.AnyValue_DoubleValue{}), "0.5"},
-		{"ok", isType(&commonpb.AnyValue_BoolValue{}), "false"},
-		{"gone", func(v *commonpb.AnyValue) bool { return v.GetValue() == nil }, ""},
-		{"order", isType(&commonpb.AnyValue_KvlistValue{}), ""},
-		{"raw", isType(&commonpb.AnyValue_BytesValue{}), "\xff"},
-		{"log.record.uid", isType(&commonpb.AnyValue_StringValue{}), "s=x;i=1"}, // ours wins over the line's
+	for key, want := range map[string]any{
+		"user":           "ana",
+		"free_mb":        int64(512),
+		"ratio":          0.5,
+		"ok":             false,
+		"gone":           nil,
+		"raw":            []byte{0xff},
+		"log.record.uid": "s=x;i=1", // ours wins over the line's
 	} {
-		v, ok := attrs[c.key]
-		if !ok || !c.is(v) || valueText(v) != c.text {
-			t.Errorf("attribute %s = %v, want %q", c.key, v, c.text)
+		if v, ok := r.Attributes[key]; !ok || !reflect.DeepEqual(v, want) {
+			t.Errorf("attribute %s = %#v, want %#v", key, v, want)
 		}
 	}
-	if m := attrs["order"].GetKvlistValue().GetValues(); len(m) != 2 || len(m[1].GetValue().GetArrayValue().GetValues()) != 3 || m[0].GetValue().GetIntValue() != 42 {
-		t.Errorf("nested object = %v", attrs["order"])
+	wantOrder := map[string]any{"id": int64(42), "items": []any{"a", int64(2), true}}
+	if v := r.Attributes["order"]; !reflect.DeepEqual(v, wantOrder) {
+		t.Errorf("nested object = %#v, want %#v", v, wantOrder)
 	}
-	if !bytes.Equal(r.TraceId, trace[:]) || len(r.SpanId) != 8 || r.SpanId[7] != 1 || r.Flags != 1 {
-		t.Errorf("trace context %x %x %v", r.TraceId, r.SpanId, r.Flags)
+	if r.TraceID != hex.EncodeToString(trace[:]) || r.SpanID != "0000000000000001" || r.Flags != 1 {
+		t.Errorf("trace context %s %s %v", r.TraceID, r.SpanID, r.Flags)
 	}
 	r = got[1]
-	if len(r.Body.GetKvlistValue().GetValues()) != 2 || !bytes.Equal(r.TraceId, trace[:]) || r.SpanId != nil {
-		t.Errorf("map body %v, trace %x span %x", r.Body, r.TraceId, r.SpanId)
+	if want := map[string]any{"msg": "x", "n": int64(1)}; !reflect.DeepEqual(r.BodyValue, want) || r.TraceID != hex.EncodeToString(trace[:]) || r.SpanID != "" {
+		t.Errorf("map body %#v, trace %s span %s", r.BodyValue, r.TraceID, r.SpanID)
 	}
 	if r.SeverityText != "INFO" {
 		t.Errorf("severity text %q, want INFO from the number when the line gave none", r.SeverityText)
 	}
-	if lines := recordAttr(r, "log.lines"); lines != "3" {
-		t.Errorf("log.lines = %q, want 3", lines)
+	if lines := r.Attributes["log.lines"]; lines != int64(3) {
+		t.Errorf("log.lines = %#v, want 3", lines)
 	}
 }

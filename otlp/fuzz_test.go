@@ -5,8 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/logrecord"
 )
@@ -35,9 +34,9 @@ func FuzzLogRecord(f *testing.F) {
 			recs[1].Parsed = &parsed
 		}
 		enc := newLogEncoder(Host{ServiceName: "s", ServiceInstanceID: "i", HostName: "h"})
-		// decodeRequest is protobuf's own decoding, which refuses a string that is
-		// not UTF-8.
-		got, err := decodeRequest(enc.encodeRecords(nil, recs))
+		// Decoded as a receiver decodes it: protobuf's generated types refuse a
+		// string that is not UTF-8.
+		got, err := otelcoltest.DecodeLogsRequest(enc.encodeRecords(nil, recs))
 		if err != nil {
 			t.Fatalf("the request does not decode: %v", err)
 		}
@@ -45,23 +44,17 @@ func FuzzLogRecord(f *testing.F) {
 			t.Fatalf("%d records sent, want %d", len(got), len(recs))
 		}
 		for _, r := range got {
-			i := int(r.TimeUnixNano/1e9) - 1 // each record's own second
-			checkValue(t, "body", r.Body)
-			if b := r.Body.GetBytesValue(); b != nil && string(b) != recs[i].Body {
+			i := int(r.Time.Unix()) - 1 // each record's own second
+			checkValue(t, "body", r.BodyValue)
+			if b, ok := r.BodyValue.([]byte); ok && string(b) != recs[i].Body {
 				t.Fatalf("body bytes %q, want %q", b, recs[i].Body)
 			}
-			if s := r.Body.GetStringValue(); r.Body.GetBytesValue() == nil && recs[i].Parsed == nil && s != recs[i].Body {
+			if s, ok := r.BodyValue.(string); ok && recs[i].Parsed == nil && s != recs[i].Body {
 				t.Fatalf("body %q, want %q", s, recs[i].Body)
 			}
 			checkString(t, "severity text", r.SeverityText)
-			for _, kv := range r.Attributes {
-				checkString(t, "attribute key", kv.Key)
-				checkValue(t, "attribute "+kv.Key, kv.Value)
-			}
-			for _, kv := range r.Resource.GetAttributes() {
-				checkString(t, "resource key", kv.Key)
-				checkValue(t, "resource "+kv.Key, kv.Value)
-			}
+			checkValue(t, "attributes", r.Attributes)
+			checkValue(t, "resource", r.Resource)
 		}
 	})
 }
@@ -73,14 +66,20 @@ func checkString(t *testing.T, what, s string) {
 	}
 }
 
-func checkValue(t *testing.T, what string, v *commonpb.AnyValue) {
+// checkValue checks every string in a decoded value, map keys included.
+func checkValue(t *testing.T, what string, v any) {
 	t.Helper()
-	checkString(t, what, v.GetStringValue())
-	for _, e := range v.GetArrayValue().GetValues() {
-		checkValue(t, what, e)
-	}
-	for _, kv := range v.GetKvlistValue().GetValues() {
-		checkString(t, what+" key", kv.Key)
-		checkValue(t, what+"."+kv.Key, kv.Value)
+	switch x := v.(type) {
+	case string:
+		checkString(t, what, x)
+	case []any:
+		for _, e := range x {
+			checkValue(t, what, e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			checkString(t, what+" key", k)
+			checkValue(t, what+"."+k, e)
+		}
 	}
 }

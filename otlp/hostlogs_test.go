@@ -5,26 +5,9 @@ import (
 	"testing"
 	"time"
 
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/logrecord"
 )
-
-// attrsOf is a record's attributes by key, as Go values of their OTLP types.
-func attrsOf(r sentRecord) map[string]any {
-	m := map[string]any{}
-	for k, v := range attrMap(r.Attributes) {
-		switch x := v.GetValue().(type) {
-		case *commonpb.AnyValue_StringValue:
-			m[k] = x.StringValue
-		case *commonpb.AnyValue_IntValue:
-			m[k] = x.IntValue
-		default:
-			m[k] = v
-		}
-	}
-	return m
-}
 
 func hostRecord(i int, ident, unit string, h logrecord.HostEntry) logrecord.Record {
 	return logrecord.Record{Time: time.Unix(1700000000, int64(i)), Priority: 5, Severity: logrecord.SeverityFromPriority(5), Body: "host line",
@@ -58,17 +41,17 @@ func TestHostRecordMapping(t *testing.T) {
 		t.Fatalf("%d records exported, want %d", len(sent), len(recs))
 	}
 	// Records are sent grouped by resource; each is found by its cursor.
-	got := make([]sentRecord, len(recs))
+	got := make([]otelcoltest.LogRecord, len(recs))
 	for _, r := range sent {
 		for i := range recs {
-			if recordAttr(r, "log.record.uid") == recs[i].Cursor {
+			if r.Attributes["log.record.uid"] == recs[i].Cursor {
 				got[i] = r
 			}
 		}
 	}
 	for _, tc := range []struct {
 		name     string
-		rec      sentRecord
+		rec      otelcoltest.LogRecord
 		resource map[string]string // "" for absent
 		attrs    map[string]any    // nil for absent
 	}{
@@ -87,11 +70,11 @@ func TestHostRecordMapping(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, want := range tc.resource {
-				if v := resourceAttr(tc.rec, k); v != want {
+				if v, _ := tc.rec.Resource[k].(string); v != want {
 					t.Errorf("resource %s = %q, want %q", k, v, want)
 				}
 			}
-			attrs := attrsOf(tc.rec)
+			attrs := tc.rec.Attributes
 			for k, want := range tc.attrs {
 				v, ok := attrs[k]
 				switch {
@@ -108,7 +91,7 @@ func TestHostRecordMapping(t *testing.T) {
 	if n := len(s.enc.resources); n != 5 {
 		t.Errorf("%d resources for sudo (twice), sshd, the kernel, myapp and the host; want 5", n)
 	}
-	if got[0].Resource != got[5].Resource || len(exp.batches) != 1 {
+	if !sameResource(got[0], got[5]) || len(exp.batches) != 1 {
 		t.Errorf("two records of one service on two resources (or %d requests)", len(exp.batches))
 	}
 }
@@ -121,7 +104,7 @@ func TestHostRecordServiceOverridden(t *testing.T) {
 	if err := s.Deliver(context.Background(), []logrecord.Record{hostRecord(0, "sudo", "", logrecord.HostEntry{Facility: -1})}); err != nil {
 		t.Fatal(err)
 	}
-	if v := resourceAttr(exp.records()[0], "service.name"); v != "fleet" {
+	if v := exp.records()[0].Resource["service.name"]; v != "fleet" {
 		t.Errorf("service.name = %q, want the operator's", v)
 	}
 }

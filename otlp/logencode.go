@@ -55,22 +55,15 @@ func newLogEncoder(host Host) *logEncoder {
 	return &logEncoder{host: host, resources: map[providerKey]*encodedResource{}}
 }
 
-// resourceFor returns the cached resource of key, or builds it with make; looking up
-// first keeps the resource's description from being built per record.
-func (e *logEncoder) resourceFor(key providerKey, c *Container, more func() []attribute.KeyValue) *encodedResource {
-	if r, ok := e.resources[key]; ok {
-		return r
-	}
+// newResource encodes and keeps the resource of key: the host's with c's attributes
+// (if any) and more.
+func (e *logEncoder) newResource(key providerKey, c *Container, more ...attribute.KeyValue) *encodedResource {
 	if len(e.resources) >= maxProviders {
 		clear(e.resources)
 	}
-	var extra []attribute.KeyValue
-	if more != nil {
-		extra = more()
-	}
 	var w wire
 	// newResource drops duplicate keys, the last winning, and sorts them.
-	for _, kv := range e.host.newResource(c, extra...).Attributes() {
+	for _, kv := range e.host.newResource(c, more...).Attributes() {
 		w.keyValue(resourceAttributes, kv)
 	}
 	r := &encodedResource{msg: w.b}
@@ -79,7 +72,8 @@ func (e *logEncoder) resourceFor(key providerKey, c *Container, more func() []at
 }
 
 // recordResource is the resource of a journal record: its container's, its unit's,
-// its service's (host records) or the host's.
+// its service's (host records) or the host's. The cache is looked up first, so a
+// resource's description is built once, not per record.
 func (e *logEncoder) recordResource(r *logrecord.Record) *encodedResource {
 	key := providerKey{kind: 'h'}
 	switch {
@@ -92,17 +86,18 @@ func (e *logEncoder) recordResource(r *logrecord.Record) *encodedResource {
 	case r.Unit != "":
 		key = providerKey{'u', r.Unit}
 	}
+	if res, ok := e.resources[key]; ok {
+		return res
+	}
 	switch key.kind {
 	case 'c':
-		return e.resourceFor(key, &Container{ID: key.name, Name: r.ContainerName, Image: r.Image, PodID: r.PodID, PodName: r.PodName, Labels: r.Labels}, nil)
+		return e.newResource(key, &Container{ID: key.name, Name: r.ContainerName, Image: r.Image, PodID: r.PodID, PodName: r.PodName, Labels: r.Labels})
 	case 'u':
-		return e.resourceFor(key, nil, func() []attribute.KeyValue {
-			return []attribute.KeyValue{attribute.String("systemd.unit", text(key.name))}
-		})
+		return e.newResource(key, nil, attribute.String("systemd.unit", text(key.name)))
 	case 's':
-		return e.resourceFor(key, nil, func() []attribute.KeyValue { return hostResource(key.name) })
+		return e.newResource(key, nil, hostResource(key.name)...)
 	}
-	return e.resourceFor(key, nil, nil)
+	return e.newResource(key, nil)
 }
 
 // encode appends to buf one request holding n records, grouped by resource(i), each

@@ -12,12 +12,14 @@ import (
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/podexporter/podexporter/internal/otelcoltest"
 	"github.com/podexporter/podexporter/journald/logparse"
 	"github.com/podexporter/podexporter/logrecord"
 )
 
-// The encoder's requests are decoded by protobuf's generated code (decodeRequest):
-// every length it writes, short or widened, must come out as written.
+// The encoder's requests are decoded by protobuf's generated types
+// (otelcoltest.DecodeLogsRequest): every length it writes, short or widened, must
+// come out as written.
 func TestEncodeLengths(t *testing.T) {
 	full := "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"
 	for _, size := range []int{0, 1, 100, 127, 128, 200, 16383, 16384, 20 << 10, 2 << 20} {
@@ -25,15 +27,15 @@ func TestEncodeLengths(t *testing.T) {
 			r := record(1, full)
 			r.Body = strings.Repeat("x", size)
 			enc := newLogEncoder(Host{ServiceName: "s", HostName: "h"})
-			got, err := decodeRequest(enc.encodeRecords(nil, []logrecord.Record{r, record(2, full)}))
+			got, err := otelcoltest.DecodeLogsRequest(enc.encodeRecords(nil, []logrecord.Record{r, record(2, full)}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != 2 || got[0].Body.GetStringValue() != r.Body || got[1].Body.GetStringValue() != "line 2" {
-				t.Fatalf("%d records, first body of %d bytes, want 2 records and %d", len(got), len(got[0].Body.GetStringValue()), size)
+			if len(got) != 2 || got[0].BodyValue != r.Body || got[1].BodyValue != "line 2" {
+				t.Fatalf("%d records, first body of %d bytes, want 2 records and %d", len(got), len(got[0].Body), size)
 			}
-			if got[0].TimeUnixNano != uint64(r.Time.UnixNano()) || got[0].ObservedTimeUnixNano != uint64(r.Observed.UnixNano()) {
-				t.Fatalf("times %d %d", got[0].TimeUnixNano, got[0].ObservedTimeUnixNano)
+			if !got[0].Time.Equal(r.Time) || !got[0].ObservedTime.Equal(r.Observed) {
+				t.Fatalf("times %s %s, want %s %s", got[0].Time, got[0].ObservedTime, r.Time, r.Observed)
 			}
 		})
 	}
@@ -45,24 +47,26 @@ func TestEncodeLengths(t *testing.T) {
 func TestEncodeGroupsByResource(t *testing.T) {
 	a, b := fmt.Sprintf("%064x", 10), fmt.Sprintf("%064x", 11)
 	recs := []logrecord.Record{record(1, a), record(2, b), record(3, a), {Body: "unit", Unit: "x.service", Cursor: "u"}, record(4, b)}
+	want := []struct {
+		body      string
+		container any
+	}{{"line 1", a}, {"line 3", a}, {"line 2", b}, {"line 4", b}, {"unit", nil}}
 	enc := newLogEncoder(Host{ServiceName: "s", HostName: "h"})
 	for round := range 2 {
-		got, err := decodeRequest(enc.encodeRecords(nil, recs))
+		got, err := otelcoltest.DecodeLogsRequest(enc.encodeRecords(nil, recs))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var order []string
-		for _, r := range got {
-			order = append(order, r.Body.GetStringValue()+"@"+resourceAttr(r, "container.id")[:min(2, len(resourceAttr(r, "container.id")))])
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d records, want %d", round, len(got), len(want))
 		}
-		if want := "line 1@00 line 3@00 line 2@00 line 4@00 unit@"; strings.Join(order, " ") != want {
-			t.Fatalf("round %d: order %v, want %s", round, order, want)
+		for i, w := range want {
+			if got[i].Body != w.body || got[i].Resource["container.id"] != w.container || got[i].Scope != scope {
+				t.Errorf("round %d: record %d is %q of %v (scope %q), want %q of %v", round, i, got[i].Body, got[i].Resource["container.id"], got[i].Scope, w.body, w.container)
+			}
 		}
-		if got[0].Resource != got[1].Resource || got[1].Resource == got[2].Resource || got[3].Resource != got[2].Resource {
-			t.Fatalf("round %d: records of one container on several resources", round)
-		}
-		if got[0].Scope.GetName() != scope {
-			t.Fatalf("scope %q", got[0].Scope.GetName())
+		if !sameResource(got[0], got[1]) || !sameResource(got[2], got[3]) || sameResource(got[1], got[2]) {
+			t.Errorf("round %d: one resource per container expected", round)
 		}
 	}
 }
@@ -77,15 +81,15 @@ func TestEncodeAttributeLimit(t *testing.T) {
 	fields = append(fields, logparse.Field{Key: "f000", Value: "again"}) // the last of a key wins
 	r := record(1, fmt.Sprintf("%064x", 12))
 	r.Parsed = &logparse.Line{Format: logparse.JSON, Message: "m", HasMessage: true, Fields: fields}
-	got, err := decodeRequest(newLogEncoder(Host{ServiceName: "s"}).encodeRecords(nil, []logrecord.Record{r}))
+	got, err := otelcoltest.DecodeLogsRequest(newLogEncoder(Host{ServiceName: "s"}).encodeRecords(nil, []logrecord.Record{r}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	attrs := attrMap(got[0].Attributes)
-	if len(got[0].Attributes) != maxAttributes || got[0].DroppedAttributesCount != 300+2-maxAttributes {
-		t.Fatalf("%d attributes, %d dropped; want %d and %d", len(got[0].Attributes), got[0].DroppedAttributesCount, maxAttributes, 300+2-maxAttributes)
+	attrs := got[0].Attributes
+	if got[0].AttributeCount != maxAttributes || len(attrs) != maxAttributes || got[0].DroppedAttributes != 300+2-maxAttributes {
+		t.Fatalf("%d attributes (%d keys), %d dropped; want %d and %d", got[0].AttributeCount, len(attrs), got[0].DroppedAttributes, maxAttributes, 300+2-maxAttributes)
 	}
-	if valueText(attrs["log.record.uid"]) != r.Cursor || valueText(attrs["log.iostream"]) != "stderr" || valueText(attrs["f001"]) != "1" {
+	if attrs["log.record.uid"] != r.Cursor || attrs["log.iostream"] != "stderr" || attrs["f001"] != int64(1) {
 		t.Fatalf("kept attributes lack ours or the first fields: uid %v iostream %v f001 %v", attrs["log.record.uid"], attrs["log.iostream"], attrs["f001"])
 	}
 	if _, ok := attrs["f000"]; ok {
@@ -102,7 +106,7 @@ func TestEncodeEvents(t *testing.T) {
 		{Time: at, Name: "container.died", Container: Container{ID: "c1", Name: "web", Service: "rootful"}, Body: "died", Severity: 13, Attributes: map[string]string{"exit_code": "1"}},
 		{Time: at, Name: "systemd.unit.failed", Body: "unit \xff failed", Attributes: map[string]string{"systemd.unit": "x.service"}},
 	}
-	got, err := decodeRequest(newLogEncoder(Host{ServiceName: "s", HostName: "h"}).encodeEvents(nil, batch, at.Add(time.Second)))
+	got, err := otelcoltest.DecodeLogsRequest(newLogEncoder(Host{ServiceName: "s", HostName: "h"}).encodeEvents(nil, batch, at.Add(time.Second)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,20 +114,21 @@ func TestEncodeEvents(t *testing.T) {
 		t.Fatalf("%d records, want 2", len(got))
 	}
 	for i, c := range []struct {
-		name, sev, body, attr, val, container string
-		num                                   int32
+		name, sev, body, attr, val string
+		container                  any
+		num                        int
 	}{
 		{"container.died", "WARN", "died", "exit_code", "1", "c1", 13},
-		{"systemd.unit.failed", "INFO", "unit \uFFFD failed", "systemd.unit", "x.service", "", 9},
+		{"systemd.unit.failed", "INFO", "unit \uFFFD failed", "systemd.unit", "x.service", nil, 9},
 	} {
 		r := got[i]
-		if r.EventName != c.name || recordAttr(r, "event.name") != c.name || r.SeverityText != c.sev || int32(r.SeverityNumber) != c.num ||
-			r.Body.GetStringValue() != c.body || recordAttr(r, c.attr) != c.val || resourceAttr(r, "container.id") != c.container ||
-			r.TimeUnixNano != uint64(at.UnixNano()) || r.ObservedTimeUnixNano != uint64(at.Add(time.Second).UnixNano()) {
-			t.Errorf("event %d = %v, resource %v", i, r.LogRecord, r.Resource)
+		if r.EventName != c.name || r.Attributes["event.name"] != c.name || r.SeverityText != c.sev || r.SeverityNumber != c.num ||
+			r.BodyValue != c.body || r.Attributes[c.attr] != c.val || r.Resource["container.id"] != c.container ||
+			!r.Time.Equal(at) || !r.ObservedTime.Equal(at.Add(time.Second)) {
+			t.Errorf("event %d = %+v", i, r)
 		}
 	}
-	if resourceAttr(got[0], "podman.service") != "rootful" {
+	if got[0].Resource["podman.service"] != "rootful" {
 		t.Errorf("event resource lacks its service: %v", got[0].Resource)
 	}
 }

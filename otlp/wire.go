@@ -113,9 +113,11 @@ func (w *wire) anyValue(field protowire.Number, v attribute.Value) {
 	case attribute.BYTESLICE:
 		w.b = protowire.AppendTag(w.b, anyBytes, protowire.BytesType)
 		w.b = protowire.AppendBytes(w.b, v.AsByteSlice())
-	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.SLICE:
+	case attribute.SLICE:
+		// The typed slices (STRINGSLICE, ...) are never made here: a line's arrays
+		// are SLICE (fieldValue), resources and our attributes hold scalars.
 		arr := w.begin(anyArray)
-		for _, e := range sliceValues(v) {
+		for _, e := range v.AsSlice() {
 			w.anyValue(listValues, e)
 		}
 		w.end(arr)
@@ -127,27 +129,4 @@ func (w *wire) anyValue(field protowire.Number, v attribute.Value) {
 		w.end(m)
 	}
 	w.end(at)
-}
-
-// sliceValues is a slice value's elements as values, whatever its element type.
-func sliceValues(v attribute.Value) []attribute.Value {
-	switch v.Type() {
-	case attribute.BOOLSLICE:
-		return mapSlice(v.AsBoolSlice(), attribute.BoolValue)
-	case attribute.INT64SLICE:
-		return mapSlice(v.AsInt64Slice(), attribute.Int64Value)
-	case attribute.FLOAT64SLICE:
-		return mapSlice(v.AsFloat64Slice(), attribute.Float64Value)
-	case attribute.STRINGSLICE:
-		return mapSlice(v.AsStringSlice(), attribute.StringValue)
-	}
-	return v.AsSlice()
-}
-
-func mapSlice[T any](xs []T, f func(T) attribute.Value) []attribute.Value {
-	out := make([]attribute.Value, len(xs))
-	for i, x := range xs {
-		out[i] = f(x)
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +18,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // LogRecord is one log record the collector accepted, flattened with its resource
@@ -37,6 +39,12 @@ type LogRecord struct {
 	// BodyValue is the body with its OTLP type, nil when there is none.
 	BodyValue  any
 	Attributes map[string]any
+	// AttributeCount is how many attributes the record carried: more than
+	// len(Attributes) when a key repeats. DroppedAttributes is the sender's
+	// dropped_attributes_count.
+	AttributeCount, DroppedAttributes int
+	// Flags are the record's trace flags.
+	Flags uint32
 	// TraceID and SpanID are in hex, as OTLP/JSON writes them; empty when unset.
 	TraceID string
 	SpanID  string
@@ -161,23 +169,43 @@ func decodeLogs(line []byte) ([]LogRecord, error) {
 	if err := unmarshalOptions.Unmarshal(line, &doc); err != nil {
 		return nil, err
 	}
+	return flattenLogs(&doc, idText), nil
+}
+
+// DecodeLogsRequest flattens an ExportLogsServiceRequest as a sender puts it on the
+// wire, in protobuf, decoded by the protobuf package's generated types, which refuse
+// a string that is not UTF-8 as receivers do: for tests of a sender's own encoding.
+// Records of one ResourceLogs share their Resource map.
+func DecodeLogsRequest(b []byte) ([]LogRecord, error) {
+	var doc collogs.ExportLogsServiceRequest
+	if err := proto.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	return flattenLogs(&doc, hex.EncodeToString), nil
+}
+
+// flattenLogs flattens a request into its records; id renders trace and span ids.
+func flattenLogs(doc *collogs.ExportLogsServiceRequest, id func([]byte) string) []LogRecord {
 	var out []LogRecord
 	for _, rl := range doc.GetResourceLogs() {
 		res := attrMap(rl.GetResource().GetAttributes())
 		for _, sl := range rl.GetScopeLogs() {
 			for _, lr := range sl.GetLogRecords() {
 				r := LogRecord{
-					Resource:       res,
-					Scope:          sl.GetScope().GetName(),
-					ScopeVersion:   sl.GetScope().GetVersion(),
-					Time:           unixNano(lr.GetTimeUnixNano()),
-					ObservedTime:   unixNano(lr.GetObservedTimeUnixNano()),
-					SeverityNumber: int(lr.GetSeverityNumber()),
-					SeverityText:   lr.GetSeverityText(),
-					EventName:      lr.GetEventName(),
-					Attributes:     attrMap(lr.GetAttributes()),
-					TraceID:        idText(lr.GetTraceId()),
-					SpanID:         idText(lr.GetSpanId()),
+					Resource:          res,
+					Scope:             sl.GetScope().GetName(),
+					ScopeVersion:      sl.GetScope().GetVersion(),
+					Time:              unixNano(lr.GetTimeUnixNano()),
+					ObservedTime:      unixNano(lr.GetObservedTimeUnixNano()),
+					SeverityNumber:    int(lr.GetSeverityNumber()),
+					SeverityText:      lr.GetSeverityText(),
+					EventName:         lr.GetEventName(),
+					Attributes:        attrMap(lr.GetAttributes()),
+					AttributeCount:    len(lr.GetAttributes()),
+					DroppedAttributes: int(lr.GetDroppedAttributesCount()),
+					Flags:             lr.GetFlags(),
+					TraceID:           id(lr.GetTraceId()),
+					SpanID:            id(lr.GetSpanId()),
 				}
 				// pdata writes "body":{} for a record without one: BodyValue is nil
 				// then and Body is "null", as for an explicit empty value.
@@ -194,7 +222,7 @@ func decodeLogs(line []byte) ([]LogRecord, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // idText undoes the one place where OTLP/JSON departs from the protobuf JSON

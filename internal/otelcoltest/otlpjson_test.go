@@ -53,7 +53,7 @@ func TestDecodeLogs(t *testing.T) {
 			BodyValue: map[string]any{"a": "b", "s": []any{int64(3), nil}, "by": []byte("xyz"), "nothing": nil, "empty": map[string]any{}},
 			// NaN is checked apart: it equals nothing.
 			Attributes: map[string]any{"k": "v", "ok": true, "emptyslice": []any{}},
-			TraceID:    "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", EventName: "ev"},
+			TraceID:    "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", EventName: "ev", AttributeCount: 4},
 		{Resource: none, Body: "bare", BodyValue: "bare", Attributes: none},
 	}
 	if len(recs) != len(want) {
