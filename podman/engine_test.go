@@ -421,3 +421,38 @@ func TestOptionsFrom(t *testing.T) {
 		t.Errorf("OptionsFrom = %+v", o)
 	}
 }
+
+// Events that never pause (other services' images and networks changing every few
+// milliseconds on a busy host) do not hold a container's change back: the pass that
+// applies it runs flushDelay after its first event however many follow.
+func TestEngineAppliesEventsUnderAStream(t *testing.T) {
+	f := newFakeAPI()
+	f.put(id(5), "checked", "running", 0, time.Time{})
+	r := startEngine(t, f, procRoot(t, 0))
+	waitFor(t, "checked in the snapshot", func() bool { _, ok := r.e.Snapshot().Find(id(5)); return ok })
+
+	stop := make(chan struct{})
+	streamed := make(chan struct{})
+	go func() {
+		defer close(streamed)
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			case f.feed <- types.Event{Message: events.Message{Type: "image", Action: "tag", TimeNano: time.Now().UnixNano(),
+				Actor: events.Actor{ID: fmt.Sprintf("img%d", n)}}}:
+			}
+			time.Sleep(flushDelay / 10)
+		}
+	}()
+	defer func() { close(stop); <-streamed }()
+
+	time.Sleep(3 * flushDelay) // the stream is under way
+	f.mu.Lock()
+	f.containers[id(5)].State.Health = &define.HealthCheckResults{Status: "unhealthy"}
+	f.mu.Unlock()
+	f.event("health_status", id(5), "checked", time.Now())
+	waitFor(t, "the health change applied while events keep coming", func() bool {
+		return strings.Contains(strings.Join(r.eventsOf(id(5)), ","), "health_status")
+	})
+}

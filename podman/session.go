@@ -11,6 +11,9 @@ import (
 	"github.com/containers/podman/v5/pkg/errorhandling"
 )
 
+// flushDelay is how long events gather before they are applied in one pass.
+const flushDelay = 100 * time.Millisecond
+
 // session is one connection's life: subscribe to events, list everything, then apply
 // events and periodic polls until the connection breaks.
 func (e *Engine) session(ctx context.Context, started func(), outage *bool) error {
@@ -88,12 +91,17 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 		sizeC = sizeT.C
 		measure()
 	}
-	// Events are applied in small batches: a burst of 200 starts costs one pass.
+	// Events are applied in small batches: a burst of 200 starts costs one pass. The
+	// batch is applied flushDelay after its first event, not after its last: on a
+	// busy host (CI's parallel tests, a fleet of restarting containers) events come
+	// more often than that without end, and a timer pushed back by each of them
+	// never fired, holding a health change or a died container back indefinitely.
 	dirty := map[string]bool{}
 	podsDirty, inventoryDirty := false, false
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
 	defer flush.Stop()
+	flushing := false
 
 	for {
 		select {
@@ -131,8 +139,12 @@ func (e *Engine) session(ctx context.Context, started func(), outage *bool) erro
 			default:
 				inventoryDirty = true
 			}
-			flush.Reset(100 * time.Millisecond)
+			if !flushing {
+				flushing = true
+				flush.Reset(flushDelay)
+			}
 		case <-flush.C:
+			flushing = false
 			e.noteOOMCounter()
 			for id := range dirty {
 				if err := e.inspect(api, id); err != nil {
