@@ -20,6 +20,7 @@ import (
 
 // NewMetricExporter builds the OTLP metric exporter for c, cumulative temporality.
 func NewMetricExporter(ctx context.Context, c Config) (sdkmetric.Exporter, error) {
+	installErrorHandler()
 	tlsCfg, err := c.TLSFiles.Client(c.Endpoint)
 	if err != nil {
 		return nil, err

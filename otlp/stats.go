@@ -141,6 +141,13 @@ func watchPartialSuccess(re *regexp.Regexp, c *counters, logger *slog.Logger) {
 	partialTargets[re] = c
 	partialLogger = logger
 	partialMu.Unlock()
+	installErrorHandler()
+}
+
+// installErrorHandler replaces the global handler, which prints to the standard
+// logger, before the first exporter is built: building one reports its options there
+// (the gRPC metric exporter calls the "none" compressor that we choose invalid).
+func installErrorHandler() {
 	installOnce.Do(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(handleOTelError)) })
 }
 

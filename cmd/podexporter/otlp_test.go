@@ -159,6 +159,14 @@ func TestOTLPEndToEnd(t *testing.T) {
 					return got == want
 				})
 			}
+
+			// Everything the daemon said went through its structured log: the
+			// exporters' global error handler printed to the standard logger.
+			for _, line := range strings.Split(d.stderr.String(), "\n") {
+				if line != "" && !strings.HasPrefix(line, "time=") {
+					t.Fatalf("a line outside the structured log: %q", line)
+				}
+			}
 		})
 	}
 }
