@@ -83,9 +83,13 @@ static int pe_read(sd_journal *j, int advance, const char *wanted, const size_t 
 	sd_journal_restart_data(j);
 	while ((r = sd_journal_enumerate_available_data(j, &d, &l)) > 0) {
 		const char *p = wanted;
+		const char *dc = d;
 		for (int i = 0; i < nwanted; p += wlen[i], i++) {
 			size_t k = wlen[i];
-			if (l < k || memcmp(d, p, k) != 0)
+			// A conmon entry has about 25 fields and about 20 are wanted: the '='
+			// and the first letter turn away nearly every pair before memcmp,
+			// which was 3% of the daemon's CPU on its own.
+			if (l < k || k < 2 || dc[k - 1] != '=' || dc[0] != p[0] || memcmp(dc + 1, p + 1, k - 2) != 0)
 				continue;
 			size_t vl = l - k;
 			if (n + 6 + vl <= cap) {

@@ -47,6 +47,9 @@
 # runs beside bin/podexporter in every live and head round, interleaved, as
 # "podexporter (before)", so a change is measured against its baseline in one run.
 # BENCH_STEADY_HEAD_OTEL=0 leaves the Collector out of the head rows (the slowest).
+# BENCH_STEADY_ZSTD=1 adds the daemon with --otlp.compression=zstd to the live and head
+# rounds, as "podexporter, zstd": what the cheaper compression buys where the receiver
+# takes it (every shipper else sends gzip, the OTLP exporters' default).
 #
 # Prints one markdown table (and the daemon's allocation and scrape figures) with the
 # VM's load average; everything else (unit logs, sink answers, profiles) stays in
@@ -120,6 +123,7 @@ if [ -n "${BENCH_STEADY_BEFORE:-}" ]; then
 	cp "$BENCH_STEADY_BEFORE" "$work/e2e/podexporter-before"
 	daemons=(podexporter-before podexporter)
 fi
+[ "${BENCH_STEADY_ZSTD:-0}" = 1 ] && daemons+=(podexporter-zstd)
 CGO_ENABLED=0 go build -trimpath -o "$work/e2e/steady" ./bench/steady
 
 # The Collector with the journald receiver, cached by the hash of its module.
@@ -345,13 +349,15 @@ chmod a+r "$work"/e2e/*.yaml
 start_shipper() {
 	local host=$1 u=$2 kind=$3 f=$4 start=$5 args=()
 	case $kind in
-	podexporter | podexporter-symbols | podexporter-before)
+	podexporter | podexporter-symbols | podexporter-before | podexporter-zstd)
 		# The daemon turns heap profiling off unless GODEBUG names a rate (cmd/podexporter/main.go).
 		[ "$kind" = podexporter-symbols ] && unit_env=(--setenv=GODEBUG=memprofilerate=65536)
 		args=(--podman.socket=unix:///run/podman/podman.sock "--state.directory=/var/lib/$u"
 			"--journal.start=$start" --otlp.endpoint=http://127.0.0.1:4318 --web.listen-address=127.0.0.1:9883)
 		[ "$f" = busy ] && args+=("--journal.include-container=$filter")
-		unit "$host" "$u" "append:/e2e/$u.log" "/e2e/$kind" "${args[@]}"
+		local binary=/e2e/$kind
+		[ "$kind" = podexporter-zstd ] && binary=/e2e/podexporter && args+=(--otlp.compression=zstd)
+		unit "$host" "$u" "append:/e2e/$u.log" "$binary" "${args[@]}"
 		;;
 	otel)
 		local conf=otel-$f.yaml
@@ -615,7 +621,7 @@ fi
 	echo "| scenario | shipper | filter | lines | lines/s | CPU µs/line | × baseline | CPU % of a core | RSS MiB | anon MiB | wake-ups/s | wake-ups/line | OTLP requests/s | latency p50 / p99 ms | dups | load (1 min) |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	awk -F'\t' '
-	function name(k) { return k == "podexporter" ? "podexporter" : k == "podexporter-before" ? "podexporter (before)" : k == "otel" ? "OTel journald receiver" : "journalctl -o export >/dev/null (baseline)" }
+	function name(k) { return k == "podexporter" ? "podexporter" : k == "podexporter-before" ? "podexporter (before)" : k == "podexporter-zstd" ? "podexporter, zstd" : k == "otel" ? "OTel journald receiver" : "journalctl -o export >/dev/null (baseline)" }
 	function na(v) { return v == "" || v == "-" }
 	{
 		sc[NR] = $1; kind[NR] = $2; f[NR] = $3; lines[NR] = $4; secs[NR] = $5; cpu[NR] = $6; sw[NR] = $7
