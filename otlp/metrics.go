@@ -38,7 +38,7 @@ type MetricPusher struct {
 // NewMetricPusher builds a pusher; Run starts it.
 func NewMetricPusher(exp sdkmetric.Exporter, gather func() ([]*dto.MetricFamily, error), lookup ContainerLookup, host Host, interval time.Duration, logger *slog.Logger) *MetricPusher {
 	p := &MetricPusher{exp: exp, gather: gather, lookup: lookup, host: host, interval: interval, logger: logger, start: time.Now()}
-	watchPartialSuccess(partialMetrics, &p.stats, logger)
+	watchPartialSuccess(&p.stats, logger)
 	return p
 }
 

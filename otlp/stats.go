@@ -124,21 +124,23 @@ func permanent(err error) bool {
 	return httpBadRequest.MatchString(err.Error())
 }
 
-// The Go exporters report partial success to the global error handler, not to the
-// caller; this one turns the report into the Rejected counters.
+// The metric exporters report partial success to the global error handler, not to
+// the caller; this one turns the report into the MetricPusher's Rejected counter. (Log
+// requests are sent by podexporter itself, which reads the response: logexport.go.)
 var (
 	partialMetrics = regexp.MustCompile(`(\d+) (?:metric )?data points? rejected`)
 
-	partialMu      sync.Mutex
-	partialTargets = map[*regexp.Regexp]*counters{}
-	partialLogged  = map[*regexp.Regexp]bool{}
-	partialLogger  *slog.Logger
-	installOnce    sync.Once
+	partialMu     sync.Mutex
+	partialTarget *counters
+	partialLogged bool
+	partialLogger *slog.Logger
+	installOnce   sync.Once
 )
 
-func watchPartialSuccess(re *regexp.Regexp, c *counters, logger *slog.Logger) {
+// watchPartialSuccess sends the metric exporters' partial successes to c.
+func watchPartialSuccess(c *counters, logger *slog.Logger) {
 	partialMu.Lock()
-	partialTargets[re] = c
+	partialTarget = c
 	partialLogger = logger
 	partialMu.Unlock()
 	installErrorHandler()
@@ -157,16 +159,14 @@ func handleOTelError(err error) {
 	}
 	partialMu.Lock()
 	defer partialMu.Unlock()
-	for re, c := range partialTargets {
-		if m := re.FindStringSubmatch(err.Error()); m != nil {
-			n, _ := strconv.ParseUint(m[1], 10, 64)
-			c.rejected.Add(n)
-			if !partialLogged[re] && partialLogger != nil {
-				partialLogger.Warn("otlp receiver rejected part of a batch (counted; logged once)", "err", err)
-				partialLogged[re] = true
-			}
-			return
+	if m := partialMetrics.FindStringSubmatch(err.Error()); m != nil && partialTarget != nil {
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		partialTarget.rejected.Add(n)
+		if !partialLogged && partialLogger != nil {
+			partialLogger.Warn("otlp receiver rejected part of a batch (counted; logged once)", "err", err)
+			partialLogged = true
 		}
+		return
 	}
 	if partialLogger != nil && !errors.Is(err, context.Canceled) {
 		partialLogger.Debug("opentelemetry error", "err", err)
