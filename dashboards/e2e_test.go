@@ -204,7 +204,10 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		if len(got) != 1 || !lc.ok(got[0]) {
-			t.Errorf("%s: %s: want one series, %s; got %v", q.q, lc.container, lc.want, got)
+			// How Podman sees the container tells a test that went wrong (the
+			// container died: the kernel chose its shell) from a query that did.
+			state, _ := exec.Command("podman", "inspect", "--format", "status {{.State.Status}}, exit {{.State.ExitCode}}, OOMKilled {{.State.OOMKilled}}", lc.container).CombinedOutput()
+			t.Errorf("%s: %s: want one series, %s; got %v (podman inspect: %s)", q.q, lc.container, lc.want, got, strings.TrimSpace(string(state)))
 			continue
 		}
 		containerValues[lc.panel+" / "+lc.refID+" "+lc.container] = got[0]
