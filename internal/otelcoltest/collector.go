@@ -138,7 +138,8 @@ func startCollector(t testing.TB, custom func(c *Collector, grpcAddr, httpAddr s
 		failPath:    filepath.Join(dir, "fail"),
 		stderrPath:  filepath.Join(dir, "collector.log"),
 	}
-	grpcAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
+	addrs := testenv.FreeAddrs(t, 2)
+	grpcAddr, httpAddr := addrs[0], addrs[1]
 	c.GRPCEndpoint = grpcAddr
 	c.HTTPEndpoint = "http://" + httpAddr
 	config := Config(grpcAddr, httpAddr, c.paths())

@@ -170,12 +170,25 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 // to hand a listener to another process.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free loopback port: %v", err)
+	return FreeAddrs(t, 1)[0]
+}
+
+// FreeAddrs returns n distinct free loopback addresses. Their listeners stay open
+// until all are chosen: the kernel may hand a port just closed out again, and two
+// FreeAddr calls in a row once gave the Collector's gRPC and HTTP receivers the same
+// port.
+func FreeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free loopback port: %v", err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // NotifySocket listens on a real unixgram socket, as systemd (and conmon for
